@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* TPM 2.0 access through libtss2 ESYS: PCR banks, read and extend, the attestation key (AK)
+ * under the endorsement key (EK), quotes, credential activation.  This module is the only
+ * caller of Esys_* in tcl.  All functions return 0 or -errno and log the reason once.
+ *
+ * A struct tcl_tpm may be shared between threads (calls are serialised by a mutex); a TPM
+ * command is never issued from the exec path.
+ *
+ * The *_sw functions need no TPM: the attestor uses them to check quotes, AKs and EK
+ * certificates and to run TPM2_MakeCredential in software.
+ *
+ * Algorithms are TPM_ALG_ID values; digests are raw bytes.  Byte strings called "TPM2B_PUBLIC"
+ * are the TPM wire format (big endian, size-prefixed), as tpm2_readpublic -f tss writes. */
+#ifndef TCL_TPM_H
+#define TCL_TPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCL_TPM_ALG_SHA1	0x0004
+#define TCL_TPM_ALG_SHA256	0x000b
+#define TCL_TPM_ALG_SHA384	0x000c
+#define TCL_TPM_ALG_SHA512	0x000d
+#define TCL_TPM_ALG_SM3_256	0x0012
+
+#define TCL_TPM_NUM_PCRS	24
+#define TCL_TPM_MAX_DIGEST	64	/* largest bank digest (sha512) */
+#define TCL_TPM_MAX_BANKS	8
+#define TCL_TPM_AK_HANDLE	0x81010002u	/* default persistent AK handle */
+#define TCL_TPM_EK_CERT_NV	0x01c00002u	/* RSA 2048 EK certificate (TCG EK profile) */
+
+#define TCL_TPM_PUB_MAX		1024	/* marshalled TPM2B_PUBLIC */
+#define TCL_TPM_NAME_MAX	68	/* TPM2B_NAME.name: u16 nameAlg + digest */
+#define TCL_TPM_ATTEST_MAX	1024	/* TPMS_ATTEST as returned in TPM2B_ATTEST */
+#define TCL_TPM_SIG_MAX		1024	/* marshalled TPMT_SIGNATURE */
+#define TCL_TPM_PCRS_FILE_MAX	4096	/* tpm2_quote -o "serialized" file */
+#define TCL_TPM_CRED_BLOB_MAX	256	/* marshalled TPM2B_ID_OBJECT */
+#define TCL_TPM_CRED_SECRET_MAX	520	/* marshalled TPM2B_ENCRYPTED_SECRET */
+#define TCL_TPM_NONCE_MAX	64	/* TPM2B_DATA: callers hash longer binding data */
+
+struct tcl_tpm;
+
+/* Digests of one measurement, one per bank.  Extends fill exactly the banks that are
+ * allocated for the PCR; a digest for a bank that is not allocated is ignored. */
+struct tcl_tpm_digests {
+	uint32_t n;
+	struct {
+		uint16_t alg;
+		uint8_t d[TCL_TPM_MAX_DIGEST];
+	} v[TCL_TPM_MAX_BANKS];
+};
+
+struct tcl_tpm_ak {
+	uint32_t handle;		/* persistent handle */
+	int created;			/* 1: created by this call, 0: loaded */
+	uint8_t pub[TCL_TPM_PUB_MAX];	/* marshalled TPM2B_PUBLIC */
+	size_t pub_len;
+	uint8_t name[TCL_TPM_NAME_MAX];	/* TPM name: u16 nameAlg || H(TPMT_PUBLIC) */
+	size_t name_len;
+};
+
+struct tcl_tpm_quote {
+	uint8_t attest[TCL_TPM_ATTEST_MAX];	/* TPMS_ATTEST bytes, as tpm2_quote -m writes */
+	size_t attest_len;
+	uint8_t sig[TCL_TPM_SIG_MAX];		/* TPMT_SIGNATURE, as tpm2_quote -s writes */
+	size_t sig_len;
+	uint8_t pcrs_file[TCL_TPM_PCRS_FILE_MAX]; /* as tpm2_quote -o writes (-F serialized) */
+	size_t pcrs_file_len;
+	uint16_t bank;
+	uint32_t pcr_mask;			/* bit i = PCR i */
+	size_t digest_len;
+	uint8_t values[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST]; /* indexed by PCR number */
+};
+
+/* Facts from a verified quote the attestor needs to judge freshness and reboots. */
+struct tcl_tpm_quote_info {
+	uint64_t clock;
+	uint32_t reset_count;		/* changes on TPM reset (reboot): PCRs start over */
+	uint32_t restart_count;
+	int safe;
+	uint64_t firmware_version;
+};
+
+/* tcti_conf: "device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321", ... (NULL: libtss2
+ * default).  "none" gives -ENODEV without a message: the caller runs without a TPM. */
+int tcl_tpm_open(const char *tcti_conf, struct tcl_tpm **out);
+void tcl_tpm_close(struct tcl_tpm *t);
+
+/* Allocated banks for @pcr.  *n: capacity of @algs in, count out (-ENOSPC if too small). */
+int tcl_tpm_banks(struct tcl_tpm *t, uint32_t pcr, uint16_t *algs, size_t *n);
+/* *len: capacity in, digest size out.  -ENOENT if @alg is not allocated for @pcr. */
+int tcl_tpm_pcr_read(struct tcl_tpm *t, uint32_t pcr, uint16_t alg, uint8_t *out, size_t *len);
+/* Every PCR in @mask (bit i = PCR i) of bank @alg into vals[i]; *dlen = digest size.
+ * For boot_aggregate (mask 0x3ff) and for a whole bank (0xffffff). */
+int tcl_tpm_pcr_read_many(struct tcl_tpm *t, uint16_t alg, uint32_t mask,
+			  uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST], size_t *dlen);
+
+/* One TPM2_PCR_Extend covering every allocated bank of @pcr.  -EOPNOTSUPP, before touching
+ * the PCR, when an allocated bank has no digest in @d: that bank could never be verified. */
+int tcl_tpm_extend(struct tcl_tpm *t, uint32_t pcr, const struct tcl_tpm_digests *d);
+/* @n extends in order under one lock, all entries checked first.  *done (may be NULL) says
+ * how many reached the PCR, also on failure, so the caller knows where the log stands. */
+int tcl_tpm_extend_batch(struct tcl_tpm *t, uint32_t pcr, const struct tcl_tpm_digests *d,
+			 size_t n, size_t *done);
+
+/* Load the AK at @handle (0: TCL_TPM_AK_HANDLE) or, when the handle is free, create it as
+ * tpm2_createek + tpm2_createak do (RSA 2048 EK from the TCG default template; restricted
+ * RSASSA-SHA256 RSA 2048 AK as its child) and make it persistent.  -EEXIST if the handle
+ * holds a key that is not a restricted signing key.  The AK stays loaded in @t. */
+int tcl_tpm_ak_ensure(struct tcl_tpm *t, uint32_t handle, struct tcl_tpm_ak *ak);
+/* PEM SubjectPublicKeyInfo of the loaded AK (free()); what tpm2_checkquote -u reads. */
+int tcl_tpm_ak_public_pem(struct tcl_tpm *t, char **pem);
+/* EK public (TCG default RSA template, recreated with CreatePrimary), marshalled
+ * TPM2B_PUBLIC; *len: capacity in, size out.  PEM with tcl_tpm_pub_pem_sw(). */
+int tcl_tpm_ek_public(struct tcl_tpm *t, uint8_t *pub, size_t *len);
+/* DER EK certificate from NV TCL_TPM_EK_CERT_NV (malloc'd); -ENOENT when absent. */
+int tcl_tpm_ek_cert(struct tcl_tpm *t, uint8_t **der, size_t *len);
+
+/* TPM2_Quote with the loaded AK over @pcr_mask of @bank, @nonce as qualifying data
+ * (<= TCL_TPM_NONCE_MAX bytes), plus the PCR values the quote covers. */
+int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint16_t bank,
+		  uint32_t pcr_mask, struct tcl_tpm_quote *q);
+/* quote.msg quote.sig quote.pcrs ak.pub.pem in @dir (created if missing), so that
+ * tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q NONCE */
+int tcl_tpm_quote_write_dir(const struct tcl_tpm_quote *q, const char *ak_pem, const char *dir);
+
+/* TPM2_ActivateCredential with the loaded AK and the EK (PolicySecret(endorsement), empty
+ * endorsement auth).  @blob: marshalled TPM2B_ID_OBJECT, @secret: marshalled
+ * TPM2B_ENCRYPTED_SECRET; *out_len: capacity in, size out.  Fails unless the AK and the EK
+ * the attestor encrypted to live in this TPM. */
+int tcl_tpm_activate_credential(struct tcl_tpm *t, const uint8_t *blob, size_t blob_len,
+				const uint8_t *secret, size_t secret_len,
+				uint8_t *out, size_t *out_len);
+
+/* ---- software only ---- */
+const char *tcl_tpm_alg_name(uint16_t alg);	/* "sha256" (an OpenSSL digest name) or NULL */
+size_t tcl_tpm_alg_size(uint16_t alg);		/* digest size, 0 if unknown */
+
+/* Marshalled TPM2B_PUBLIC (RSA or ECC P-256/P-384) to PEM SubjectPublicKeyInfo (free()). */
+int tcl_tpm_pub_pem_sw(const uint8_t *pub, size_t len, char **pem);
+/* Check that @pub is an attestation key (restricted, sign, fixedTPM, fixedParent,
+ * sensitiveDataOrigin, not decrypt) and compute its TPM name. *name_len: capacity in. */
+int tcl_tpm_ak_check_sw(const uint8_t *pub, size_t len, uint8_t *name, size_t *name_len);
+/* 0 if the certificate (DER) certifies the key in @ek_pub, -EKEYREJECTED if not.  The chain
+ * to a manufacturer CA is the caller's job. */
+int tcl_tpm_ek_cert_match_sw(const uint8_t *der, size_t der_len,
+			     const uint8_t *ek_pub, size_t ek_len);
+/* TPM2_MakeCredential for an RSA EK: @secret (at most the EK nameAlg digest size, 32 bytes
+ * for SHA-256) for the key named @ak_name.
+ * *blob_len / *enc_len: capacity in, size out (marshalled TPM2B_ID_OBJECT and
+ * TPM2B_ENCRYPTED_SECRET, what tcl_tpm_activate_credential takes). */
+int tcl_tpm_make_credential_sw(const uint8_t *ek_pub, size_t ek_len,
+			       const uint8_t *ak_name, size_t name_len,
+			       const uint8_t *secret, size_t secret_len,
+			       uint8_t *blob, size_t *blob_len, uint8_t *enc, size_t *enc_len);
+/* Verify a quote: signature by @ak_pem over @attest, magic and type, extraData == @nonce,
+ * a selection of exactly @pcr_mask in @bank, and pcrDigest == H(@values), @values being the
+ * selected PCR values concatenated in ascending PCR order.  @info may be NULL.
+ * -EBADMSG malformed, -EKEYREJECTED bad signature, -ESTALE nonce, -EILSEQ PCRs. */
+int tcl_tpm_verify_quote_sw(const char *ak_pem, const uint8_t *attest, size_t attest_len,
+			    const uint8_t *sig, size_t sig_len,
+			    const uint8_t *nonce, size_t nonce_len,
+			    uint16_t bank, uint32_t pcr_mask,
+			    const uint8_t *values, size_t values_len,
+			    struct tcl_tpm_quote_info *info);
+
+#endif
