@@ -26,13 +26,14 @@ LIB_SAN   := $(LIB_SRC:agent/%.c=$(O)/san/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%)
 UNIT_SANB := $(UNIT_SRC:tests/unit/%.c=$(O)/unit-san/%)
-PROGS     := $(O)/tcl-agent $(O)/tclctl $(O)/tcl-hook
+PROGS     := $(O)/tcl-agent $(O)/tclctl
 
 BPF_SRC   := $(wildcard bpf/*.bpf.c)
 BPF_OBJ   := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
 BPF_SKEL  := $(BPF_SRC:bpf/%.bpf.c=$(O)/%.skel.h)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -Ivmlinux
 
+.SECONDARY:
 .PHONY: all vmlinux test unit unit-san guest-test demo install clean bench fuzz deps
 all: $(PROGS)
 
@@ -44,7 +45,7 @@ $(O)/bpf/%.bpf.o: bpf/%.bpf.c include/tcl_abi.h vmlinux/vmlinux.h $(wildcard bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(O)/%.skel.h: $(O)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@
+	$(BPFTOOL) gen skeleton $< name $*_skel > $@
 
 $(O)/obj/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h)
 	@mkdir -p $(@D)

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The agent's local socket (default /run/tcl/events.sock, mode 0600). A client sends one request
+ * line and reads JSON lines back:
+ *   "events\n"         the backlog (last TCL_EVSTREAM_BACKLOG records), then EOF
+ *   "events follow\n"  the backlog, then every new record as it happens
+ *   "status\n"         one JSON object describing the agent, then EOF
+ * A client that cannot keep up loses records; it is then sent a "drop" record with the count.
+ */
+#ifndef TCL_EVSTREAM_H
+#define TCL_EVSTREAM_H
+
+#include <poll.h>
+#include <stddef.h>
+
+#define TCL_DEFAULT_SOCKET "/run/tcl/events.sock"
+#define TCL_EVSTREAM_BACKLOG 4096
+#define TCL_EVSTREAM_CLIENT_BUF (8u << 20)
+#define TCL_EVSTREAM_MAX_CLIENTS 64
+
+struct tcl_evstream;
+/* Writes the status object (a JSON line) into buf; returns its length. */
+typedef int (*tcl_status_fn)(void *ctx, char *buf, size_t len);
+
+int tcl_evstream_open(const char *path, tcl_status_fn status, void *ctx,
+		      struct tcl_evstream **out);
+void tcl_evstream_close(struct tcl_evstream *s);
+void tcl_evstream_publish(struct tcl_evstream *s, const char *line, size_t len);
+/* Fill pollfds (at most max); returns how many were used. */
+int tcl_evstream_pollfds(struct tcl_evstream *s, struct pollfd *fds, int max);
+/* Handle the revents of the fds given by tcl_evstream_pollfds. */
+void tcl_evstream_handle(struct tcl_evstream *s, const struct pollfd *fds, int n);
+
+#endif

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcl-agent: loads the BPF LSM programs, keeps their maps in step with the policy, and turns
+ * kernel records into the event stream. See README.md "tcl-agent". */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "bpf_loader.h"
+#include "diag.h"
+#include "events.h"
+#include "evstream.h"
+#include "maps.h"
+#include "policy.h"
+#include "runtime.h"
+#include "scope.h"
+#include "util.h"
+
+#define TCL_STATE_FILE "/run/tcl/agent.json"
+
+struct agent {
+	/* options */
+	enum tcl_mode mode;
+	const char *policy_path;
+	const char *scope_arg;
+	const char *events_path;
+	const char *socket_path;
+	const char *pin_dir;
+	const char *cgroup_root;
+	/* state */
+	struct tcl_bpf *bpf;
+	struct tcl_policy *policy;
+	struct tcl_scope *scope;
+	struct tcl_evstream *stream;
+	struct ring_buffer *rb;
+	FILE *events_out;
+	bool events_out_failed;
+	uint64_t last_drops;
+	char started[40];
+	size_t n_allow;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tcl-agent [OPTIONS]\n"
+		"Measure and enforce what containers execute, with BPF LSM programs.\n"
+		"\n"
+		"  --audit              report what is not allowed, deny nothing (default)\n"
+		"  --enforce            deny what is not allowed with EPERM\n"
+		"  --policy FILE        allowlist policy (JSON, version 1); SIGHUP reloads it\n"
+		"  --scope SCOPE        containers (default) | all | cgroup:PATH\n"
+		"  --events PATH|-      also write events as JSON lines to PATH (- = stdout)\n"
+		"  --socket PATH        event/status socket for tclctl (default %s)\n"
+		"  --pin-dir DIR        where programs, links and maps are pinned (default %s)\n"
+		"  --cgroup-root DIR    cgroup v2 mount (default /sys/fs/cgroup)\n"
+		"  -v, --verbose        more messages (repeat for debug)\n"
+		"  -q, --quiet          errors only\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
+		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
+		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR);
+}
+
+static void emit_line(struct agent *a, const char *line, int len)
+{
+	if (len <= 0)
+		return;
+	if (a->events_out && !a->events_out_failed) {
+		if (fwrite(line, 1, len, a->events_out) != (size_t)len || fflush(a->events_out)) {
+			a->events_out_failed = true;
+			pr_err("events", "cannot write events to %s: %s (socket stream continues)",
+			       a->events_path, strerror(errno));
+		}
+	}
+	if (a->stream)
+		tcl_evstream_publish(a->stream, line, len);
+}
+
+static void emit_agent_event(struct agent *a, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void emit_agent_event(struct agent *a, const char *reason, const char *fmt, ...)
+{
+	char msg[512], line[TCL_EVENT_JSON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit_line(a, line,
+		  tcl_event_format_simple("agent", NULL, reason, msg, -1, NULL, line, sizeof(line)));
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct agent *a = ctx;
+	struct tcl_event_meta meta = {};
+	char line[TCL_EVENT_JSON_MAX];
+
+	if (size < sizeof(struct tcl_event))
+		return 0;
+	tcl_scope_meta(a->scope, ((struct tcl_event *)data)->scope_cgid, &meta);
+	emit_line(a, line, tcl_event_format(data, &meta, line, sizeof(line)));
+	return 0;
+}
+
+static void check_drops(struct agent *a)
+{
+	uint64_t c[TCL_CNT_MAX];
+	char line[512];
+
+	if (tcl_bpf_counters(a->bpf, c))
+		return;
+	if (c[TCL_CNT_DROPS] > a->last_drops) {
+		emit_line(a, line,
+			  tcl_event_format_simple("drop", NULL, "ringbuf_full", NULL,
+						  (int64_t)(c[TCL_CNT_DROPS] - a->last_drops), NULL,
+						  line, sizeof(line)));
+		a->last_drops = c[TCL_CNT_DROPS];
+	}
+}
+
+/* Build the global allowlist (policy + runtime binaries) and the image sets; load them. */
+static int apply_policy(struct agent *a, struct tcl_policy *p)
+{
+	uint8_t(*d)[32] = NULL;
+	size_t added, removed, total_added = 0, total_removed = 0;
+	int ret, n;
+
+	n = tcl_runtime_allow(p);
+	if (n < 0)
+		pr_warn("policy", "cannot hash the runtime binaries: %s", strerror(-n));
+	d = malloc((p->n_allow + 1) * 32);
+	if (!d)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_allow; i++)
+		memcpy(d[i], p->allow[i].sha256, 32);
+	ret = tcl_allow_sync(a->bpf, 0, (const uint8_t(*)[32])d, p->n_allow, &added, &removed);
+	free(d);
+	if (ret)
+		return ret;
+	total_added += added;
+	total_removed += removed;
+	ret = tcl_scope_apply_images(a->scope, p, &added, &removed);
+	if (ret)
+		return ret;
+	total_added += added;
+	total_removed += removed;
+	a->n_allow = p->n_allow;
+	pr_info("policy", "%zu global digests, %zu image sets (%zu added, %zu removed)", p->n_allow,
+		p->n_images, total_added, total_removed);
+	return 0;
+}
+
+static int load_policy(struct agent *a, struct tcl_policy **out)
+{
+	char err[1024];
+	int ret;
+
+	if (!a->policy_path) {
+		*out = calloc(1, sizeof(**out));
+		if (!*out)
+			return -ENOMEM;
+		(*out)->version = 1;
+		return 0;
+	}
+	ret = tcl_policy_load(a->policy_path, out, err, sizeof(err));
+	if (ret)
+		pr_err("policy", "%s", err);
+	return ret;
+}
+
+static void reload_policy(struct agent *a)
+{
+	struct tcl_policy *p = NULL;
+	int ret;
+
+	ret = load_policy(a, &p);
+	if (!ret)
+		ret = apply_policy(a, p);
+	if (ret) {
+		tcl_policy_free(p);
+		emit_agent_event(a, "policy_reload_failed",
+				 "policy reload failed, keeping the previous policy: %s",
+				 strerror(-ret));
+		/* Re-apply the old one: a partial sync must not leave a mixed set. */
+		if (ret != -EINVAL)
+			apply_policy(a, a->policy);
+		return;
+	}
+	tcl_policy_free(a->policy);
+	a->policy = p;
+	emit_agent_event(a, "policy_loaded", "policy reloaded: %zu digests", p->n_allow);
+}
+
+static int status_json(void *ctx, char *buf, size_t len)
+{
+	struct agent *a = ctx;
+
+	return snprintf(buf, len,
+			"{\"pid\":%d,\"mode\":\"%s\",\"scope\":\"%s\",\"policy\":\"%s\","
+			"\"allow\":%zu,\"started\":\"%s\",\"pin_dir\":\"%s\",\"reattached\":%s}\n",
+			getpid(), a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit", a->scope_arg,
+			a->policy_path ? a->policy_path : "", a->n_allow, a->started, a->pin_dir,
+			a->bpf->reattached ? "true" : "false");
+}
+
+static void write_state(struct agent *a)
+{
+	char buf[1024];
+	int n = status_json(a, buf, sizeof(buf));
+
+	tcl_mkdir_p("/run/tcl", 0755);
+	if (n > 0 && tcl_write_file_atomic(TCL_STATE_FILE, buf, n, 0644))
+		pr_warn("agent", "cannot write %s", TCL_STATE_FILE);
+}
+
+static int run(struct agent *a)
+{
+	struct pollfd fds[2 + 1 + 1 + TCL_EVSTREAM_MAX_CLIENTS + 1];
+	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
+	int sfd, tfd, ret = 0;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL))
+		return -errno;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		uint64_t ticks;
+		int n = 0, ns;
+
+		fds[n++] = (struct pollfd){ .fd = ring_buffer__epoll_fd(a->rb), .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+		ns = tcl_scope_pollfds(a->scope, &fds[n], 1);
+		n += ns;
+		int first_stream = n;
+		n += tcl_evstream_pollfds(a->stream, &fds[n], (int)(sizeof(fds) / sizeof(fds[0])) - n);
+
+		if (poll(fds, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (fds[0].revents)
+			ring_buffer__consume(a->rb);
+		if (ns && fds[3].revents)
+			tcl_scope_handle(a->scope);
+		tcl_evstream_handle(a->stream, &fds[first_stream], n - first_stream);
+		if (fds[2].revents && read(tfd, &ticks, sizeof(ticks)) > 0) {
+			ring_buffer__consume(a->rb);
+			check_drops(a);
+		}
+		if (fds[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				reload_policy(a);
+				continue;
+			}
+			pr_info("agent", "signal %d: exiting; the programs stay attached", si.ssi_signo);
+			ring_buffer__consume(a->rb);
+			check_drops(a);
+			break;
+		}
+	}
+	close(sfd);
+	close(tfd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "audit", no_argument, NULL, 'A' },	  { "enforce", no_argument, NULL, 'E' },
+		{ "policy", required_argument, NULL, 'p' }, { "scope", required_argument, NULL, 's' },
+		{ "events", required_argument, NULL, 'e' }, { "socket", required_argument, NULL, 'S' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "cgroup-root", required_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },	  {}
+	};
+	struct agent a = {
+		.mode = TCL_MODE_AUDIT,
+		.scope_arg = "containers",
+		.socket_path = TCL_DEFAULT_SOCKET,
+		.pin_dir = TCL_DEFAULT_PIN_DIR,
+		.cgroup_root = "/sys/fs/cgroup",
+	};
+	struct tcl_config cfg;
+	struct timespec now;
+	char why[256];
+	int c, ret;
+
+	tcl_prog = "tcl-agent";
+	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'A':
+			a.mode = TCL_MODE_AUDIT;
+			break;
+		case 'E':
+			a.mode = TCL_MODE_ENFORCE;
+			break;
+		case 'p':
+			a.policy_path = optarg;
+			break;
+		case 's':
+			a.scope_arg = optarg;
+			break;
+		case 'e':
+			a.events_path = optarg;
+			break;
+		case 'S':
+			a.socket_path = optarg;
+			break;
+		case 'P':
+			a.pin_dir = optarg;
+			break;
+		case 'C':
+			a.cgroup_root = optarg;
+			break;
+		case 'v':
+			tcl_verbosity++;
+			break;
+		case 'q':
+			tcl_verbosity = TCL_ERR;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tcl-agent: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	ret = tcl_scope_new(a.scope_arg, a.cgroup_root, &a.scope);
+	if (ret)
+		return 2;
+	/* A bad policy is refused before anything is attached. */
+	if (load_policy(&a, &a.policy))
+		return 1;
+	if (geteuid() != 0) {
+		pr_err("agent", "must run as root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN)");
+		return 1;
+	}
+	if (tcl_bpf_probe(why, sizeof(why))) {
+		pr_err("bpf", "%s", why);
+		return 1;
+	}
+	if (a.events_path) {
+		a.events_out = strcmp(a.events_path, "-") ? fopen(a.events_path, "ae") : stdout;
+		if (!a.events_out) {
+			pr_err("events", "cannot open %s: %s", a.events_path, strerror(errno));
+			return 1;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	tcl_rfc3339(now.tv_sec, now.tv_nsec, a.started, sizeof(a.started));
+
+	ret = tcl_bpf_open(a.pin_dir, &a.bpf);
+	if (ret)
+		return 1;
+	ret = tcl_bpf_get_config(a.bpf, &cfg);
+	if (ret)
+		goto out;
+	if (a.bpf->reattached) {
+		uint64_t cnt[TCL_CNT_MAX] = {};
+
+		tcl_bpf_counters(a.bpf, cnt);
+		a.last_drops = cnt[TCL_CNT_DROPS];
+		pr_info("agent",
+			"pinned state: mode %s, %zu scope entries, %zu global digests, %llu denials so far",
+			cfg.mode == TCL_MODE_ENFORCE ? "enforce" : "audit", tcl_scope_count(a.bpf),
+			tcl_allow_count(a.bpf, 0), (unsigned long long)cnt[TCL_CNT_DENIALS]);
+	}
+	ret = tcl_scope_attach(a.scope, a.bpf, &cfg);
+	if (ret)
+		goto out;
+	ret = apply_policy(&a, a.policy);
+	if (ret)
+		goto out;
+	/* Mode last: enforcement starts only once the allow sets are in place. */
+	cfg.mode = a.mode;
+	ret = tcl_bpf_set_config(a.bpf, &cfg);
+	if (ret)
+		goto out;
+
+	a.rb = ring_buffer__new(a.bpf->map_fd[TCL_MAP_EVENTS], on_record, &a, NULL);
+	if (!a.rb) {
+		ret = -errno;
+		pr_err("events", "cannot open the ring buffer: %s", strerror(-ret));
+		goto out;
+	}
+	ret = tcl_evstream_open(a.socket_path, status_json, &a, &a.stream);
+	if (ret)
+		goto out;
+	write_state(&a);
+	emit_agent_event(&a, a.bpf->reattached ? "reattached" : "started",
+			 "tcl-agent %s, mode %s, scope %s, %zu global digests",
+			 a.bpf->reattached ? "re-attached to pinned programs" : "attached programs",
+			 a.mode == TCL_MODE_ENFORCE ? "enforce" : "audit", a.scope_arg,
+			 a.policy->n_allow);
+	pr_info("agent", "%s, mode %s, scope %s; events on %s",
+		a.bpf->reattached ? "re-attached" : "attached",
+		a.mode == TCL_MODE_ENFORCE ? "enforce" : "audit", a.scope_arg, a.socket_path);
+	ret = run(&a);
+out:
+	ring_buffer__free(a.rb);
+	tcl_evstream_close(a.stream);
+	tcl_scope_free(a.scope);
+	tcl_bpf_close(a.bpf);
+	tcl_policy_free(a.policy);
+	if (a.events_out && a.events_out != stdout)
+		fclose(a.events_out);
+	unlink(TCL_STATE_FILE);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Keeping the BPF allow and scope maps in step with the policy and the known cgroups. */
+#ifndef TCL_MAPS_H
+#define TCL_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf_loader.h"
+
+/* Make the allow set of image_idx exactly digests[0..n): add new ones first, then remove stale
+ * ones, so a digest present in both the old and new set is never briefly missing. */
+int tcl_allow_sync(struct tcl_bpf *b, uint32_t image_idx, const uint8_t (*digests)[32], size_t n,
+		   size_t *added, size_t *removed);
+int tcl_scope_add(struct tcl_bpf *b, uint64_t cgid, uint32_t image_idx, uint32_t flags);
+int tcl_scope_del(struct tcl_bpf *b, uint64_t cgid);
+/* Number of entries in the scope map, and of the allow set of image_idx. */
+size_t tcl_scope_count(struct tcl_bpf *b);
+size_t tcl_allow_count(struct tcl_bpf *b, uint32_t image_idx);
+
+#endif

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcl.bpf.c: measure and enforce what in-scope tasks execute.
+ * Hooks: bprm_check_security (every exec, including #! scripts and their interpreters),
+ * mmap_file with PROT_EXEC (shared objects, ld.so ./prog, LD_PRELOAD), file_mprotect adding
+ * PROT_EXEC to a file mapping, file_open/path_truncate (invalidate cached digests on writes).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tcl_abi.h"
+
+#define EPERM 1
+#define PROT_EXEC 0x4
+#define FMODE_WRITE 0x2
+#define VM_EXEC 0x4
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcl_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tcl_scope_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_scope SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct tcl_allow_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tcl_inode_key);
+	__type(value, struct tcl_digest_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_digests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCL_INVAL_BUCKETS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_inval SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct tcl_seen_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCL_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_events SEC(".maps");
+
+/* Newer kernels renamed the inode time fields; CO-RE picks whichever exists. */
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___v611 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+	time64_t i_mtime_sec;
+	u32 i_mtime_nsec;
+} __attribute__((preserve_access_index));
+struct inode___v67 {
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count(enum tcl_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&tcl_counters, &key);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct tcl_config *get_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tcl_config, &zero);
+}
+
+/*
+ * Is the current task in scope? Walks from its own cgroup up to the root, so a scope entry
+ * covers every cgroup below it. Returns the matching scope entry's cgroup id, 0 if none.
+ */
+static __always_inline __u64 scope_of_current(struct tcl_config *cfg, struct tcl_scope_val *out)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tcl_scope_val *sv;
+	int level;
+
+	level = BPF_CORE_READ(task, cgroups, dfl_cgrp, level);
+	for (int i = 0; i < TCL_MAX_CGROUP_DEPTH; i++) {
+		int lvl = level - i;
+		__u64 id;
+
+		if (lvl < 0)
+			break;
+		id = bpf_get_current_ancestor_cgroup_id(lvl);
+		sv = bpf_map_lookup_elem(&tcl_scope, &id);
+		if (sv) {
+			*out = *sv;
+			return id;
+		}
+	}
+	if (cfg->scope_all) {
+		out->image_idx = 0;
+		out->flags = 0;
+		return 1; /* the root cgroup's id: "everything" */
+	}
+	return 0;
+}
+
+static __always_inline void inode_key(struct inode *inode, struct tcl_inode_key *k)
+{
+	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->ino = BPF_CORE_READ(inode, i_ino);
+	k->generation = BPF_CORE_READ(inode, i_generation);
+	k->pad = 0;
+}
+
+static __always_inline __u32 inval_bucket(const struct tcl_inode_key *k)
+{
+	__u64 h = k->ino * 0x9E3779B97F4A7C15ULL ^ k->dev * 0xC2B2AE3D27D4EB4FULL ^ k->generation;
+
+	return (__u32)(h >> 32) % TCL_INVAL_BUCKETS;
+}
+
+static __always_inline __u64 inval_seq(const struct tcl_inode_key *k)
+{
+	__u32 b = inval_bucket(k);
+	__u64 *seq = bpf_map_lookup_elem(&tcl_inval, &b);
+
+	return seq ? *seq : 0;
+}
+
+static __always_inline void invalidate(struct inode *inode)
+{
+	struct tcl_inode_key k;
+	__u32 b;
+	__u64 *seq;
+
+	inode_key(inode, &k);
+	b = inval_bucket(&k);
+	seq = bpf_map_lookup_elem(&tcl_inval, &b);
+	if (seq)
+		__sync_fetch_and_add(seq, 1);
+}
+
+/* The change attributes of an inode, as stored beside a cached digest. */
+static __always_inline void inode_attrs(struct inode *inode, struct tcl_digest_val *v)
+{
+	if (bpf_core_field_exists(((struct inode___v611 *)0)->i_ctime_sec)) {
+		struct inode___v611 *n = (void *)inode;
+
+		v->ctime_sec = BPF_CORE_READ(n, i_ctime_sec);
+		v->ctime_nsec = BPF_CORE_READ(n, i_ctime_nsec);
+		v->mtime_sec = BPF_CORE_READ(n, i_mtime_sec);
+		v->mtime_nsec = BPF_CORE_READ(n, i_mtime_nsec);
+	} else if (bpf_core_field_exists(((struct inode___v66 *)0)->__i_ctime)) {
+		struct inode___v66 *n = (void *)inode;
+
+		v->ctime_sec = BPF_CORE_READ(n, __i_ctime.tv_sec);
+		v->ctime_nsec = BPF_CORE_READ(n, __i_ctime.tv_nsec);
+		if (bpf_core_field_exists(((struct inode___v67 *)0)->__i_mtime)) {
+			struct inode___v67 *m = (void *)inode;
+
+			v->mtime_sec = BPF_CORE_READ(m, __i_mtime.tv_sec);
+			v->mtime_nsec = BPF_CORE_READ(m, __i_mtime.tv_nsec);
+		} else {
+			v->mtime_sec = BPF_CORE_READ(inode, i_mtime.tv_sec);
+			v->mtime_nsec = BPF_CORE_READ(inode, i_mtime.tv_nsec);
+		}
+	} else {
+		v->ctime_sec = BPF_CORE_READ(inode, i_ctime.tv_sec);
+		v->ctime_nsec = BPF_CORE_READ(inode, i_ctime.tv_nsec);
+		v->mtime_sec = BPF_CORE_READ(inode, i_mtime.tv_sec);
+		v->mtime_nsec = BPF_CORE_READ(inode, i_mtime.tv_nsec);
+	}
+	v->size = BPF_CORE_READ(inode, i_size);
+	v->i_version = BPF_CORE_READ(inode, i_version.counter);
+}
+
+static __always_inline bool attrs_equal(const struct tcl_digest_val *a,
+					const struct tcl_digest_val *b)
+{
+	return a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
+	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
+	       a->size == b->size && a->i_version == b->i_version;
+}
+
+/* Scratch space for a digest-cache value: too big for the 512-byte BPF stack with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcl_digest_val);
+} scratch SEC(".maps");
+
+/*
+ * Digest of a file: from the cache when its entry is still valid, else hashed in the kernel.
+ * can_hash is false in non-sleepable hooks: a miss there returns -EAGAIN.
+ * Returns 0 (digest in out), or a negative error; *cached tells where it came from.
+ */
+static __always_inline int file_digest(struct file *file, bool can_hash, __u8 *out, bool *cached)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct tcl_digest_val *cur, *hit;
+	struct tcl_inode_key k;
+	__u32 zero = 0;
+	bool writers;
+	long ret;
+
+	cur = bpf_map_lookup_elem(&scratch, &zero);
+	if (!cur || !inode)
+		return -2;
+	inode_key(inode, &k);
+	/* Capture the invalidation state before hashing: a write racing with the hash bumps it. */
+	cur->inval_seq = inval_seq(&k);
+	inode_attrs(inode, cur);
+	writers = BPF_CORE_READ(inode, i_writecount.counter) > 0;
+
+	hit = bpf_map_lookup_elem(&tcl_digests, &k);
+	if (hit && !writers && hit->inval_seq == cur->inval_seq && attrs_equal(hit, cur)) {
+		__builtin_memcpy(out, hit->sha256, TCL_SHA256_LEN);
+		*cached = true;
+		count(TCL_CNT_CACHE_HITS);
+		return 0;
+	}
+	*cached = false;
+	count(TCL_CNT_CACHE_MISSES);
+	if (!can_hash)
+		return -11; /* -EAGAIN */
+	ret = bpf_ima_file_hash(file, cur->sha256, TCL_SHA256_LEN);
+	if (ret != HASH_ALGO_SHA256) {
+		count(TCL_CNT_HASH_ERRORS);
+		return ret < 0 ? ret : -95; /* -EOPNOTSUPP: IMA hashes with another algorithm */
+	}
+	__builtin_memcpy(out, cur->sha256, TCL_SHA256_LEN);
+	/* Content with writers may change under us: never cache it. */
+	if (!writers)
+		bpf_map_update_elem(&tcl_digests, &k, cur, BPF_ANY);
+	return 0;
+}
+
+static __always_inline bool digest_allowed(const __u8 *sha256, __u32 image_idx)
+{
+	struct tcl_allow_key k = {};
+
+	__builtin_memcpy(k.sha256, sha256, TCL_SHA256_LEN);
+	if (bpf_map_lookup_elem(&tcl_allow, &k))
+		return true;
+	if (!image_idx)
+		return false;
+	k.image_idx = image_idx;
+	return bpf_map_lookup_elem(&tcl_allow, &k) != NULL;
+}
+
+/* First use of a digest in a scope is reported once: it becomes a measurement. */
+static __always_inline bool first_seen(__u64 scope_cgid, const __u8 *sha256)
+{
+	struct tcl_seen_key k = { .scope_cgid = scope_cgid };
+	__u8 one = 1;
+
+	__builtin_memcpy(k.sha256, sha256, TCL_SHA256_LEN);
+	if (bpf_map_lookup_elem(&tcl_seen, &k))
+		return false;
+	return bpf_map_update_elem(&tcl_seen, &k, &one, BPF_NOEXIST) == 0;
+}
+
+static __always_inline void emit(struct file *file, enum tcl_hook hook, enum tcl_verdict verdict,
+				 enum tcl_reason reason, __u64 scope_cgid, __u32 image_idx,
+				 const __u8 *sha256, int hash_err, bool cached, bool can_path)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tcl_event *e;
+	long n;
+
+	e = bpf_ringbuf_reserve(&tcl_events, sizeof(*e), 0);
+	if (!e) {
+		count(TCL_CNT_DROPS);
+		return;
+	}
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->scope_cgid = scope_cgid;
+	e->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	e->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	e->pid = task->tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->hook = hook;
+	e->verdict = verdict;
+	e->reason = reason;
+	e->flags = cached ? TCL_EV_F_CACHED : 0;
+	e->hash_err = hash_err;
+	e->image_idx = image_idx;
+	e->pad = 0;
+	if (sha256)
+		__builtin_memcpy(e->sha256, sha256, TCL_SHA256_LEN);
+	else
+		__builtin_memset(e->sha256, 0, TCL_SHA256_LEN);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path[0] = 0;
+	if (can_path) {
+		n = bpf_d_path(&file->f_path, e->path, sizeof(e->path));
+		if (n < 0) {
+			e->flags |= TCL_EV_F_PATH_TRUNC;
+			BPF_CORE_READ_STR_INTO(&e->path, file, f_path.dentry, d_name.name);
+		}
+	} else {
+		BPF_CORE_READ_STR_INTO(&e->path, file, f_path.dentry, d_name.name);
+	}
+	bpf_ringbuf_submit(e, 0);
+	count(TCL_CNT_EVENTS);
+}
+
+/* The decision shared by every hook. Returns 0 or -EPERM. */
+static __always_inline int check_file(struct file *file, enum tcl_hook hook, bool sleepable)
+{
+	struct tcl_config *cfg = get_config();
+	struct tcl_scope_val sv = {};
+	enum tcl_reason reason = TCL_REASON_NONE;
+	__u8 sha[TCL_SHA256_LEN];
+	bool cached = false, enforce;
+	__u64 scope;
+	int err;
+
+	if (!cfg || !file)
+		return 0;
+	scope = scope_of_current(cfg, &sv);
+	if (!scope)
+		return 0;
+	count(TCL_CNT_CHECKS);
+	enforce = cfg->mode == TCL_MODE_ENFORCE;
+
+	err = file_digest(file, sleepable, sha, &cached);
+	if (err) {
+		reason = TCL_REASON_HASH_FAILED;
+	} else if (hook == TCL_HOOK_MMAP &&
+		   BPF_CORE_READ(file, f_inode, i_writecount.counter) > 0) {
+		reason = TCL_REASON_WRITERS;
+	} else if (!digest_allowed(sha, sv.image_idx)) {
+		reason = (sv.flags & TCL_SCOPE_REQUIRE_IMAGE) && !sv.image_idx ?
+				 TCL_REASON_NO_IMAGE : TCL_REASON_NOT_ALLOWED;
+	}
+
+	if (reason == TCL_REASON_NONE) {
+		if (first_seen(scope, sha))
+			emit(file, hook, TCL_VERDICT_ALLOW, TCL_REASON_FIRST_SEEN, scope,
+			     sv.image_idx, sha, 0, cached, sleepable);
+		return 0;
+	}
+	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
+	emit(file, hook, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT, reason, scope,
+	     sv.image_idx, err ? NULL : sha, err, cached, sleepable);
+	return enforce ? -EPERM : 0;
+}
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(tcl_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	return check_file(bprm->file, TCL_HOOK_EXEC, true);
+}
+
+SEC("lsm.s/mmap_file")
+int BPF_PROG(tcl_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	return check_file(file, TCL_HOOK_MMAP, true);
+}
+
+/* Not sleepable on every kernel: decided from the digest cache alone, misses are denied. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(tcl_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	struct file *file;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & VM_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0;
+	return check_file(file, TCL_HOOK_MPROTECT, false);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(tcl_file_open, struct file *file, int ret)
+{
+	if (BPF_CORE_READ(file, f_mode) & FMODE_WRITE)
+		invalidate(BPF_CORE_READ(file, f_inode));
+	return ret;
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(tcl_path_truncate, const struct path *path, int ret)
+{
+	invalidate(BPF_CORE_READ(path, dentry, d_inode));
+	return ret;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcl_abi.h: the one header shared by the BPF programs and user space.
+ * Fixed-width types only, no pointers; every struct's size is asserted so that a change on one
+ * side cannot silently disagree with the other. Maps are pinned and outlive an agent binary, so
+ * TCL_ABI_VERSION is bumped on any layout change and a newer agent refuses stale pinned maps.
+ */
+#ifndef TCL_ABI_H
+#define TCL_ABI_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8.. */
+#else
+#include <linux/types.h>
+#endif
+
+#define TCL_ABI_VERSION 1
+
+#define TCL_SHA256_LEN 32
+#define TCL_COMM_LEN 16
+#define TCL_PATH_LEN 256
+#define TCL_MAX_CGROUP_DEPTH 16
+
+/* Which LSM hook produced a record. */
+enum tcl_hook {
+	TCL_HOOK_EXEC = 1,	/* bprm_check_security */
+	TCL_HOOK_MMAP = 2,	/* mmap_file with PROT_EXEC */
+	TCL_HOOK_MPROTECT = 3,	/* file_mprotect adding PROT_EXEC to a file mapping */
+	TCL_HOOK_OPEN = 4,	/* file_open */
+};
+
+enum tcl_verdict {
+	TCL_VERDICT_ALLOW = 0,
+	TCL_VERDICT_DENY = 1,	/* enforce mode: the operation failed with EPERM */
+	TCL_VERDICT_AUDIT = 2,	/* audit mode: would have been denied */
+};
+
+enum tcl_reason {
+	TCL_REASON_NONE = 0,
+	TCL_REASON_NOT_ALLOWED = 1,	/* digest in no allow set of this scope */
+	TCL_REASON_HASH_FAILED = 2,	/* bpf_ima_file_hash failed: unhashable, fail closed */
+	TCL_REASON_WRITERS = 3,		/* executable mapping of a file open for write */
+	TCL_REASON_NO_IMAGE = 4,	/* container without a verified image set */
+	TCL_REASON_FIRST_SEEN = 5,	/* allowed, first time in this scope: a measurement */
+};
+
+enum tcl_mode {
+	TCL_MODE_AUDIT = 0,
+	TCL_MODE_ENFORCE = 1,
+};
+
+/* Runtime configuration, element 0 of the "tcl_config" array map. */
+struct tcl_config {
+	__u32 abi_version;
+	__u32 mode;		/* enum tcl_mode */
+	__u32 scope_all;	/* 1: every task is in scope (--scope all) */
+	__u32 reserved;
+	__u64 loaded_at_ns;	/* CLOCK_BOOTTIME of the first load */
+};
+_Static_assert(sizeof(struct tcl_config) == 24, "tcl_config size");
+
+/* Scope map: cgroup id -> what applies to tasks in that cgroup and below it. */
+#define TCL_SCOPE_CONTAINER 0x1	/* a container cgroup (vs a --scope cgroup:PATH root) */
+#define TCL_SCOPE_REQUIRE_IMAGE 0x2	/* enforce: deny all but global allowlist until image set */
+struct tcl_scope_val {
+	__u32 image_idx;	/* 0: no per-image set, global allowlist only */
+	__u32 flags;
+};
+_Static_assert(sizeof(struct tcl_scope_val) == 8, "tcl_scope_val size");
+
+/* Allow map key: image index 0 is the global allowlist. */
+struct tcl_allow_key {
+	__u32 image_idx;
+	__u8 sha256[TCL_SHA256_LEN];
+};
+_Static_assert(sizeof(struct tcl_allow_key) == 36, "tcl_allow_key size");
+
+/* Digest cache key: the identity of an inode. */
+struct tcl_inode_key {
+	__u64 dev;
+	__u64 ino;
+	__u32 generation;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct tcl_inode_key) == 24, "tcl_inode_key size");
+
+/*
+ * Digest cache value. An entry is valid only while the invalidation counter of its bucket still
+ * equals inval_seq and the inode's change attributes are unchanged: a write-open or truncate
+ * bumps the counter, so an entry hashed concurrently with a write can never validate later.
+ */
+#define TCL_INVAL_BUCKETS 4096
+struct tcl_digest_val {
+	__u8 sha256[TCL_SHA256_LEN];
+	__u64 inval_seq;
+	__s64 ctime_sec;
+	__s64 ctime_nsec;
+	__s64 mtime_sec;
+	__s64 mtime_nsec;
+	__s64 size;
+	__u64 i_version;
+};
+_Static_assert(sizeof(struct tcl_digest_val) == 88, "tcl_digest_val size");
+
+/* "Seen" map key: first use of a digest in a scope cgroup is reported once (a measurement). */
+struct tcl_seen_key {
+	__u64 scope_cgid;
+	__u8 sha256[TCL_SHA256_LEN];
+};
+_Static_assert(sizeof(struct tcl_seen_key) == 40, "tcl_seen_key size");
+
+/* Per-CPU counters, indices of the "tcl_counters" per-CPU array. */
+enum tcl_counter {
+	TCL_CNT_EVENTS = 0,	/* records written to the ring buffer */
+	TCL_CNT_DROPS,		/* records lost: ring buffer full */
+	TCL_CNT_DENIALS,	/* operations denied (enforce) */
+	TCL_CNT_AUDITS,		/* operations that would have been denied (audit) */
+	TCL_CNT_CACHE_HITS,
+	TCL_CNT_CACHE_MISSES,
+	TCL_CNT_HASH_ERRORS,
+	TCL_CNT_CHECKS,		/* in-scope checks */
+	TCL_CNT_MAX,
+};
+
+#define TCL_EV_F_PATH_TRUNC 0x1	/* path did not fit TCL_PATH_LEN */
+#define TCL_EV_F_CACHED 0x2		/* digest came from the cache */
+
+/* Ring buffer record. */
+struct tcl_event {
+	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns(); user space converts to wall time */
+	__u64 cgroup_id;	/* the task's own cgroup */
+	__u64 scope_cgid;	/* the scope entry that matched (container cgroup), 0 for scope all */
+	__u64 dev;
+	__u64 ino;
+	__u32 pid;		/* tgid */
+	__u32 ppid;
+	__u32 uid;
+	__u16 hook;		/* enum tcl_hook */
+	__u8 verdict;		/* enum tcl_verdict */
+	__u8 reason;		/* enum tcl_reason */
+	__u32 flags;		/* TCL_EV_F_* */
+	__s32 hash_err;		/* <0: bpf_ima_file_hash error */
+	__u32 image_idx;
+	__u32 pad;
+	__u8 sha256[TCL_SHA256_LEN];
+	char comm[TCL_COMM_LEN];
+	char path[TCL_PATH_LEN];
+};
+_Static_assert(sizeof(struct tcl_event) == 376, "tcl_event size");
+
+#endif /* TCL_ABI_H */
