@@ -85,6 +85,19 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return 0;
 }
 
+bool tcl_utf8_valid(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		k = utf8_seq((const unsigned char *)s + i, n - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
 static int put_string(struct sbuf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -11,6 +11,7 @@
 #ifndef TCL_CANONJSON_H
 #define TCL_CANONJSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct json_object;
@@ -19,6 +20,9 @@ struct json_object;
 
 /* *out is malloc'd and NUL-terminated; *len excludes the NUL. On error *out is NULL. */
 int tcl_canon_json(struct json_object *o, char **out, size_t *len);
+
+/* Valid UTF-8 as the serialiser demands it (no overlongs, surrogates or values > U+10FFFF). */
+bool tcl_utf8_valid(const char *s, size_t n);
 
 /* Strict bounded parse of untrusted JSON text: at most max bytes (else -EFBIG), no NUL bytes,
  * valid UTF-8, RFC 8259 syntax only, one top-level object or array and nothing after it but
