@@ -755,6 +755,24 @@ static int status_errno(long st)
 	}
 }
 
+static const char *status_text(long st)
+{
+	static const struct {
+		long st;
+		const char *text;
+	} tab[] = {
+		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+		{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+	};
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (tab[i].st == st)
+			return tab[i].text;
+	return "";
+}
+
 /* Report an unexpected status once, naming registry, operation, status and the registry's
  * own error text. */
 static int http_fail(struct tcl_registry *reg, const struct req *r, const char *what, bool log)
@@ -763,6 +781,8 @@ static int http_fail(struct tcl_registry *reg, const struct req *r, const char *
 	const char *hint = "";
 
 	json_error(r, je, sizeof(je));
+	if (!je[0])	/* HEAD and some proxies send no body: the status is all we have */
+		snprintf(je, sizeof(je), "%s", status_text(r->status));
 	if (r->status == 401 && !reg->user)
 		hint = " (registry wants credentials: use --auth-file FILE or TCL_REGISTRY_AUTH=user:pass)";
 	else if (r->status == 401)

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Throwaway Debian docker-registry on 127.0.0.1, for the service tests.  Source it, then:
-#   reg_start DIR [--auth USER:PASS] [--tls CERT KEY] [--relative]
+#   reg_start DIR [--auth USER:PASS] [--token REALM CERT] [--tls CERT KEY] [--relative]
+#       --token: docker token auth, service tcl-test-registry, issuer tcl-test-issuer, tokens
+#       signed by the key of CERT (see tokenserver.py)
 #       starts a registry storing under DIR/storage; sets REG_PORT, REG_URL, REG_PID
 #   reg_stop DIR        stops the registry started for DIR (by its pid, never by name)
 # It uses a free port chosen by the kernel and waits until /v2/ answers.
@@ -22,12 +24,13 @@ reg_bcrypt() {
 }
 
 reg_start() {
-	local dir=$1 auth="" cert="" key="" relative=false i scheme=http
+	local dir=$1 auth="" cert="" key="" relative=false i scheme=http realm="" tcert=""
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--auth) auth=$2; shift 2 ;;
 		--tls) cert=$2; key=$3; scheme=https; shift 3 ;;
+		--token) realm=$2; tcert=$3; shift 3 ;;
 		--relative) relative=true; shift ;;
 		*) echo "reg_start: unknown option $1" >&2; return 2 ;;
 		esac
@@ -54,6 +57,10 @@ reg_start() {
 			}
 			echo "auth:"
 			echo "  htpasswd: {realm: tcl-test, path: $dir/htpasswd}"
+		elif [ -n "$realm" ]; then
+			echo "auth:"
+			echo "  token: {realm: \"$realm\", service: tcl-test-registry,"
+			echo "          issuer: tcl-test-issuer, rootcertbundle: $tcert}"
 		fi
 	} > "$dir/config.yml"
 	docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
