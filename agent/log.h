@@ -59,7 +59,8 @@ struct tcl_log_entry {
 	uint32_t buf_len;
 };
 
-/* Growable output buffer for a batch of encoded entries (zero-initialise it). */
+/* Growable output buffer for a batch of encoded entries: zero-initialise it; after
+ * tcl_log_append() set len = 0 to reuse it, tcl_log_buf_free() when done. */
 struct tcl_log_buf {
 	uint8_t *p;
 	size_t len;
