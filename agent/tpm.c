@@ -454,7 +454,8 @@ static int create_ek(struct tcl_tpm *t, ESYS_TR *ek, TPM2B_PUBLIC **pub)
 				NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		*ek = ESYS_TR_NONE;
-		return tss_fail("CreatePrimary(EK, endorsement hierarchy)", rc);
+		return tss_fail("CreatePrimary(EK; needs an empty endorsement hierarchy password)",
+				rc);
 	}
 	return 0;
 }
@@ -565,6 +566,8 @@ static int marshal_pub(const TPM2B_PUBLIC *p, uint8_t *buf, size_t cap, size_t *
 	TSS2_RC rc;
 
 	rc = Tss2_MU_TPM2B_PUBLIC_Marshal(p, buf, cap, &off);
+	if (rc == TSS2_MU_RC_INSUFFICIENT_BUFFER)
+		return -ENOSPC;
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail("marshal TPM2B_PUBLIC", rc);
 	*len = off;
@@ -588,9 +591,6 @@ int tcl_tpm_ak_ensure(struct tcl_tpm *t, uint32_t handle, struct tcl_tpm_ak *ak)
 	}
 	memset(ak, 0, sizeof(*ak));
 	pthread_mutex_lock(&t->lock);
-	if (t->ak != ESYS_TR_NONE)
-		Esys_TR_Close(t->esys, &t->ak);
-	t->ak = ESYS_TR_NONE;
 	err = handle_present(t, handle, &present);
 	if (err)
 		goto out;
@@ -631,11 +631,15 @@ int tcl_tpm_ak_ensure(struct tcl_tpm *t, uint32_t handle, struct tcl_tpm_ak *ak)
 	memcpy(ak->name, name->name, name->size);
 	ak->name_len = name->size;
 	ak->handle = handle;
+	/* Only a good key replaces the one in use.  ESYS hands out the same ESYS_TR for a
+	 * handle it already knows, so the old one may be the new one. */
+	if (t->ak != ESYS_TR_NONE && t->ak != tr)
+		Esys_TR_Close(t->esys, &t->ak);
 	t->ak_pub = *pub;
 	t->ak = tr;
 	tr = ESYS_TR_NONE;
 out:
-	if (tr != ESYS_TR_NONE)
+	if (tr != ESYS_TR_NONE && tr != t->ak)
 		Esys_TR_Close(t->esys, &tr);
 	pthread_mutex_unlock(&t->lock);
 	free(pub);
@@ -964,7 +968,8 @@ int tcl_tpm_ek_cert(struct tcl_tpm *t, uint8_t **der, size_t *len)
 				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more, &cap);
 	if (rc == TSS2_RC_SUCCESS && cap->data.tpmProperties.count &&
 	    cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX &&
-	    cap->data.tpmProperties.tpmProperty[0].value)
+	    cap->data.tpmProperties.tpmProperty[0].value &&
+	    cap->data.tpmProperties.tpmProperty[0].value < TPM2_MAX_NV_BUFFER_SIZE)
 		chunk = cap->data.tpmProperties.tpmProperty[0].value;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
@@ -1044,7 +1049,10 @@ static int pcr_digest(const EVP_MD *md, uint32_t mask,
 
 /* The layout tpm2_quote -o writes and tpm2_checkquote -f reads: the host's TPML_PCR_SELECTION
  * struct, a u32 count, then that many TPML_DIGEST structs of up to 8 digests, little endian
- * (lib/pcr.c pcr_fwrite_serialized). */
+ * (lib/pcr.c pcr_fwrite_serialized).  The struct sizes are the format: pin them. */
+_Static_assert(sizeof(TPML_PCR_SELECTION) == 132, "tpm2-tools pcrs file layout");
+_Static_assert(sizeof(TPML_DIGEST) == 532, "tpm2-tools pcrs file layout");
+
 static int pcrs_file(struct tcl_tpm_quote *q)
 {
 	TPML_PCR_SELECTION sel;
