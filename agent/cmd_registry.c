@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,8 +512,11 @@ int tcl_cmd_image(int argc, char **argv)
 	skip_word(&argc, &argv, "image");
 	sub = argc > 0 ? argv[0] : "";
 	if (strcmp(sub, "push") && strcmp(sub, "resolve")) {
-		fprintf(stderr, "usage: %s image push|resolve ... (--help on each)\n", tcl_prog);
-		return !strcmp(sub, "--help") || !strcmp(sub, "-h") ? 0 : EXIT_USAGE;
+		bool help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
+
+		fprintf(help ? stdout : stderr, "usage: %s image push|resolve ... "
+			"(--help on each)\n", tcl_prog);
+		return help ? 0 : EXIT_USAGE;
 	}
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -658,8 +662,11 @@ int tcl_cmd_golden_registry(int argc, char **argv)
 	skip_word(&argc, &argv, "golden");
 	sub = argc > 0 ? argv[0] : "";
 	if (strcmp(sub, "push") && strcmp(sub, "pull")) {
-		fprintf(stderr, "usage: %s golden push|pull ... (--help on each)\n", tcl_prog);
-		return EXIT_USAGE;
+		bool help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
+
+		fprintf(help ? stdout : stderr, "usage: %s golden push|pull ... "
+			"(--help on each)\n", tcl_prog);
+		return help ? 0 : EXIT_USAGE;
 	}
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
