@@ -288,15 +288,25 @@ static int read_pcrs(struct tcl_tpm *t, uint16_t alg, uint32_t mask,
 	return 0;
 }
 
-int tcl_tpm_pcr_read_many(struct tcl_tpm *t, uint16_t alg, uint32_t mask,
-			  uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST], size_t *dlen)
+int tcl_tpm_pcr_read_many(struct tcl_tpm *t, uint16_t alg, uint32_t mask, uint8_t *out,
+			  size_t out_len, size_t *dlen)
 {
+	uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST];
+	size_t dsz = tcl_tpm_alg_size(alg);
 	int err;
 
+	if (dsz && mask && !(mask >> TCL_TPM_NUM_PCRS) &&
+	    out_len < (32 - (size_t)__builtin_clz(mask)) * dsz)
+		return -ENOSPC;
 	pthread_mutex_lock(&t->lock);
 	err = read_pcrs(t, alg, mask, vals, dlen);
 	pthread_mutex_unlock(&t->lock);
-	return err;
+	if (err)
+		return err;
+	for (int p = 0; p < TCL_TPM_NUM_PCRS; p++)
+		if (mask >> p & 1)
+			memcpy(out + p * dsz, vals[p], dsz);
+	return 0;
 }
 
 int tcl_tpm_pcr_read(struct tcl_tpm *t, uint32_t pcr, uint16_t alg, uint8_t *out, size_t *len)
@@ -309,13 +319,27 @@ int tcl_tpm_pcr_read(struct tcl_tpm *t, uint32_t pcr, uint16_t alg, uint8_t *out
 		pr_err(SUB, "PCR %u out of range", pcr);
 		return -EINVAL;
 	}
-	err = tcl_tpm_pcr_read_many(t, alg, 1u << pcr, vals, &dlen);
+	if (*len < tcl_tpm_alg_size(alg))
+		return -ENOSPC;
+	pthread_mutex_lock(&t->lock);
+	err = read_pcrs(t, alg, 1u << pcr, vals, &dlen);
+	pthread_mutex_unlock(&t->lock);
 	if (err)
 		return err;
-	if (*len < dlen)
-		return -ENOSPC;
 	memcpy(out, vals[pcr], dlen);
 	*len = dlen;
+	return 0;
+}
+
+int tcl_tpm_digests_add(struct tcl_tpm_digests *d, uint16_t alg, const uint8_t *digest)
+{
+	size_t dsz = tcl_tpm_alg_size(alg);
+
+	if (!dsz || d->n >= TCL_TPM_MAX_BANKS)
+		return -EINVAL;
+	d->v[d->n].alg = alg;
+	memcpy(d->v[d->n].d, digest, dsz);
+	d->n++;
 	return 0;
 }
 
@@ -1031,20 +1055,11 @@ static int popcount24(uint32_t m)
 	return __builtin_popcount(m & 0xffffff);
 }
 
-/* H(values of @mask in ascending PCR order), the way the TPM forms pcrDigest. */
-static int pcr_digest(const EVP_MD *md, uint32_t mask,
-		      const uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST], size_t dlen,
-		      uint8_t *out, unsigned int *olen)
+/* pcrDigest is the hash (the signing scheme's) of the selected values concatenated. */
+static int pcr_digest(const EVP_MD *md, const uint8_t *vals, size_t len, uint8_t *out,
+		      unsigned int *olen)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int ok = c && EVP_DigestInit_ex(c, md, NULL);
-
-	for (int p = 0; ok && p < TCL_TPM_NUM_PCRS; p++)
-		if (mask >> p & 1)
-			ok = EVP_DigestUpdate(c, vals[p], dlen);
-	ok = ok && EVP_DigestFinal_ex(c, out, olen);
-	EVP_MD_CTX_free(c);
-	return ok ? 0 : ssl_fail("PCR digest");
+	return EVP_Digest(vals, len, out, olen, md, NULL) ? 0 : ssl_fail("PCR digest");
 }
 
 /* The layout tpm2_quote -o writes and tpm2_checkquote -f reads: the host's TPML_PCR_SELECTION
@@ -1056,9 +1071,8 @@ _Static_assert(sizeof(TPML_DIGEST) == 532, "tpm2-tools pcrs file layout");
 static int pcrs_file(struct tcl_tpm_quote *q)
 {
 	TPML_PCR_SELECTION sel;
-	uint32_t npcr = popcount24(q->pcr_mask), nlist = (npcr + 7) / 8, le32;
+	uint32_t npcr = popcount24(q->pcr_mask), nlist = (npcr + 7) / 8, le32, k = 0;
 	size_t off = 0, need = sizeof(sel) + 4 + nlist * sizeof(TPML_DIGEST);
-	int p = 0;
 
 	if (need > sizeof(q->pcrs_file))
 		return -ENOSPC;
@@ -1074,13 +1088,11 @@ static int pcrs_file(struct tcl_tpm_quote *q)
 		TPML_DIGEST d;
 
 		memset(&d, 0, sizeof(d));
-		while (d.count < 8 && p < TCL_TPM_NUM_PCRS) {
-			if (q->pcr_mask >> p & 1) {
-				d.digests[d.count].size = htole16(q->digest_len);
-				memcpy(d.digests[d.count].buffer, q->values[p], q->digest_len);
-				d.count++;
-			}
-			p++;
+		for (; d.count < 8 && k < npcr; k++) {
+			d.digests[d.count].size = htole16(q->digest_len);
+			memcpy(d.digests[d.count].buffer, q->values + k * q->digest_len,
+			       q->digest_len);
+			d.count++;
 		}
 		d.count = htole32(d.count);
 		memcpy(q->pcrs_file + off, &d, sizeof(d));
@@ -1096,6 +1108,7 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
 	TPM2B_ATTEST *quoted = NULL;
 	TPMT_SIGNATURE *sig = NULL;
+	uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST];
 	TPML_PCR_SELECTION sel;
 	TPM2B_DATA qd = { 0 };
 	int err = 0, tries;
@@ -1143,9 +1156,15 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 			err = tss_fail("Quote", rc);
 			goto out;
 		}
-		err = read_pcrs(t, bank, pcr_mask, q->values, &q->digest_len);
+		err = read_pcrs(t, bank, pcr_mask, vals, &q->digest_len);
 		if (err)
 			goto out;
+		q->values_len = 0;
+		for (int p = 0; p < TCL_TPM_NUM_PCRS; p++)
+			if (pcr_mask >> p & 1) {
+				memcpy(q->values + q->values_len, vals[p], q->digest_len);
+				q->values_len += q->digest_len;
+			}
 		rc = Tss2_MU_TPMS_ATTEST_Unmarshal(quoted->attestationData, quoted->size, &off,
 						   &at);
 		md = alg_md(sig_hash(sig));
@@ -1154,8 +1173,7 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 			err = -EPROTO;
 			goto out;
 		}
-		err = pcr_digest(md, pcr_mask, (const uint8_t (*)[TCL_TPM_MAX_DIGEST])q->values,
-				 q->digest_len, dig, &dlen);
+		err = pcr_digest(md, q->values, q->values_len, dig, &dlen);
 		if (err)
 			goto out;
 		if (at.attested.quote.pcrDigest.size == dlen &&
@@ -1312,7 +1330,6 @@ int tcl_tpm_verify_quote_sw(const char *ak_pem, const uint8_t *attest, size_t at
 			    const uint8_t *values, size_t values_len,
 			    struct tcl_tpm_quote_info *info)
 {
-	uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST];
 	uint8_t dig[EVP_MAX_MD_SIZE];
 	const TPMS_PCR_SELECTION *qs;
 	const TPMS_QUOTE_INFO *qi;
@@ -1386,11 +1403,7 @@ int tcl_tpm_verify_quote_sw(const char *ak_pem, const uint8_t *attest, size_t at
 			popcount24(pcr_mask), alg_str(bank));
 		goto out;
 	}
-	for (int p = 0, k = 0; p < TCL_TPM_NUM_PCRS; p++)
-		if (pcr_mask >> p & 1)
-			memcpy(vals[p], values + dsz * k++, dsz);
-	if (pcr_digest(md, pcr_mask, (const uint8_t (*)[TCL_TPM_MAX_DIGEST])vals, dsz, dig,
-		       &dlen)) {
+	if (pcr_digest(md, values, values_len, dig, &dlen)) {
 		err = -EIO;
 		goto out;
 	}

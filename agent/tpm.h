@@ -69,7 +69,10 @@ struct tcl_tpm_quote {
 	uint16_t bank;
 	uint32_t pcr_mask;			/* bit i = PCR i */
 	size_t digest_len;
-	uint8_t values[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST]; /* indexed by PCR number */
+	/* The selected PCR values concatenated in ascending PCR order: what pcrDigest hashes,
+	 * what the evidence carries and tcl_tpm_verify_quote_sw takes. */
+	uint8_t values[TCL_TPM_NUM_PCRS * TCL_TPM_MAX_DIGEST];
+	size_t values_len;
 };
 
 /* Facts from a verified quote the attestor needs to judge freshness and reboots. */
@@ -90,11 +93,14 @@ void tcl_tpm_close(struct tcl_tpm *t);
 int tcl_tpm_banks(struct tcl_tpm *t, uint32_t pcr, uint16_t *algs, size_t *n);
 /* *len: capacity in, digest size out.  -ENOENT if @alg is not allocated for @pcr. */
 int tcl_tpm_pcr_read(struct tcl_tpm *t, uint32_t pcr, uint16_t alg, uint8_t *out, size_t *len);
-/* Every PCR in @mask (bit i = PCR i) of bank @alg into vals[i]; *dlen = digest size.
- * For boot_aggregate (mask 0x3ff) and for a whole bank (0xffffff). */
-int tcl_tpm_pcr_read_many(struct tcl_tpm *t, uint16_t alg, uint32_t mask,
-			  uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST], size_t *dlen);
+/* Every PCR in @mask (bit i = PCR i) of bank @alg: PCR i's value at @out + i * *dlen
+ * (*dlen = digest size; unselected slots untouched).  Mask 0x3ff gives PCRs 0-9 back to back
+ * for boot_aggregate; 0xffffff a whole bank (24 x 20 or 24 x 32 bytes) for evmctl --pcrs. */
+int tcl_tpm_pcr_read_many(struct tcl_tpm *t, uint16_t alg, uint32_t mask, uint8_t *out,
+			  size_t out_len, size_t *dlen);
 
+/* Append @alg's digest (tcl_tpm_alg_size(@alg) bytes) to @d (zero-initialised). */
+int tcl_tpm_digests_add(struct tcl_tpm_digests *d, uint16_t alg, const uint8_t *digest);
 /* One TPM2_PCR_Extend covering every allocated bank of @pcr.  -EOPNOTSUPP, before touching
  * the PCR, when an allocated bank has no digest in @d: that bank could never be verified. */
 int tcl_tpm_extend(struct tcl_tpm *t, uint32_t pcr, const struct tcl_tpm_digests *d);

@@ -68,11 +68,9 @@ static void sw_extend(const char *md, uint8_t *pcr, const uint8_t *d, size_t len
 static void fill(struct tcl_tpm_digests *d, const uint8_t *s1, const uint8_t *s256)
 {
 	memset(d, 0, sizeof(*d));
-	d->n = 2;
-	d->v[0].alg = TCL_TPM_ALG_SHA1;
-	memcpy(d->v[0].d, s1, 20);
-	d->v[1].alg = TCL_TPM_ALG_SHA256;
-	memcpy(d->v[1].d, s256, 32);
+	assert_int_equal(tcl_tpm_digests_add(d, TCL_TPM_ALG_SHA1, s1), 0);
+	assert_int_equal(tcl_tpm_digests_add(d, TCL_TPM_ALG_SHA256, s256), 0);
+	assert_int_equal(d->n, 2);
 }
 
 static void read13(uint8_t s1[20], uint8_t s256[32])
@@ -121,15 +119,27 @@ static void test_open_banks(void **state)
 
 static void test_pcr_read(void **state)
 {
-	uint8_t vals[TCL_TPM_NUM_PCRS][TCL_TPM_MAX_DIGEST], v[64];
+	uint8_t vals[24 * 32], v[64];
 	size_t dlen, l = 64;
 
 	/* boot_aggregate PCRs and a whole bank need more than one PCR_Read (8 per call). */
-	assert_int_equal(tcl_tpm_pcr_read_many(tpm, TCL_TPM_ALG_SHA256, 0x3ff, vals, &dlen), 0);
+	memset(vals, 0xee, sizeof(vals));
+	assert_int_equal(tcl_tpm_pcr_read_many(tpm, TCL_TPM_ALG_SHA256, 0x3ff, vals, 10 * 32,
+					       &dlen), 0);
 	assert_int_equal(dlen, 32);
-	assert_int_equal(tcl_tpm_pcr_read_many(tpm, TCL_TPM_ALG_SHA1, 0xffffff, vals, &dlen), 0);
+	assert_int_equal(vals[10 * 32], 0xee);
+	assert_int_equal(tcl_tpm_pcr_read(tpm, 9, TCL_TPM_ALG_SHA256, v, &l), 0);
+	assert_memory_equal(v, vals + 9 * 32, 32);
+	assert_int_equal(tcl_tpm_pcr_read_many(tpm, TCL_TPM_ALG_SHA1, 0xffffff, vals, 24 * 20,
+					       &dlen), 0);
 	assert_int_equal(dlen, 20);
+	l = 64;
+	assert_int_equal(tcl_tpm_pcr_read(tpm, PCR, TCL_TPM_ALG_SHA1, v, &l), 0);
+	assert_memory_equal(v, vals + PCR * 20, 20);
+	assert_int_equal(tcl_tpm_pcr_read_many(tpm, TCL_TPM_ALG_SHA1, 0xffffff, vals, 24 * 20 - 1,
+					       &dlen), -ENOSPC);
 	assert_int_equal(tcl_tpm_pcr_read(tpm, 30, TCL_TPM_ALG_SHA256, v, &l), -EINVAL);
+	l = 64;
 	assert_int_equal(tcl_tpm_pcr_read(tpm, PCR, TCL_TPM_ALG_SHA384, v, &l), -ENOENT);
 	l = 8;
 	assert_int_equal(tcl_tpm_pcr_read(tpm, PCR, TCL_TPM_ALG_SHA256, v, &l), -ENOSPC);
@@ -316,14 +326,8 @@ static void test_ek(void **state)
 
 static void quote_values(const struct tcl_tpm_quote *q, uint8_t *out, size_t *len)
 {
-	size_t k = 0;
-
-	for (int p = 0; p < TCL_TPM_NUM_PCRS; p++)
-		if (q->pcr_mask >> p & 1) {
-			memcpy(out + k, q->values[p], q->digest_len);
-			k += q->digest_len;
-		}
-	*len = k;
+	memcpy(out, q->values, q->values_len);
+	*len = q->values_len;
 }
 
 static void test_quote_checkquote(void **state)
@@ -367,7 +371,8 @@ static void test_quote_checkquote(void **state)
 		size_t l = 32;
 
 		assert_int_equal(tcl_tpm_pcr_read(tpm, PCR, TCL_TPM_ALG_SHA256, v, &l), 0);
-		assert_memory_equal(v, q->values[PCR], 32);
+		/* PCR 13 is the last of the 11 selected */
+		assert_memory_equal(v, q->values + 10 * 32, 32);
 		hex(v, 32, vh);
 		snprintf(path, sizeof(path), "%s/pcr13.hex", qdir);
 		f = fopen(path, "w");
