@@ -678,10 +678,11 @@ int tcl_log_write_pcrs_file(const char *path, enum tcl_log_alg alg, const uint8_
 
 	if (alg != TCL_LOG_SHA1 && alg != TCL_LOG_SHA256)
 		return -EINVAL;
-	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
-		tmp = NULL;
+	tmp = malloc(strlen(path) + sizeof(".tmpXXXXXX"));
+	if (!tmp)
 		return -ENOMEM;
-	}
+	strcpy(tmp, path);
+	strcat(tmp, ".tmpXXXXXX");
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		err = -errno;

@@ -677,6 +677,49 @@ static void test_append_rules(void **state)
 	tcl_log_buf_free(&b);
 }
 
+/* Entries larger than the reader's first chunk, whole and torn. */
+static int count_big(const struct tcl_log_entry *e, uint64_t off, void *arg)
+{
+	size_t *big = arg;
+
+	if (e->buf_len > 65536)
+		*big += 1;
+	return 0;
+}
+
+static void test_big_entries(void **state)
+{
+	size_t fit = TCL_LOG_DATA_MAX - (4 + 40 + 4 + 2 + 4), big = 0, first;
+	struct tcl_log_buf b = { 0 };
+	struct tcl_log_open_report r;
+	struct tcl_log_scan sc;
+	struct tcl_log *l;
+	uint8_t *payload = malloc(fit), dig[32] = { 0 };
+	const char *path = tmp_path("big.bin");
+
+	assert_non_null(payload);
+	for (size_t i = 0; i < fit; i++)
+		payload[i] = i * 31;
+	assert_int_equal(tcl_log_encode_ng(&b, 13, dig, "/a", NULL), 0);
+	assert_int_equal(tcl_log_encode_buf(&b, 13, "x", payload, fit, NULL), 0);
+	first = b.len;
+	assert_int_equal(tcl_log_encode_buf(&b, 13, "x", payload, 200000, NULL), 0);
+	assert_int_equal(tcl_log_encode_ng(&b, 13, dig, "/b", NULL), 0);
+	write_file(path, b.p, b.len);
+	assert_int_equal(tcl_log_foreach(path, count_big, &big, &sc), 0);
+	assert_int_equal(sc.entries, 4);
+	assert_int_equal(big, 2);
+
+	/* Torn in the middle of the 200 kB entry. */
+	write_file(path, b.p, first + 150000);
+	assert_int_equal(tcl_log_open(path, &l, &r), 0);
+	assert_int_equal(r.entries, 2);
+	assert_int_equal(r.dropped, 150000);
+	tcl_log_close(l);
+	free(payload);
+	tcl_log_buf_free(&b);
+}
+
 static int stop_at_second(const struct tcl_log_entry *e, uint64_t off, void *arg)
 {
 	int *n = arg;
@@ -750,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_middle),
 		cmocka_unit_test(test_match_prefix),
 		cmocka_unit_test(test_append_rules),
+		cmocka_unit_test(test_big_entries),
 		cmocka_unit_test(test_foreach_buf),
 		cmocka_unit_test(test_pcrs_file),
 	};
