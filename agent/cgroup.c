@@ -302,7 +302,8 @@ static int step(enum state st, struct comp c, struct comp prev, struct comp *ste
 			struct comp parent = sub(c, 0, c.n - (sizeof("-kubepods.slice") - 1));
 
 			if (prev.n == parent.n + sizeof(".slice") - 1 &&
-			    !memcmp(prev.s, parent.s, parent.n) && has_suffix(prev, LIT(".slice"))) {
+			    !memcmp(prev.s, parent.s, parent.n) &&
+			    has_suffix(prev, LIT(".slice"))) {
 				*stem = sub(c, 0, c.n - (sizeof(".slice") - 1));
 				return S_SD_ROOT;
 			}
@@ -405,8 +406,8 @@ int tcl_cgroup_parse(const char *path, struct tcl_cgroup_info *out)
 		}
 		ret = step(st, c, prev, &stem, &o);
 		if (ret < 0) {
-			pr_debug("cgroup", "unknown container layout at '%.*s' in %s", (int)c.n, c.s,
-				 path);
+			pr_debug("cgroup", "unknown container layout at '%.*s' in %s",
+				 (int)c.n, c.s, path);
 			goto out;
 		}
 		st = ret;

@@ -4,7 +4,8 @@
  *
  * tcl_cgroup_parse() takes a path relative to the cgroup v2 root, as /proc/PID/cgroup
  * ("0::<path>") or a walk of /sys/fs/cgroup gives it, e.g.
- *   /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope
+ *   /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice/
+ *       cri-containerd-<id>.scope
  * and recognises every layout kubelet and the runtimes produce:
  *   systemd driver   <root>/kubepods.slice[/kubepods-<qos>.slice]/kubepods[-<qos>]-pod<uid_>.slice/
  *                        {cri-containerd,crio,docker}-<id>.scope

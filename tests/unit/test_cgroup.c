@@ -169,10 +169,11 @@ static void test_table(void **state)
 		ret = tcl_cgroup_parse(r->path, &ci);
 		if (ret != r->ret || (int)ci.runtime != r->rt || (int)ci.qos != r->qos ||
 		    strcmp(ci.container_id, r->id) || strcmp(ci.pod_uid, r->uid)) {
-			print_error("row %zu: %s\n  got ret %d rt %s qos %s id '%.64s' uid '%.36s'\n"
-				    "  want ret %d rt %s qos %s id '%s' uid '%s'\n", i, r->path, ret,
-				    tcl_runtime_name(ci.runtime), tcl_qos_name(ci.qos),
-				    ci.container_id, ci.pod_uid, r->ret,
+			print_error("row %zu: %s\n"
+				    "  got ret %d rt %s qos %s id '%.64s' uid '%.36s'\n"
+				    "  want ret %d rt %s qos %s id '%s' uid '%s'\n",
+				    i, r->path, ret, tcl_runtime_name(ci.runtime),
+				    tcl_qos_name(ci.qos), ci.container_id, ci.pod_uid, r->ret,
 				    tcl_runtime_name(r->rt), tcl_qos_name(r->qos), r->id, r->uid);
 			fail();
 		}

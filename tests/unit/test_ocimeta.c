@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "canonjson.h"
 #include "diag.h"
 #include "ocimeta.h"
 
@@ -250,7 +251,8 @@ static void test_sandbox(void **state)
 				  "\"io.kubernetes.cri-o.KubeName\":\"api-0\","
 				  "\"io.kubernetes.cri-o.Namespace\":\"payments\","
 				  "\"io.kubernetes.cri-o.Metadata\":\"{\\\"name\\\":\\\"api-0\\\","
-				  "\\\"uid\\\":\\\"" UID2 "\\\",\\\"namespace\\\":\\\"payments\\\"}\","
+				  "\\\"uid\\\":\\\"" UID2 "\\\","
+				  "\\\"namespace\\\":\\\"payments\\\"}\","
 				  "\"io.kubernetes.cri-o.Labels\":\"{\\\"io.kubernetes.pod.uid\\\":"
 				  "\\\"" UID2 "\\\"}\"}}"), 0);
 	assert_true(m->is_sandbox);
@@ -348,6 +350,16 @@ static void test_record(void **state)
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 2)), "-g");
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 3)),
 			    "daemon off;");
+	/* what gets measured: the record must have a canonical form */
+	{
+		char *canon = NULL;
+		size_t clen = 0;
+
+		assert_int_equal(tcl_canon_json(rec, &canon, &clen), 0);
+		assert_non_null(strstr(canon, "\"args\":[\"/docker-entrypoint.sh\",\"nginx\","));
+		assert_non_null(strstr(canon, "\"uid\":101"));
+		free(canon);
+	}
 	json_object_put(rec);
 
 	/* a hand-made struct with nonsense offsets stays inside the buffer */
