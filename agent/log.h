@@ -111,8 +111,8 @@ typedef int (*tcl_log_cb)(const struct tcl_log_entry *e, uint64_t off, void *arg
 
 /*
  * Walk every complete entry of a log file / buffer. An incomplete or zero-filled tail
- * is not an error (s->tail_len says how long it is); a bad entry followed by anything
- * but zeros is -EBADMSG, logged with its offset. @cb and @s may be NULL.
+ * is not an error (s->tail_len says how long it is); any other bad entry, even the
+ * last one, is -EBADMSG, logged with its offset. @cb and @s may be NULL.
  */
 int tcl_log_foreach(const char *path, tcl_log_cb cb, void *arg, struct tcl_log_scan *s);
 int tcl_log_foreach_buf(const uint8_t *p, size_t len, tcl_log_cb cb, void *arg,
@@ -175,8 +175,8 @@ struct tcl_log_open_report {
 /*
  * Open (creating the directories and file if absent) and scan the log. A torn tail (a
  * partial or zero-filled last entry after a crash: never extended into the PCR) is
- * truncated and reported in r->dropped. A corrupt entry followed by data is -EBADMSG
- * (r->bad_off), never dropped. -EBUSY if another process holds the log.
+ * truncated and reported in r->dropped. Any other bad entry, in the middle or last, is
+ * -EBADMSG (r->bad_off) and nothing is dropped. -EBUSY if the log is already held.
  */
 int tcl_log_open(const char *path, struct tcl_log **out, struct tcl_log_open_report *r);
 
