@@ -149,8 +149,8 @@ int tcl_tpm_open(const char *tcti_conf, struct tcl_tpm **out)
 
 	rc = Tss2_TctiLdr_Initialize(tcti_conf, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
-		pr_err(SUB, "cannot open TCTI \"%s\": %s (0x%x)", tcti_conf ? tcti_conf : "(default)",
-		       Tss2_RC_Decode(rc), rc);
+		pr_err(SUB, "cannot open TCTI \"%s\": %s (0x%x)",
+		       tcti_conf ? tcti_conf : "(default)", Tss2_RC_Decode(rc), rc);
 		t->tcti = NULL;
 		err = -ENODEV;
 		goto fail;
@@ -1522,7 +1522,8 @@ int tcl_tpm_make_credential_sw(const uint8_t *ek_pub, size_t ek_len,
 	olen = sizeof(es.secret);
 	if (!label || !pc || EVP_PKEY_encrypt_init(pc) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(pc, md) <= 0 || EVP_PKEY_CTX_set_rsa_mgf1_md(pc, md) <= 0) {
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pc, md) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pc, md) <= 0) {
 		OPENSSL_free(label);
 		err = ssl_fail("make credential: OAEP setup");
 		goto out;

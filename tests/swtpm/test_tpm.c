@@ -388,77 +388,66 @@ static void test_quote_checkquote(void **state)
 	free(q);
 }
 
+/* tcl_tpm_verify_quote_sw on @q with the given expectations. */
+static int vq(const char *pem, const struct tcl_tpm_quote *q, const uint8_t *nonce, size_t nl,
+	      uint16_t bank, uint32_t mask, const uint8_t *vals, size_t vl)
+{
+	return tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig, q->sig_len, nonce,
+				       nl, bank, mask, vals, vl, NULL);
+}
+
 static void test_verify_quote_sw(void **state)
 {
 	struct tcl_tpm_quote *q = malloc(sizeof(*q));
 	uint8_t nonce[20], vals[TCL_TPM_NUM_PCRS * TCL_TPM_MAX_DIGEST];
 	uint32_t mask = 0x3ff | 1u << PCR;
+	const uint16_t b256 = TCL_TPM_ALG_SHA256;
 	struct tcl_tpm_quote_info info = { 0 };
 	char *pem = NULL;
 	size_t vl;
 
 	assert_int_equal(RAND_bytes(nonce, sizeof(nonce)), 1);
-	assert_int_equal(tcl_tpm_quote(tpm, nonce, sizeof(nonce), TCL_TPM_ALG_SHA256, mask, q),
-			 0);
+	assert_int_equal(tcl_tpm_quote(tpm, nonce, sizeof(nonce), b256, mask, q), 0);
 	assert_int_equal(tcl_tpm_ak_public_pem(tpm, &pem), 0);
 	quote_values(q, vals, &vl);
 
 	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, &info), 0);
+						 q->sig_len, nonce, sizeof(nonce), b256, mask,
+						 vals, vl, &info), 0);
 	assert_true(info.clock > 0);
-	/* wrong nonce */
+	/* wrong nonce, or a prefix of it */
 	nonce[3] ^= 1;
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, NULL), -ESTALE);
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, 10,
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, NULL), -ESTALE);
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), b256, mask, vals, vl), -ESTALE);
 	nonce[3] ^= 1;
+	assert_int_equal(vq(pem, q, nonce, 10, b256, mask, vals, vl), -ESTALE);
 	/* flipped signature byte */
 	q->sig[q->sig_len - 7] ^= 0x40;
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, NULL),
-			 -EKEYREJECTED);
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), b256, mask, vals, vl), -EKEYREJECTED);
 	q->sig[q->sig_len - 7] ^= 0x40;
 	/* flipped attestation byte: the signature no longer covers it */
 	q->attest[q->attest_len - 1] ^= 1;
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, NULL),
-			 -EKEYREJECTED);
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), b256, mask, vals, vl), -EKEYREJECTED);
 	q->attest[q->attest_len - 1] ^= 1;
 	/* wrong PCR value: digest mismatch */
 	vals[vl - 1] ^= 1;
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, NULL), -EILSEQ);
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), b256, mask, vals, vl), -EILSEQ);
 	vals[vl - 1] ^= 1;
-	/* a different selection than the one asked for, or too few values */
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, 1u << PCR, vals + vl - 32, 32,
-						 NULL), -EILSEQ);
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl - 32, NULL),
+	/* a different selection than the one asked for, too few values, another bank */
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), b256, 1u << PCR, vals + vl - 32, 32),
 			 -EILSEQ);
-	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA1, mask, vals, vl, NULL), -EILSEQ);
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), b256, mask, vals, vl - 32), -EILSEQ);
+	assert_int_equal(vq(pem, q, nonce, sizeof(nonce), TCL_TPM_ALG_SHA1, mask, vals, vl),
+			 -EILSEQ);
 	/* garbage */
 	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, 10, q->sig, q->sig_len, nonce,
-						 sizeof(nonce), TCL_TPM_ALG_SHA256, mask, vals, vl,
-						 NULL), -EBADMSG);
+						 sizeof(nonce), b256, mask, vals, vl, NULL),
+			 -EBADMSG);
 	assert_int_equal(tcl_tpm_verify_quote_sw(pem, q->attest, q->attest_len, q->sig, 3,
-						 nonce, sizeof(nonce), TCL_TPM_ALG_SHA256, mask,
-						 vals, vl, NULL), -EBADMSG);
-	assert_int_equal(tcl_tpm_verify_quote_sw("not a key", q->attest, q->attest_len, q->sig,
-						 q->sig_len, nonce, sizeof(nonce),
-						 TCL_TPM_ALG_SHA256, mask, vals, vl, NULL), -EINVAL);
-	/* a quote verified with another key (the EK here) */
+						 nonce, sizeof(nonce), b256, mask, vals, vl,
+						 NULL), -EBADMSG);
+	assert_int_equal(vq("not a key", q, nonce, sizeof(nonce), b256, mask, vals, vl),
+			 -EINVAL);
+	/* a quote checked against another key (the EK here) */
 	{
 		uint8_t ek[TCL_TPM_PUB_MAX];
 		size_t el = sizeof(ek);
@@ -466,10 +455,8 @@ static void test_verify_quote_sw(void **state)
 
 		assert_int_equal(tcl_tpm_ek_public(tpm, ek, &el), 0);
 		assert_int_equal(tcl_tpm_pub_pem_sw(ek, el, &ekpem), 0);
-		assert_int_equal(tcl_tpm_verify_quote_sw(ekpem, q->attest, q->attest_len, q->sig,
-							 q->sig_len, nonce, sizeof(nonce),
-							 TCL_TPM_ALG_SHA256, mask, vals, vl,
-							 NULL), -EKEYREJECTED);
+		assert_int_equal(vq(ekpem, q, nonce, sizeof(nonce), b256, mask, vals, vl),
+				 -EKEYREJECTED);
 		free(ekpem);
 	}
 	free(pem);
