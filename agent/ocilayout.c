@@ -924,6 +924,16 @@ static int apply_layer(struct tcl_rootfs *fs, int fd, const void *mem, uint64_t 
 	if (!rc && diff_id)
 		rc = check_digest(L, L->diff_md, diff_id, "diff_id (uncompressed digest)");
 out:
+	/* a corrupt blob usually trips the decompressor or the tar reader first; say whether
+	 * it matches its digest, which is the actual finding */
+	if (rc == -EINVAL && digest && fd >= 0) {
+		const void *b;
+
+		while ((n = src_read(L->outer, L, &b)) > 0)
+			;
+		if (!n && check_digest(L, L->src_md, digest, "digest"))
+			rc = -EBADMSG;
+	}
 	if (L->inner)
 		archive_read_free(L->inner);
 	if (L->outer)
@@ -1497,7 +1507,7 @@ void tcl_oci_free(struct tcl_oci_image *img)
 int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_opts *opts,
 		 struct tcl_oci_image **out)
 {
-	struct json_object *layout = NULL, *index = NULL, *doc = NULL, *cfg = NULL;
+	struct json_object *layout = NULL, *index = NULL, *idx = NULL, *doc = NULL, *cfg = NULL;
 	struct json_object *layers, *ids = NULL;
 	struct tcl_oci_image *img = NULL;
 	struct oci x = { .dfd = -1 };
@@ -1545,6 +1555,8 @@ int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_o
 		goto out;
 	}
 	for (depth = 0; is_index_type(d.media_type); depth++) {
+		struct json_object *sub = NULL;
+
 		if (depth >= MAX_INDEX_DEPTH) {
 			pr_err("oci", "image indexes nested deeper than %d", MAX_INDEX_DEPTH);
 			rc = -ELOOP;
@@ -1553,13 +1565,14 @@ int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_o
 		if (!depth)
 			snprintf(img->index_digest, sizeof(img->index_digest), "%s", d.digest);
 		snprintf(what, sizeof(what), "image index %.19s", d.digest);
-		json_object_put(doc);
-		doc = NULL;
-		rc = read_json_blob(&x, what, &d, &doc);
+		rc = read_json_blob(&x, what, &d, &sub);
 		if (!rc)
-			rc = check_doc(what, doc, d.media_type);
+			rc = check_doc(what, sub, d.media_type);
 		if (!rc)
-			rc = select_platform(&x, what, doc, &d);
+			rc = select_platform(&x, what, sub, &d);
+		/* d now points into sub, which stays until the end */
+		json_object_put(idx);
+		idx = sub;
 		if (rc)
 			goto out;
 	}
@@ -1569,8 +1582,6 @@ int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_o
 		goto out;
 	}
 	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", d.digest);
-	json_object_put(doc);
-	doc = NULL;
 	rc = read_json_blob(&x, "manifest", &d, &doc);
 	if (!rc)
 		rc = check_doc("manifest", doc, d.media_type);
@@ -1617,6 +1628,7 @@ int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_o
 out:
 	json_object_put(layout);
 	json_object_put(index);
+	json_object_put(idx);
 	json_object_put(doc);
 	json_object_put(cfg);
 	if (x.dfd >= 0)
