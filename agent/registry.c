@@ -393,6 +393,7 @@ struct req {
 	const char *ctype;	/* Content-Type value or NULL */
 	struct body_src *body;	/* PUT body */
 	size_t max;		/* bound on the response body */
+	uint64_t xfer;		/* bytes a blob transfer may move: stretches the timeout */
 	bool same_origin;	/* whether our credentials may go to url */
 	/* results */
 	long status;
@@ -579,7 +580,9 @@ static int perform(struct tcl_registry *reg, struct req *r, const char *authz, c
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, reg->timeout_s < CONNECT_TIMEOUT_S ?
 			 reg->timeout_s : CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, reg->timeout_s);
+	/* a layer is allowed its size at 256 KiB/s on top of the request timeout, so the
+	 * timeout bounds a stalled registry without cutting off a big but moving upload */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, reg->timeout_s + (long)(r->xfer >> 18));
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* never let a redirect downgrade an https registry to plain http */
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protos);
@@ -648,11 +651,14 @@ static int perform(struct tcl_registry *reg, struct req *r, const char *authz, c
 		err = curl_errno(cc);
 		if (err == -ETIMEDOUT)
 			seterr(reg, true, "registry %s: %s: timed out after %ld s (%s)", reg->base,
-			       what, reg->timeout_s, r->cerr[0] ? r->cerr : curl_easy_strerror(cc));
+			       what, reg->timeout_s + (long)(r->xfer >> 18),
+			       r->cerr[0] ? r->cerr : curl_easy_strerror(cc));
 		else
 			seterr(reg, true, "registry %s: %s: %s%s", reg->base, what,
 			       err == -ECONNREFUSED ? "cannot connect: " :
-			       err == -EPROTO ? "TLS/protocol error: " : "",
+			       err == -EHOSTUNREACH ? "cannot resolve: " :
+			       err == -EPROTO && cc != CURLE_UNSUPPORTED_PROTOCOL &&
+			       cc != CURLE_TOO_MANY_REDIRECTS ? "TLS: " : "",
 			       r->cerr[0] ? r->cerr : curl_easy_strerror(cc));
 	}
 	return err;
@@ -1213,6 +1219,7 @@ static int upload(struct tcl_registry *reg, const char *repo, const char *digest
 		goto out;
 	r.method = "PUT";
 	r.url = put_url;
+	r.xfer = src->size;
 	r.ctype = "application/octet-stream";
 	r.body = src;
 	err = request(reg, &r, what);
@@ -1326,6 +1333,7 @@ int tcl_registry_get_blob(struct tcl_registry *reg, const char *repo, const char
 	/* error bodies need room even when the caller expects a tiny blob */
 	if (r.max < ERRBODY_MAX)
 		r.max = ERRBODY_MAX;
+	r.xfer = max;
 	err = request(reg, &r, what);
 	if (err)
 		goto out;
@@ -1705,15 +1713,16 @@ static int find_layer(json_object *layers, const char *mt, size_t max, const cha
 		    !json_object_is_type(v, json_type_string) ||
 		    strcmp(json_object_get_string(v), mt))
 			continue;
-		if (found++ ||
-		    !json_object_object_get_ex(l, "digest", &d) ||
+		if (found++)
+			return -EBADMSG;
+		if (!json_object_object_get_ex(l, "digest", &d) ||
 		    !json_object_is_type(d, json_type_string) ||
 		    !tcl_digest_valid(json_object_get_string(d)) ||
 		    !json_object_object_get_ex(l, "size", &s) ||
-		    !json_object_is_type(s, json_type_int))
-			return -EBADMSG;
-		sz = json_object_get_int64(s);
-		if (sz < 0 || (uint64_t)sz > max)
+		    !json_object_is_type(s, json_type_int) ||
+		    (sz = json_object_get_int64(s)) < 0)
+			return -EINVAL;
+		if ((uint64_t)sz > max)
 			return -EFBIG;
 		*digest = json_object_get_string(d);
 		*size = (size_t)sz;
@@ -1771,7 +1780,9 @@ int tcl_golden_pull(struct tcl_registry *reg, const char *repo, const char *imag
 	    (err = find_layer(layers, TCL_MT_GOLDEN_SIG, TCL_GOLDEN_SIG_MAX, &sdig, &ssize))) {
 		seterr(reg, true, "registry %s: %s:%s: %s", reg->base, repo, tag,
 		       err == -EFBIG ? "golden manifest or signature larger than allowed" :
+		       err == -EINVAL ? "layer descriptor without a valid digest and size" :
 		       "artifact needs exactly one golden manifest and one signature layer");
+		err = err == -EFBIG ? err : -EBADMSG;
 		goto out;
 	}
 	if ((err = tcl_registry_get_blob(reg, repo, mdig, msize, &m, &mlen)) ||

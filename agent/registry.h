@@ -66,7 +66,8 @@ struct tcl_registry_opts {
 	const char *password;
 	const char *auth_file;	/* one line "user:pass" */
 	const char *ca_file;	/* CA bundle for https (default: system store) */
-	long timeout_s;		/* whole request, default 60; connect is min(5, timeout_s) */
+	long timeout_s;		/* whole request, default 60, blob transfers +1 s per 256 KiB;
+				 * connecting gives up after min(5, timeout_s) */
 };
 
 struct tcl_registry;

@@ -305,5 +305,31 @@ expect "10 MiB golden artifact manifest is refused" 1 \
 expect "10 MiB manifest on resolve is refused" 1 "larger than 4194304 bytes" \
 	$R image resolve --registry "http://127.0.0.1:$WPORT" test/app:v1
 
+# ---- hostile registry ----
+EPORT=$(reg_free_port)
+python3 "$HERE/evilreg.py" "$EPORT" &
+PIDS+=($!)
+wait_listen "$EPORT" || bad "evilreg did not start"
+E=http://127.0.0.1:$EPORT
+evil_pull() {	# evil_pull MODE PATTERN
+	expect "hostile registry ($1)" 1 "$2" \
+		$R golden pull --timeout 5 --registry "$E" "$1/app@$D1" -o "$T/evil.json"
+}
+evil_pull badjson "is not a tcl golden manifest artifact"
+evil_pull wrongdcd "content hashes to sha256:[0-9a-f]{64}, expected sha256:0{64}"
+evil_pull subject "names another image as its subject"
+evil_pull twolayers "exactly one golden manifest and one signature layer"
+evil_pull hugesize "larger than allowed"
+evil_pull negsize "layer descriptor without a valid digest and size"
+evil_pull endless "larger than 4194304 bytes"
+evil_pull redirect "GET blob .*(protocol|Protocol)"
+evil_pull badtoken "no usable token"
+evil_pull errjson "HTTP 500 BOOM\\?: a\\?b\\?\\[31m"
+[ -e "$T/evil.json" ] && bad "hostile registry left a file" || ok "hostile registry: nothing written"
+expect "hostile registry (upload without Location)" 1 "202 without a Location" \
+	$R image push --oci "$T/oci" --registry "$E" noloc/app:v1
+expect "hostile registry (ftp:// upload Location)" 1 "unusable upload Location 'ftp://" \
+	$R image push --oci "$T/oci" --registry "$E" ftploc/app:v1
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
