@@ -692,14 +692,16 @@ int tcl_cmd_golden_registry(int argc, char **argv)
 			if (!strcmp(sub, "push"))
 				printf("usage: %s golden push [--registry URL] REPO@DIGEST "
 				       "--manifest FILE --sig FILE\nStore a signed golden manifest "
-				       "beside image REPO@DIGEST (tag sha256-<hex>.tcl);\nthe image "
-				       "must be in the registry.  REPO:TAG is resolved first.\n%s",
+				       "beside image REPO@DIGEST (tag sha256-<hex>.tcl);\n"
+				       "the image must be in the registry.  REPO:TAG is resolved "
+				       "first.\n%s",
 				       tcl_prog, common_help);
 			else
 				printf("usage: %s golden pull [--registry URL] REPO@DIGEST -o FILE "
 				       "[--sig-out FILE]\nFetch the golden manifest of image "
-				       "REPO@DIGEST and its signature\n(default FILE.sig).  Nothing "
-				       "is verified here: use golden verify.\n%s",
+				       "REPO@DIGEST and its signature\n"
+				       "(default FILE.sig).  Nothing is verified here: use golden "
+				       "verify.\n%s",
 				       tcl_prog, common_help);
 			return 0;
 		default:

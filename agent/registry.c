@@ -697,7 +697,8 @@ static int request(struct tcl_registry *reg, struct req *r, const char *what)
 			reg->mode = AUTH_BEARER;
 		} else if (!strcasecmp(ch.scheme, "Basic")) {
 			if (!reg->user || reg->mode == AUTH_BASIC)
-				break;	/* no or rejected credentials: caller reports the 401 */
+				/* no or rejected credentials: the caller reports the 401 */
+				break;
 			reg->mode = AUTH_BASIC;
 		} else {
 			break;
@@ -729,7 +730,8 @@ static void json_error(const struct req *r, char *out, size_t cap)
 	if (json_object_object_get_ex(root, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
 	    (e = json_object_array_get_idx(errs, 0)) && json_object_is_type(e, json_type_object)) {
-		if (json_object_object_get_ex(e, "code", &v) && json_object_is_type(v, json_type_string))
+		if (json_object_object_get_ex(e, "code", &v) &&
+		    json_object_is_type(v, json_type_string))
 			sanitize(json_object_get_string(v), code, sizeof(code));
 		if (json_object_object_get_ex(e, "message", &v) &&
 		    json_object_is_type(v, json_type_string))
@@ -790,7 +792,8 @@ static int http_fail(struct tcl_registry *reg, const struct req *r, const char *
 	if (!je[0])	/* HEAD and some proxies send no body: the status is all we have */
 		snprintf(je, sizeof(je), "%s", status_text(r->status));
 	if (r->status == 401 && !reg->user)
-		hint = " (registry wants credentials: use --auth-file FILE or TCL_REGISTRY_AUTH=user:pass)";
+		hint = " (registry wants credentials: use --auth-file FILE or "
+		       "TCL_REGISTRY_AUTH=user:pass)";
 	else if (r->status == 401)
 		hint = " (credentials rejected)";
 	seterr(reg, log, "registry %s: %s: HTTP %ld%s%s%s", reg->base, what, r->status,
@@ -835,7 +838,8 @@ static int fetch_token(struct tcl_registry *reg, const struct tcl_www_auth *ch, 
 			char q[600];
 
 			snprintf(q, sizeof(q), "scope=%s", s);
-			if (curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE))
+			if (curl_url_set(u, CURLUPART_QUERY, q,
+					 CURLU_APPENDQUERY | CURLU_URLENCODE))
 				goto out;
 		}
 	}
@@ -1079,7 +1083,8 @@ static int check_digest(struct tcl_registry *reg, const char *digest)
 {
 	if (tcl_digest_valid(digest))
 		return 0;
-	seterr(reg, true, "invalid digest '%.80s' (want sha256:<64 hex>)", digest ? digest : "(null)");
+	seterr(reg, true, "invalid digest '%.80s' (want sha256:<64 hex>)",
+	       digest ? digest : "(null)");
 	return -EINVAL;
 }
 
@@ -1210,7 +1215,8 @@ static int upload(struct tcl_registry *reg, const char *repo, const char *digest
 		goto out;
 	}
 	if (!r.location) {
-		seterr(reg, true, "registry %s: %s: 202 without a Location header", reg->base, what);
+		seterr(reg, true, "registry %s: %s: 202 without a Location header", reg->base,
+		       what);
 		err = -EPROTO;
 		goto out;
 	}
@@ -1592,26 +1598,43 @@ out:
 
 /* ---- golden artifact ---- */
 
+/* add val (which may be NULL after a failed allocation) to obj, taking it in every case */
+static int jadd(json_object *obj, const char *key, json_object *val)
+{
+	if (!val || json_object_object_add(obj, key, val)) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int jpush(json_object *arr, json_object *val)
+{
+	if (!val || json_object_array_add(arr, val)) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static json_object *descriptor(const char *mt, const char *digest, size_t size, const char *title)
 {
-	json_object *d = json_object_new_object(), *ann;
+	json_object *d = json_object_new_object(), *ann = NULL;
 
 	if (!d)
 		return NULL;
-	if (json_object_object_add(d, "mediaType", json_object_new_string(mt)) ||
-	    json_object_object_add(d, "digest", json_object_new_string(digest)) ||
-	    json_object_object_add(d, "size", json_object_new_int64((int64_t)size)))
+	if (jadd(d, "mediaType", json_object_new_string(mt)) ||
+	    jadd(d, "digest", json_object_new_string(digest)) ||
+	    jadd(d, "size", json_object_new_int64((int64_t)size)))
 		goto fail;
-	if (title) {
-		ann = json_object_new_object();
-		if (!ann || json_object_object_add(d, "annotations", ann))
-			goto fail;
-		if (json_object_object_add(ann, "org.opencontainers.image.title",
-					   json_object_new_string(title)))
-			goto fail;
-	}
+	if (title && (!(ann = json_object_new_object()) ||
+		      jadd(ann, "org.opencontainers.image.title", json_object_new_string(title)) ||
+		      jadd(d, "annotations", json_object_get(ann))))
+		goto fail;
+	json_object_put(ann);
 	return d;
 fail:
+	json_object_put(ann);
 	json_object_put(d);
 	return NULL;
 }
@@ -1621,7 +1644,7 @@ int tcl_golden_push(struct tcl_registry *reg, const char *repo, const char *imag
 		    char artifact_digest_out[TCL_DIGEST_LEN + 1])
 {
 	char tag[80], mdig[TCL_DIGEST_LEN + 1], sdig[TCL_DIGEST_LEN + 1], cdig[TCL_DIGEST_LEN + 1];
-	json_object *img = NULL, *art = NULL, *layers, *v;
+	json_object *img = NULL, *art = NULL, *layers = NULL, *v;
 	void *imgdata = NULL;
 	size_t imglen = 0;
 	char *imgmt = NULL;
@@ -1660,28 +1683,19 @@ int tcl_golden_push(struct tcl_registry *reg, const char *repo, const char *imag
 		goto out;
 
 	err = -ENOMEM;
-	art = json_object_new_object();
 	layers = json_object_new_array();
-	if (!art || !layers || json_object_object_add(art, "schemaVersion", json_object_new_int(2)) ||
-	    json_object_object_add(art, "mediaType", json_object_new_string(TCL_MT_OCI_MANIFEST)) ||
-	    json_object_object_add(art, "artifactType",
-				   json_object_new_string(TCL_MT_GOLDEN_CONFIG)) ||
-	    json_object_object_add(art, "config", descriptor(TCL_MT_GOLDEN_CONFIG, cdig, 2, NULL)) ||
-	    json_object_object_add(art, "layers", layers) ||
-	    json_object_array_add(layers, descriptor(TCL_MT_GOLDEN_MANIFEST, mdig, manifest_len,
-						     "golden.json")) ||
-	    json_object_array_add(layers, descriptor(TCL_MT_GOLDEN_SIG, sdig, sig_len,
-						     "golden.sig")) ||
-	    json_object_object_add(art, "subject", descriptor(subject_mt, image_digest, imglen,
-							      NULL))) {
-		if (!art)
-			json_object_put(layers);
+	art = json_object_new_object();
+	if (!layers || !art)
 		goto out;
-	}
-	/* a NULL member means a descriptor allocation failed */
-	if (!json_object_object_get_ex(art, "config", &v) || !v ||
-	    !json_object_array_get_idx(layers, 0) || !json_object_array_get_idx(layers, 1) ||
-	    !json_object_object_get_ex(art, "subject", &v) || !v)
+	/* key order is insertion order, so the same inputs always give the same artifact */
+	if (jpush(layers, descriptor(TCL_MT_GOLDEN_MANIFEST, mdig, manifest_len, "golden.json")) ||
+	    jpush(layers, descriptor(TCL_MT_GOLDEN_SIG, sdig, sig_len, "golden.sig")) ||
+	    jadd(art, "schemaVersion", json_object_new_int(2)) ||
+	    jadd(art, "mediaType", json_object_new_string(TCL_MT_OCI_MANIFEST)) ||
+	    jadd(art, "artifactType", json_object_new_string(TCL_MT_GOLDEN_CONFIG)) ||
+	    jadd(art, "config", descriptor(TCL_MT_GOLDEN_CONFIG, cdig, 2, NULL)) ||
+	    jadd(art, "layers", json_object_get(layers)) ||
+	    jadd(art, "subject", descriptor(subject_mt, image_digest, imglen, NULL)))
 		goto out;
 	text = json_object_to_json_string_ext(art, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -1691,6 +1705,7 @@ int tcl_golden_push(struct tcl_registry *reg, const char *repo, const char *imag
 	err = tcl_registry_put_manifest(reg, repo, tag, text, strlen(text), TCL_MT_OCI_MANIFEST,
 					artifact_digest_out);
 out:
+	json_object_put(layers);
 	json_object_put(art);
 	json_object_put(img);
 	free(imgdata);

@@ -37,8 +37,9 @@ bool tcl_digest_valid(const char *s);
 
 /* [scheme://][host[:port]/]repo[:tag][@sha256:hex].  The first component is a host when it holds
  * '.' or ':' or is "localhost" (docker's rule), or when a scheme was given.  Repo components follow
- * the distribution grammar ([a-z0-9]+ joined by '.', '_', '__' or '-'); tag [A-Za-z0-9_][A-Za-z0-9_.-]
- * up to 128.  Missing parts are empty strings; scheme is "", "http" or "https". */
+ * the distribution grammar ([a-z0-9]+ joined by '.', '_', '__' or '-'), at most 255; tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.  Missing parts are empty strings; scheme is "", "http" or
+ * "https". */
 struct tcl_ref {
 	char scheme[8];
 	char host[256];
@@ -62,11 +63,11 @@ int tcl_www_auth_parse(const char *hdr, struct tcl_www_auth *out);
 /* ---- registry connection ---- */
 
 struct tcl_registry_opts {
-	const char *username;	/* basic credentials; NULL: from auth_file, then env TCL_REGISTRY_AUTH */
+	const char *username;	/* NULL: auth_file, else env TCL_REGISTRY_AUTH, else none */
 	const char *password;
 	const char *auth_file;	/* one line "user:pass" */
 	const char *ca_file;	/* CA bundle for https (default: system store) */
-	long timeout_s;		/* whole request, default 60, blob transfers +1 s per 256 KiB;
+	long timeout_s;		/* whole request, default 60; blobs +1 s per 256 KiB;
 				 * connecting gives up after min(5, timeout_s) */
 };
 

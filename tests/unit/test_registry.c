@@ -97,8 +97,9 @@ static void test_ref_bad(void **state)
 	static const char *const bad[] = {
 		"", "/", "app/", "/app", "App", "app:", "app@", "app@sha256:abc",
 		"app:v1:v2", "a//b", "a/-b", "a/b-", "a..b", "a___b", "app:-x", "app:.x",
+		/* 129-character tag */
 		"app:" "0123456789012345678901234567890123456789012345678901234567890123"
-		"45678901234567890123456789012345678901234567890123456789012345678",	/* 129 */
+		"45678901234567890123456789012345678901234567890123456789012345678",
 		"http://app", "https:///app", "127.0.0.1:0/app", "127.0.0.1:65536/app",
 		"127.0.0.1:/app", "host:12a/app", "-host.com/app", "[]/app", "[zz]:1/app",
 		"app tag", "app\n", "app:v1\r\n", "ho st.com/app", "app@" DIG "x",
