@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "canonjson.h"
+#include "cmd_golden.h"
 #include "diag.h"
 #include "golden.h"
 #include "ocilayout.h"
@@ -1158,6 +1159,150 @@ static void test_sign_verify(void **state)
 	free(sig);
 }
 
+static int run_cmd(const char *first, ...)
+{
+	char *argv[16];
+	const char *a;
+	va_list ap;
+	int argc = 0, rc, i, out, null;
+
+	va_start(ap, first);
+	for (a = first; a && argc < 15; a = va_arg(ap, const char *))
+		argv[argc++] = strdup(a);
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	out = dup(1);
+	null = open("/dev/null", O_WRONLY);
+	dup2(null, 1);
+	cap_start();
+	rc = tcl_cmd_golden(argc, argv);
+	fflush(stdout);
+	cap_end();
+	dup2(out, 1);
+	close(out);
+	close(null);
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	return rc;
+}
+
+static void test_cmd(void **state)
+{
+	char dir[128], oci[160], prefix[160], key[170], pub[170], out[160], sig[170];
+	char *m;
+	size_t len;
+
+	simple_layout(dir, base_layers, 2, "v1");
+	snprintf(oci, sizeof(oci), "%s:v1", dir);
+	snprintf(prefix, sizeof(prefix), "%s/cli", tmpdir);
+	snprintf(key, sizeof(key), "%s.key", prefix);
+	snprintf(pub, sizeof(pub), "%s.pub", prefix);
+	snprintf(out, sizeof(out), "%s/cli.json", tmpdir);
+	snprintf(sig, sizeof(sig), "%s.sig", out);
+
+	assert_int_equal(run_cmd("golden", "keygen", "-o", prefix, NULL), 0);
+	assert_int_equal(run_cmd("keygen", "-o", prefix, NULL), 1);	/* exists */
+	assert_int_equal(run_cmd("generate", "--oci", oci, "--ref", "x:1", "-o", out, NULL), 0);
+	m = slurp(out, &len);
+	check_golden_set(m, len, "x:1");
+	free(m);
+	assert_int_equal(run_cmd("sign", "--key", key, out, NULL), 0);
+	assert_int_equal(run_cmd("verify", "--pub", pub, out, NULL), 0);
+	assert_int_equal(run_cmd("verify", "--pub", pub, "--sig", sig, out, NULL), 0);
+	assert_int_equal(run_cmd("verify", "--pub", pub, "--sig", out, out, NULL), 1);
+	assert_int_equal(run_cmd("sign", "--key", key, sig, NULL), 1);	/* not a manifest */
+	m = slurp(out, &len);
+	m[len - 2] = '2';					/* "version":2 */
+	write_file(tmpdir, "cli.json", m, len);
+	free(m);
+	assert_int_equal(run_cmd("verify", "--pub", pub, out, NULL), 1);
+
+	/* usage errors and help */
+	assert_int_equal(run_cmd("generate", "--oci", oci, NULL), 2);
+	assert_int_equal(run_cmd("generate", "--oci", oci, "-o", out, "extra", NULL), 2);
+	assert_int_equal(run_cmd("generate", "--bogus", NULL), 2);
+	assert_int_equal(run_cmd("generate", "--oci", oci, "--max-bytes", "x", "-o", out, NULL), 2);
+	assert_int_equal(run_cmd("generate", "--oci", oci, "--platform", "linux", "-o", out,
+				 NULL), 2);
+	assert_int_equal(run_cmd("sign", out, NULL), 2);
+	assert_int_equal(run_cmd("verify", "--pub", pub, NULL), 2);
+	assert_int_equal(run_cmd("keygen", NULL), 2);
+	assert_int_equal(run_cmd("golden", NULL), 2);
+	assert_int_equal(run_cmd("frobnicate", NULL), 2);
+	assert_int_equal(run_cmd("--help", NULL), 0);
+	assert_int_equal(run_cmd("generate", "--help", NULL), 0);
+	assert_int_equal(run_cmd("sign", "--help", NULL), 0);
+	assert_int_equal(run_cmd("verify", "--help", NULL), 0);
+	assert_int_equal(run_cmd("keygen", "--help", NULL), 0);
+
+	/* failures: limits, missing tag, missing layout */
+	assert_int_equal(run_cmd("generate", "--oci", oci, "--max-bytes", "1K", "-o", out, NULL), 1);
+	snprintf(oci, sizeof(oci), "%s:nope", dir);
+	assert_int_equal(run_cmd("generate", "--oci", oci, "-o", out, NULL), 1);
+	assert_int_equal(run_cmd("generate", "--oci", "/nonexistent", "-o", out, NULL), 1);
+}
+
+/* Optional cross-check against another implementation: umoci unpacks the same layout, and the
+ * executable files it leaves on disk must be exactly the golden set. */
+static struct tcl_golden *xg;
+static size_t xmatched;
+static const char *xroot;
+
+static int xcheck_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	const struct tcl_golden_file *gf;
+	unsigned char md[32];
+	char head[4] = { 0 };
+	size_t n;
+	char *data;
+	FILE *fp;
+
+	if (flag != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	fp = fopen(p, "r");
+	assert_non_null(fp);
+	data = malloc((size_t)st->st_size + 1);
+	n = fread(data, 1, (size_t)st->st_size, fp);
+	fclose(fp);
+	memcpy(head, data, n < 4 ? n : 4);
+	if ((st->st_mode & 0111) || (n >= 4 && !memcmp(head, "\x7f" "ELF", 4))) {
+		gf = tcl_golden_find(xg, p + strlen(xroot));
+		if (!gf)
+			fail_msg("umoci has executable %s, the golden set does not", p);
+		EVP_Digest(data, n, md, NULL, EVP_sha256(), NULL);
+		assert_memory_equal(md, gf->sha256, 32);
+		xmatched++;
+	}
+	free(data);
+	return 0;
+}
+
+static void test_umoci_crosscheck(void **state)
+{
+	char dir[128], bundle[192], cmd[512], root[256], *json;
+	size_t len;
+
+	if (system("command -v umoci >/dev/null 2>&1")) {
+		print_message("umoci not installed: cross-check skipped\n");
+		skip();
+	}
+	simple_layout(dir, base_layers, 2, "v1");
+	assert_int_equal(tcl_golden_generate(dir, "v1", "x:1", &json, &len), 0);
+	assert_int_equal(tcl_golden_parse(json, len, &xg), 0);
+	snprintf(bundle, sizeof(bundle), "%s.bundle", dir);
+	snprintf(cmd, sizeof(cmd), "umoci unpack --rootless --image %s:v1 %s >/dev/null 2>&1",
+		 dir, bundle);
+	assert_int_equal(system(cmd), 0);
+	snprintf(root, sizeof(root), "%s/rootfs", bundle);
+	xroot = root;
+	xmatched = 0;
+	assert_int_equal(nftw(root, xcheck_cb, 16, FTW_PHYS), 0);
+	assert_int_equal(xmatched, xg->nfiles);
+	tcl_golden_free(xg);
+	free(json);
+}
+
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	return remove(p);
@@ -1192,6 +1337,8 @@ int main(void)
 		cmocka_unit_test(test_sparse),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_cmd),
+		cmocka_unit_test(test_umoci_crosscheck),
 	};
 
 	tcl_prog = "test_golden";
