@@ -150,6 +150,9 @@ expect "not an OCI layout" 1 "not an OCI image layout" \
 expect "golden push prints the artifact" 0 \
 	"^test/app:sha256-${D1#sha256:}\\.tcl@sha256:[0-9a-f]{64}\$" \
 	$R golden push --registry "$U" "test/app@$D1" --manifest "$T/golden.json" --sig "$T/golden.sig"
+ART=$OUT
+expect "golden push again gives the same artifact digest" 0 "^${ART//./\\.}\$" \
+	$R golden push --registry "$U" "test/app@$D1" --manifest "$T/golden.json" --sig "$T/golden.sig"
 expect "tags list has sha256-<hex>.tcl" 0 "\"sha256-${D1#sha256:}\\.tcl\"" \
 	curl -sf "$U/v2/test/app/tags/list"
 curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
