@@ -9,6 +9,8 @@
  * Errors are logged once (subsystem "registry") and the same text is kept for
  * tcl_registry_last_error(), so a caller such as the hook can quote it in "NOT verified: ...".
  * Nothing the registry sends is trusted: every body is bounded, every digest is recomputed.
+ * Auth: on a 401 the challenge decides: Basic retries with the credentials, Bearer fetches a
+ * token from the realm (with the credentials, unless that would send them from https to http).
  * A struct tcl_registry is not thread safe; use one per thread. */
 #ifndef TCL_REGISTRY_H
 #define TCL_REGISTRY_H
@@ -125,6 +127,8 @@ int tcl_registry_resolve(struct tcl_registry *reg, const char *repo, const char 
  *   config  {} (2 bytes), mediaType TCL_MT_GOLDEN_CONFIG; artifactType TCL_MT_GOLDEN_CONFIG
  *   layers  [golden manifest, TCL_MT_GOLDEN_MANIFEST], [signature, TCL_MT_GOLDEN_SIG]
  *   subject the image manifest's descriptor (referrers API registries link it).
+ * Debian's docker-registry 2.8.2 stores this as sent (artifactType and subject kept) but has no
+ * referrers API, so the tag is what finds it.  The same inputs give the same artifact digest.
  * The image manifest must already be in the repo.  Manifest and signature are opaque bytes.
  * tcl_golden_pull: -ENOENT (logged as "no golden manifest ...") when the tag does not exist;
  * -EBADMSG when the artifact is malformed or its subject is another image. */
