@@ -36,6 +36,32 @@ static void hex_of(const unsigned char *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Untrusted text for one log line: no control bytes reach the terminal, at most ~120 chars. */
+static const char *esc(const char *s, char *buf, size_t sz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (o + 8 >= sz) {
+			memcpy(buf + o, "...", 4);
+			return buf;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static int unhex(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
@@ -106,7 +132,7 @@ struct gen {
 static int gen_file(const struct tcl_fs_entry *e, void *arg)
 {
 	struct gen *g = arg;
-	char hex[65];
+	char hex[65], eb[128];
 	size_t len = strlen(e->path);
 
 	if (e->type != TCL_FS_REG || (!(e->mode & 0111) && !e->elf))
@@ -116,8 +142,8 @@ static int gen_file(const struct tcl_fs_entry *e, void *arg)
 		return -E2BIG;
 	}
 	if (!valid_path(e->path, len) || !tcl_utf8_valid(e->path, len)) {
-		pr_err("golden", "executable \"%.200s\": path is not valid UTF-8 or too long",
-		       e->path);
+		pr_err("golden", "executable \"%s\": path is not valid UTF-8 or too long",
+		       esc(e->path, eb, sizeof(eb)));
 		return -EINVAL;
 	}
 	hex_of(e->sha256, 32, hex);
@@ -143,6 +169,7 @@ int tcl_golden_from_image(const struct tcl_oci_image *img, const char *image_ref
 {
 	struct json_object *o = NULL;
 	struct gen g = { 0 };
+	char eb[128];
 	int rc = -ENOMEM;
 
 	*json = NULL;
@@ -154,8 +181,8 @@ int tcl_golden_from_image(const struct tcl_oci_image *img, const char *image_ref
 		return -EINVAL;
 	}
 	if (!valid_ref(image_ref, strlen(image_ref))) {
-		pr_err("golden", "image reference \"%.200s\" is empty, too long or not printable "
-		       "ASCII", image_ref);
+		pr_err("golden", "image reference \"%s\" is empty, too long or not printable "
+		       "ASCII", esc(image_ref, eb, sizeof(eb)));
 		return -EINVAL;
 	}
 	o = json_object_new_object();
@@ -255,6 +282,7 @@ static int parse_files(struct json_object *files, struct tcl_golden *g)
 	struct json_object_iterator it, end;
 	struct json_object *v;
 	const char *path;
+	char eb[128];
 	size_t n, i;
 
 	if (!json_object_is_type(files, json_type_object)) {
@@ -276,15 +304,16 @@ static int parse_files(struct json_object *files, struct tcl_golden *g)
 		path = json_object_iter_peek_name(&it);
 		v = json_object_iter_peek_value(&it);
 		if (!valid_path(path, strlen(path))) {
-			pr_err("golden", "manifest: file path \"%.200s\" is not absolute and "
-			       "normalised (or longer than %d bytes)", path, TCL_OCI_MAX_PATH);
+			pr_err("golden", "manifest: file path \"%s\" is not absolute and "
+			       "normalised (or longer than %d bytes)", esc(path, eb, sizeof(eb)),
+			       TCL_OCI_MAX_PATH);
 			return -EINVAL;
 		}
 		if (!json_object_is_type(v, json_type_string) ||
 		    !parse_hex64(json_object_get_string(v), (size_t)json_object_get_string_len(v),
 				 g->files[g->nfiles].sha256)) {
-			pr_err("golden", "manifest: digest of \"%.200s\" is not 64 lowercase hex",
-			       path);
+			pr_err("golden", "manifest: digest of \"%s\" is not 64 lowercase hex",
+			       esc(path, eb, sizeof(eb)));
 			return -EINVAL;
 		}
 		g->files[g->nfiles].path = strdup(path);
@@ -310,7 +339,7 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 	struct tcl_golden *g = NULL;
 	unsigned char md[32];
 	const char *key;
-	char *canon = NULL;
+	char *canon = NULL, eb[128];
 	size_t clen, i;
 	int rc;
 
@@ -335,11 +364,12 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 			if (!strcmp(key, known[i]))
 				break;
 		if (i == sizeof(known) / sizeof(known[0])) {
-			pr_err("golden", "manifest: unknown key \"%.200s\"", key);
+			pr_err("golden", "manifest: unknown key \"%s\"", esc(key, eb, sizeof(eb)));
 			goto out;
 		}
 	}
-	if (!json_object_object_get_ex(o, "version", &v) || !json_object_is_type(v, json_type_int)) {
+	if (!json_object_object_get_ex(o, "version", &v) ||
+	    !json_object_is_type(v, json_type_int)) {
 		pr_err("golden", "manifest: \"version\" is missing or not an integer");
 		goto out;
 	}
@@ -624,7 +654,7 @@ int tcl_golden_verify_pem(const char *pub_pem, size_t pem_len, const char *msg, 
 	struct json_object *o = NULL, *v;
 	const char *key, *alg, *kid, *s;
 	unsigned char raw[64];
-	char keyid[65];
+	char keyid[65], eb[128];
 	EVP_MD_CTX *ctx = NULL;
 	EVP_PKEY *k = NULL;
 	int rc;
@@ -648,8 +678,8 @@ int tcl_golden_verify_pem(const char *pub_pem, size_t pem_len, const char *msg, 
 		v = json_object_iter_peek_value(&it);
 		if ((strcmp(key, "alg") && strcmp(key, "keyid") && strcmp(key, "sig")) ||
 		    !json_object_is_type(v, json_type_string)) {
-			pr_err("golden", "signature: unknown key or non-string value \"%.100s\"",
-			       key);
+			pr_err("golden", "signature: unknown key or non-string value \"%s\"",
+			       esc(key, eb, sizeof(eb)));
 			goto out;
 		}
 	}
@@ -661,7 +691,8 @@ int tcl_golden_verify_pem(const char *pub_pem, size_t pem_len, const char *msg, 
 		goto out;
 	}
 	if (strcmp(alg, "ed25519")) {
-		pr_err("golden", "signature algorithm \"%.40s\" is not supported", alg);
+		pr_err("golden", "signature algorithm \"%s\" is not supported",
+		       esc(alg, eb, sizeof(eb)));
 		rc = -ENOTSUP;
 		goto out;
 	}

@@ -46,7 +46,8 @@ struct tcl_golden {
 	size_t nfiles;
 	struct tcl_golden_file *files;	/* sorted by path (bytewise) */
 	size_t ndigests;
-	unsigned char (*digests)[32];	/* distinct file digests, sorted: what goes into BPF maps */
+	/* distinct file digests, sorted: what the agent loads into its BPF maps */
+	unsigned char (*digests)[32];
 	char sha256[65];		/* hex SHA-256 of the manifest bytes themselves */
 };
 

@@ -55,7 +55,8 @@ struct tcl_rootfs {
 	size_t mask, count;
 	uint64_t key[2];
 	struct tcl_oci_opts o;
-	uint64_t stream_bytes, content_bytes;	/* uncompressed tar bytes, file bytes incl. holes */
+	uint64_t stream_bytes;		/* uncompressed tar bytes */
+	uint64_t content_bytes;		/* file bytes, sparse holes included */
 	uint32_t cur_layer;
 };
 
@@ -760,7 +761,8 @@ static int layer_filter(const char *mt)
 		  ARCHIVE_FILTER_ZSTD },
 		{ "application/vnd.docker.image.rootfs.diff.tar", ARCHIVE_FILTER_NONE },
 		{ "application/vnd.docker.image.rootfs.diff.tar.gzip", ARCHIVE_FILTER_GZIP },
-		{ "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", ARCHIVE_FILTER_GZIP },
+		{ "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+		  ARCHIVE_FILTER_GZIP },
 	};
 	size_t i;
 
@@ -1038,7 +1040,7 @@ int tcl_rootfs_walk(const struct tcl_rootfs *fs,
 
 	while (c) {
 		if (plen + 1 + c->namelen > TCL_OCI_MAX_PATH + 1)
-			return -ENAMETOOLONG;	/* normalised paths are shorter; belt and braces */
+			return -ENAMETOOLONG;	/* cannot happen: paths were bounded */
 		path[plen] = '/';
 		memcpy(path + plen + 1, c->name, c->namelen);
 		path[plen + 1 + c->namelen] = '\0';
@@ -1367,7 +1369,8 @@ static void list_tags(struct json_object *arr, char *buf, size_t sz)
 
 	buf[0] = '\0';
 	for (i = 0; i < n && o + 1 < sz; i++) {
-		t = annotation(json_object_array_get_idx(arr, i), "org.opencontainers.image.ref.name");
+		t = annotation(json_object_array_get_idx(arr, i),
+			       "org.opencontainers.image.ref.name");
 		if (!t)
 			continue;
 		o += (size_t)snprintf(buf + o, sz - o, "%s%s", o ? ", " : "",

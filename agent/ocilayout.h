@@ -56,8 +56,9 @@ struct tcl_oci_image {
 	char manifest_digest[TCL_OCI_DIGEST_LEN + 1];	/* the image manifest blob */
 	char config_digest[TCL_OCI_DIGEST_LEN + 1];
 	char index_digest[TCL_OCI_DIGEST_LEN + 1];	/* image index followed, or "" */
-	char *ref_name;		/* chosen index.json entry's io.containerd.image.name, else its
-				 * org.opencontainers.image.ref.name, else NULL */
+	/* the chosen index.json entry's io.containerd.image.name, else its
+	 * org.opencontainers.image.ref.name, else NULL */
+	char *ref_name;
 	unsigned int nlayers;
 	struct tcl_rootfs *rootfs;
 };

@@ -169,7 +169,8 @@ static void write_seeds(const char *dir)
 		{ "usr/bin/hl", 'h', 0755, NULL, "usr/bin/tool" },
 		{ "usr/bin/link", 'l', 0777, NULL, "tool" },
 		{ "/abs/./x//y", 'f', 04755, "abs", NULL },
-		{ "long/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		{ "long/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/f",
 		  'f', 0700, "long", NULL },
 	};

@@ -436,7 +436,7 @@ static const struct tent layer2[] = {
 	H("usr/sbin/over-hl", "usr/bin/over"),
 	H("usr/sbin/sh-hl", "bin/sh"),
 	F("usr/bin/recreated", 0755, "rec v2"),
-	F("usr/bin/.wh.recreated", 0644, ""),		/* same layer: hides only the old one */
+	F("usr/bin/.wh.recreated", 0644, ""),	/* same layer: hides the old one only */
 	F("var/lib/.wh.gone", 0644, ""),
 	F("/usr/bin/abs", 0755, "absolute"),
 	F("./usr/bin/dot", 04755, "suid"),
@@ -732,7 +732,8 @@ static void test_traversal(void **state)
 		F("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaa",
 		  0644, "x"),
 	};
 
@@ -1237,7 +1238,8 @@ static void test_cmd(void **state)
 	assert_int_equal(run_cmd("keygen", "--help", NULL), 0);
 
 	/* failures: limits, missing tag, missing layout */
-	assert_int_equal(run_cmd("generate", "--oci", oci, "--max-bytes", "1K", "-o", out, NULL), 1);
+	assert_int_equal(run_cmd("generate", "--oci", oci, "--max-bytes", "1K", "-o", out,
+				 NULL), 1);
 	snprintf(oci, sizeof(oci), "%s:nope", dir);
 	assert_int_equal(run_cmd("generate", "--oci", oci, "-o", out, NULL), 1);
 	assert_int_equal(run_cmd("generate", "--oci", "/nonexistent", "-o", out, NULL), 1);
