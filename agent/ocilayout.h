@@ -64,9 +64,11 @@ struct tcl_oci_image {
 };
 
 /* tag: match org.opencontainers.image.ref.name in index.json; NULL: the only manifest (or the only
- * one for the platform).  opts may be NULL.  Errors: -ENOENT (missing file, blob or tag),
- * -EBADMSG (digest, size or diff_id mismatch), -EFBIG/-E2BIG (a limit), -ENOTSUP (media type or
- * digest algorithm), -EINVAL (malformed), -ENOMEM; each logged once with what and where. */
+ * one for the platform).  opts may be NULL.  Errors: -ENOENT (missing file, blob, tag, or hard
+ * link target), -EBADMSG (digest, size or diff_id mismatch), -EFBIG/-E2BIG (a size/count limit),
+ * -ENAMETOOLONG (path limits), -ENOTDIR (an entry below a symlink or file), -ELOOP (indexes
+ * nested too deep), -ENOTSUP (media type or digest algorithm), -EINVAL (malformed, '..'),
+ * -ENOMEM; each logged once, naming the blob, layer and entry. */
 int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_opts *opts,
 		 struct tcl_oci_image **out);
 void tcl_oci_free(struct tcl_oci_image *img);
