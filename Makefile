@@ -34,7 +34,7 @@ BPF_SKEL  := $(BPF_SRC:bpf/%.bpf.c=$(O)/%.skel.h)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -Ivmlinux
 
 .SECONDARY:
-.PHONY: all vmlinux test unit unit-san guest-test demo install clean bench fuzz deps
+.PHONY: all vmlinux test unit unit-san guest-test fixtures demo install clean bench fuzz deps
 all: $(PROGS)
 
 deps:
@@ -87,13 +87,23 @@ vmlinux:
 unit: $(UNIT_BIN) $(UNIT_SANB)
 	tests/run-unit.sh $(UNIT_BIN) $(UNIT_SANB)
 
-guest-test: all
+FIXTURES  := $(patsubst tests/fixtures/%.c,$(O)/fixtures/%,$(filter-out tests/fixtures/preload.c,$(wildcard tests/fixtures/*.c))) $(O)/fixtures/preload.so
+$(O)/fixtures/%: tests/fixtures/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror $< -o $@
+$(O)/fixtures/preload.so: tests/fixtures/preload.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC $< -o $@
+fixtures: $(FIXTURES)
+
+# The BPF and container suites: one guest boot for all of them.
+guest-test: all fixtures
 	tests/vm/run.sh tests/guest/run-all.sh
 
 # The one command CI and developers run: deps, build, host unit tests, then the guest suite.
 test:
 	scripts/deps.sh
-	$(MAKE) all $(UNIT_BIN) $(UNIT_SANB)
+	$(MAKE) all fixtures $(UNIT_BIN) $(UNIT_SANB)
 	tests/run-all.sh
 
 demo:

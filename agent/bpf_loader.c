@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_loader.h"
@@ -39,6 +40,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int tcl_bpf_probe(char *why, size_t len)
 {
+	struct btf *btf;
 	char *lsm = NULL;
 	int ret;
 
@@ -59,8 +61,12 @@ int tcl_bpf_probe(char *why, size_t len)
 		snprintf(why, len, "the kernel cannot load BPF LSM programs (CONFIG_BPF_LSM)");
 		return -EOPNOTSUPP;
 	}
-	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_LSM, BPF_FUNC_ima_file_hash, NULL);
-	if (ret <= 0) {
+	/* The helper is sleepable-only, which libbpf's helper probe cannot express: look for its
+	 * prototype in the kernel's BTF instead. */
+	btf = btf__load_vmlinux_btf();
+	ret = btf ? btf__find_by_name_kind(btf, "btf_bpf_ima_file_hash", BTF_KIND_TYPEDEF) : -ENOENT;
+	btf__free(btf);
+	if (ret < 0) {
 		snprintf(why, len, "the kernel lacks bpf_ima_file_hash (needs CONFIG_IMA, Linux >= 6.0)");
 		return -EOPNOTSUPP;
 	}

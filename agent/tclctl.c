@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "bpf_loader.h"
+#include "cmd_golden.h"
 #include "cmd_policy.h"
 #include "cmd_registry.h"
 #include "diag.h"
@@ -32,8 +33,10 @@ static void usage(FILE *f)
 		"                                 event records from the agent (JSON lines)\n"
 		"  policy generate --dir DIR... [-o FILE]\n"
 		"  policy check FILE\n"
-		"  image push|resolve ...         OCI registry (see tclctl image --help)\n"
-		"  golden push|pull ...           golden manifests in the registry\n"
+		"  image push|resolve ...         OCI images in a registry (tclctl image --help)\n"
+		"  golden generate|sign|verify|keygen ...\n"
+		"                                 golden manifests of OCI images (tclctl golden --help)\n"
+		"  golden push|pull ...           golden manifests beside their image in a registry\n"
 		"  unload --yes                   detach and remove every pinned program and map\n"
 		"\n"
 		"Each command takes --help.\n");
@@ -255,8 +258,11 @@ int main(int argc, char **argv)
 		return tcl_cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "image"))
 		return tcl_cmd_image(argc, argv);
-	if (!strcmp(cmd, "golden"))
-		return tcl_cmd_golden_registry(argc, argv);
+	if (!strcmp(cmd, "golden")) {
+		if (argc > 1 && (!strcmp(argv[1], "push") || !strcmp(argv[1], "pull")))
+			return tcl_cmd_golden_registry(argc, argv);
+		return tcl_cmd_golden(argc, argv);
+	}
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

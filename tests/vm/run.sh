@@ -107,7 +107,7 @@ timeout "${TCLVM_TIMEOUT:-1800}" qemu-system-x86_64 -m "${TCLVM_MEM:-2048}" -smp
 	-chardev socket,id=chrtpm,path="$work/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
 	-device tpm-tis,tpmdev=tpm0 \
 	-append "console=ttyS0 quiet loglevel=3 lsm=lockdown,capability,integrity,bpf panic=-1 tclvm.init=$work/guest-init ${TCLVM_APPEND:-}" \
-	</dev/null 2>&1 | tr -d '\r' >"$work/console" &
+	</dev/null 2>&1 | stdbuf -o0 tr -d '\r' >"$work/console" &
 qpid=$!
 if [ "${TCLVM_QUIET:-0}" != 1 ]; then
 	tail -n +1 -f "$work/console" --pid=$qpid 2>/dev/null |
