@@ -94,7 +94,11 @@ $(O)/fixtures/%: tests/fixtures/%.c
 $(O)/fixtures/preload.so: tests/fixtures/preload.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC $< -o $@
-fixtures: $(FIXTURES)
+# Static variants for container images (no libraries in their root file systems).
+$(O)/fixtures/tool-%: tests/fixtures/hello.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -DVARIANT='"tool-$*"' $< -o $@
+fixtures: $(FIXTURES) $(O)/fixtures/tool-a $(O)/fixtures/tool-b $(O)/fixtures/tool-c
 
 # The BPF and container suites: one guest boot for all of them.
 guest-test: all fixtures

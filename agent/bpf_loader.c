@@ -19,7 +19,8 @@
 #include "util.h"
 
 const char *const tcl_prog_names[TCL_NUM_PROGS] = {
-	"tcl_bprm_check", "tcl_mmap_file", "tcl_file_mprotect", "tcl_file_open", "tcl_path_truncate",
+	"tcl_bprm_check",  "tcl_mmap_file",	"tcl_file_mprotect", "tcl_file_open",
+	"tcl_path_truncate", "tcl_cgroup_mkdir", "tcl_cgroup_rmdir",
 };
 const char *const tcl_map_names[TCL_MAP_COUNT] = {
 	[TCL_MAP_CONFIG] = "tcl_config",     [TCL_MAP_SCOPE] = "tcl_scope",
@@ -231,8 +232,10 @@ static int load_fresh(const char *pin_dir, struct tcl_bpf **out)
 	progs[2] = skel->progs.tcl_file_mprotect;
 	progs[3] = skel->progs.tcl_file_open;
 	progs[4] = skel->progs.tcl_path_truncate;
+	progs[5] = skel->progs.tcl_cgroup_mkdir;
+	progs[6] = skel->progs.tcl_cgroup_rmdir;
 	for (int i = 0; i < TCL_NUM_PROGS; i++) {
-		struct bpf_link *link = bpf_program__attach_lsm(progs[i]);
+		struct bpf_link *link = bpf_program__attach(progs[i]);
 
 		if (!link) {
 			ret = -errno;

@@ -26,7 +26,7 @@ enum tcl_map_id {
 	TCL_MAP_COUNT,
 };
 
-#define TCL_NUM_PROGS 5
+#define TCL_NUM_PROGS 7
 extern const char *const tcl_prog_names[TCL_NUM_PROGS];
 extern const char *const tcl_map_names[TCL_MAP_COUNT];
 

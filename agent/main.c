@@ -111,9 +111,26 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(struct tcl_event))
 		return 0;
+	if (((struct tcl_event *)data)->hook >= TCL_HOOK_CGROUP_MKDIR) {
+		tcl_scope_cgroup_record(a->scope, data);
+		return 0;
+	}
 	tcl_scope_meta(a->scope, ((struct tcl_event *)data)->scope_cgid, &meta);
 	emit_line(a, line, tcl_event_format(data, &meta, line, sizeof(line)));
 	return 0;
+}
+
+static void on_container(void *ctx, bool started, const struct tcl_container_view *c)
+{
+	struct agent *a = ctx;
+	char line[TCL_EVENT_JSON_MAX], msg[300];
+
+	snprintf(msg, sizeof(msg), "cgroup %s, runtime %s%s", c->cgroup_path ? c->cgroup_path : "?",
+		 c->runtime ? c->runtime : "unknown",
+		 started && !c->image_idx ? ", no image set: global allowlist only" : "");
+	emit_line(a, line,
+		  tcl_event_format_simple(started ? "container_start" : "container_stop", NULL, NULL,
+					  msg, -1, &c->meta, line, sizeof(line)));
 }
 
 static void check_drops(struct agent *a)
@@ -248,13 +265,11 @@ static int run(struct agent *a)
 	for (;;) {
 		struct signalfd_siginfo si;
 		uint64_t ticks;
-		int n = 0, ns;
+		int n = 0;
 
 		fds[n++] = (struct pollfd){ .fd = ring_buffer__epoll_fd(a->rb), .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
-		ns = tcl_scope_pollfds(a->scope, &fds[n], 1);
-		n += ns;
 		int first_stream = n;
 		n += tcl_evstream_pollfds(a->stream, &fds[n], (int)(sizeof(fds) / sizeof(fds[0])) - n);
 
@@ -266,12 +281,11 @@ static int run(struct agent *a)
 		}
 		if (fds[0].revents)
 			ring_buffer__consume(a->rb);
-		if (ns && fds[3].revents)
-			tcl_scope_handle(a->scope);
 		tcl_evstream_handle(a->stream, &fds[first_stream], n - first_stream);
 		if (fds[2].revents && read(tfd, &ticks, sizeof(ticks)) > 0) {
 			ring_buffer__consume(a->rb);
 			check_drops(a);
+			tcl_scope_tick(a->scope);
 		}
 		if (fds[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
@@ -398,6 +412,7 @@ int main(int argc, char **argv)
 			cfg.mode == TCL_MODE_ENFORCE ? "enforce" : "audit", tcl_scope_count(a.bpf),
 			tcl_allow_count(a.bpf, 0), (unsigned long long)cnt[TCL_CNT_DENIALS]);
 	}
+	tcl_scope_on_container(a.scope, on_container, &a);
 	ret = tcl_scope_attach(a.scope, a.bpf, &cfg);
 	if (ret)
 		goto out;

@@ -27,8 +27,10 @@ int tcl_allow_sync(struct tcl_bpf *b, uint32_t image_idx, const uint8_t (*digest
 	sorted = malloc((n ? n : 1) * 32);
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, digests, n * 32);
-	qsort(sorted, n, 32, cmp_digest);
+	if (n) {
+		memcpy(sorted, digests, n * 32);
+		qsort(sorted, n, 32, cmp_digest);
+	}
 
 	memset(&k, 0, sizeof(k));
 	k.image_idx = image_idx;

@@ -10,18 +10,35 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <json-c/json.h>
 
+#include "canonjson.h"
 #include "cgroup.h"
 #include "diag.h"
 #include "maps.h"
+#include "ocimeta.h"
 #include "scope.h"
 
 enum scope_kind { SCOPE_ALL, SCOPE_CGROUP, SCOPE_CONTAINERS };
 
+/* Attribution stops being retried after this many ticks: the bundle will not appear. */
+#define META_TRIES 10
+
 struct container {
 	uint64_t cgid;
+	char *cgroup_path;
 	struct tcl_cgroup_info info;
+	/* from the OCI bundle; NULL until read */
+	char *pod, *namespace_, *name, *image, *image_digest, *runtime, *start_record;
+	int meta_tries;
+	bool reported; /* container_start sent */
 	uint32_t image_idx;
+};
+
+struct image_slot {
+	char *key; /* policy image key: a reference or a digest */
+	uint32_t idx;
+	bool in_policy;
 };
 
 struct tcl_scope {
@@ -32,6 +49,11 @@ struct tcl_scope {
 	struct tcl_bpf *bpf;
 	struct container *containers;
 	size_t n_containers, cap_containers;
+	struct image_slot *images;
+	size_t n_images;
+	uint32_t next_idx;
+	tcl_container_fn on_container;
+	void *ctx;
 };
 
 int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **out)
@@ -40,6 +62,7 @@ int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **o
 
 	if (!s)
 		return -ENOMEM;
+	s->next_idx = 1;
 	snprintf(s->cgroup_root, sizeof(s->cgroup_root), "%s", cgroup_root);
 	if (!strcmp(arg, "all")) {
 		s->kind = SCOPE_ALL;
@@ -70,16 +93,147 @@ int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **o
 	return 0;
 }
 
+static void container_free(struct container *c)
+{
+	free(c->cgroup_path);
+	free(c->pod);
+	free(c->namespace_);
+	free(c->name);
+	free(c->image);
+	free(c->image_digest);
+	free(c->runtime);
+	free(c->start_record);
+}
+
 void tcl_scope_free(struct tcl_scope *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->n_containers; i++)
+		container_free(&s->containers[i]);
 	free(s->containers);
+	for (size_t i = 0; i < s->n_images; i++)
+		free(s->images[i].key);
+	free(s->images);
 	free(s);
 }
 
-static int add_container(struct tcl_scope *s, uint64_t cgid, const struct tcl_cgroup_info *info)
+void tcl_scope_on_container(struct tcl_scope *s, tcl_container_fn fn, void *ctx)
 {
+	s->on_container = fn;
+	s->ctx = ctx;
+}
+
+static struct container *find(struct tcl_scope *s, uint64_t cgid)
+{
+	for (size_t i = 0; i < s->n_containers; i++)
+		if (s->containers[i].cgid == cgid)
+			return &s->containers[i];
+	return NULL;
+}
+
+static void view_of(const struct container *c, struct tcl_container_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->cgid = c->cgid;
+	v->cgroup_path = c->cgroup_path;
+	v->runtime = c->runtime ? c->runtime : tcl_runtime_name(c->info.runtime);
+	v->image_idx = c->image_idx;
+	v->meta.container_id = c->info.container_id;
+	v->meta.pod_uid = c->info.pod_uid;
+	v->meta.pod = c->pod;
+	v->meta.namespace_ = c->namespace_;
+	v->meta.container = c->name;
+	v->meta.image = c->image;
+	v->meta.image_digest = c->image_digest;
+	v->start_record = c->start_record;
+}
+
+/* The image set of a container: a policy key naming its image reference, its digest, or
+ * "<anything>@<its digest>". */
+static uint32_t image_idx_for(struct tcl_scope *s, const struct container *c)
+{
+	for (size_t i = 0; i < s->n_images; i++) {
+		const struct image_slot *im = &s->images[i];
+		const char *at;
+
+		if (!im->in_policy)
+			continue;
+		if (c->image && !strcmp(im->key, c->image))
+			return im->idx;
+		if (c->image_digest && *c->image_digest) {
+			if (!strcmp(im->key, c->image_digest))
+				return im->idx;
+			at = strrchr(im->key, '@');
+			if (at && !strcmp(at + 1, c->image_digest))
+				return im->idx;
+		}
+	}
+	return 0;
+}
+
+static char *dup_or_null(const char *v)
+{
+	return v && *v ? strdup(v) : NULL;
+}
+
+/* Read the container's OCI bundle. Returns 0, or -ENOENT while it is not there yet. */
+static int attribute(struct tcl_scope *s, struct container *c)
+{
+	struct tcl_container_meta *m = calloc(1, sizeof(*m));
+	json_object *rec;
+	size_t len;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	ret = tcl_ocimeta_load(NULL, c->info.container_id, m);
+	if (ret)
+		goto out;
+	c->pod = dup_or_null(m->pod);
+	c->namespace_ = dup_or_null(m->namespace_);
+	c->name = dup_or_null(m->container);
+	c->image = dup_or_null(m->image);
+	c->image_digest = dup_or_null(m->image_digest);
+	c->runtime = dup_or_null(m->runtime);
+	if (!c->info.pod_uid[0] && strlen(m->pod_uid) < sizeof(c->info.pod_uid))
+		strcpy(c->info.pod_uid, m->pod_uid);
+	rec = tcl_ocimeta_start_record(m);
+	if (rec) {
+		if (tcl_canon_json(rec, &c->start_record, &len))
+			c->start_record = NULL;
+		json_object_put(rec);
+	}
+out:
+	free(m);
+	return ret;
+}
+
+static void report_start(struct tcl_scope *s, struct container *c)
+{
+	struct tcl_container_view v;
+	uint32_t idx = image_idx_for(s, c);
+
+	if (idx != c->image_idx || !c->reported) {
+		c->image_idx = idx;
+		tcl_scope_add(s->bpf, c->cgid, idx, TCL_SCOPE_CONTAINER);
+	}
+	if (c->reported)
+		return;
+	c->reported = true;
+	view_of(c, &v);
+	if (s->on_container)
+		s->on_container(s->ctx, true, &v);
+}
+
+/* Track a container cgroup; ret is tcl_cgroup_parse's verdict (0 or -EPROTO). */
+static int add_container(struct tcl_scope *s, uint64_t cgid, const char *path,
+			 const struct tcl_cgroup_info *info)
+{
+	struct container *c = find(s, cgid);
+
+	if (c)
+		return 0;
 	if (s->n_containers == s->cap_containers) {
 		size_t cap = s->cap_containers ? s->cap_containers * 2 : 64;
 		struct container *nc = realloc(s->containers, cap * sizeof(*nc));
@@ -89,8 +243,26 @@ static int add_container(struct tcl_scope *s, uint64_t cgid, const struct tcl_cg
 		s->containers = nc;
 		s->cap_containers = cap;
 	}
-	s->containers[s->n_containers++] = (struct container){ .cgid = cgid, .info = *info };
-	return tcl_scope_add(s->bpf, cgid, 0, TCL_SCOPE_CONTAINER);
+	c = &s->containers[s->n_containers++];
+	*c = (struct container){ .cgid = cgid, .info = *info, .cgroup_path = strdup(path) };
+	tcl_scope_add(s->bpf, cgid, 0, TCL_SCOPE_CONTAINER);
+	if (!info->container_id[0] || attribute(s, c) == 0)
+		report_start(s, c);
+	return 0;
+}
+
+static void remove_container(struct tcl_scope *s, uint64_t cgid)
+{
+	struct container *c = find(s, cgid);
+	struct tcl_container_view v;
+
+	if (!c)
+		return;
+	view_of(c, &v);
+	if (s->on_container)
+		s->on_container(s->ctx, false, &v);
+	container_free(c);
+	*c = s->containers[--s->n_containers];
 }
 
 /* Depth-first walk of the cgroup tree; a container's own sub-cgroups are covered by it. */
@@ -105,15 +277,15 @@ static void scan(struct tcl_scope *s, const char *rel, int depth)
 
 	if (depth > TCL_MAX_CGROUP_DEPTH)
 		return;
-	ret = tcl_cgroup_parse(rel, &info);
 	if (snprintf(abs, sizeof(abs), "%s%s", s->cgroup_root, rel) >= (int)sizeof(abs))
 		return;
+	ret = tcl_cgroup_parse(rel, &info);
 	if (ret == 0 || ret == -EPROTO) {
 		if (tcl_cgroup_id_of_path(abs, &cgid) == 0) {
 			if (ret == -EPROTO)
 				pr_warn("scope", "unknown container layout %s: in scope, unattributed",
 					rel);
-			add_container(s, cgid, &info);
+			add_container(s, cgid, rel, &info);
 		}
 		return;
 	}
@@ -143,10 +315,9 @@ static void prune(struct tcl_scope *s)
 
 		n = 0;
 		while (ret == 0 && n < 256) {
-			bool keep = s->kind == SCOPE_CGROUP && next == s->cgroup_id;
+			bool keep = (s->kind == SCOPE_CGROUP && next == s->cgroup_id) ||
+				    find(s, next);
 
-			for (size_t i = 0; !keep && i < s->n_containers; i++)
-				keep = s->containers[i].cgid == next;
 			if (!keep)
 				stale[n++] = next;
 			k = next;
@@ -164,6 +335,11 @@ int tcl_scope_attach(struct tcl_scope *s, struct tcl_bpf *b, struct tcl_config *
 
 	s->bpf = b;
 	cfg->scope_all = s->kind == SCOPE_ALL;
+	cfg->scope_containers = s->kind == SCOPE_CONTAINERS;
+	/* New containers must join in the kernel from now on, before the scan. */
+	ret = tcl_bpf_set_config(b, cfg);
+	if (ret)
+		return ret;
 	switch (s->kind) {
 	case SCOPE_ALL:
 		break;
@@ -190,26 +366,119 @@ int tcl_scope_attach(struct tcl_scope *s, struct tcl_bpf *b, struct tcl_config *
 	return 0;
 }
 
+void tcl_scope_cgroup_record(struct tcl_scope *s, const struct tcl_event *e)
+{
+	struct tcl_cgroup_info info;
+	char path[PATH_MAX];
+	int ret;
+
+	if (e->hook == TCL_HOOK_CGROUP_RMDIR) {
+		remove_container(s, e->cgroup_id);
+		return;
+	}
+	if (e->hook != TCL_HOOK_CGROUP_MKDIR || s->kind != SCOPE_CONTAINERS)
+		return;
+	if ((e->flags & TCL_EV_F_PATH_TRUNC) || !memchr(e->path, 0, sizeof(e->path))) {
+		if (tcl_cgroup_path_of_id(s->cgroup_root, e->cgroup_id, path, sizeof(path)))
+			return; /* already gone */
+	} else {
+		snprintf(path, sizeof(path), "%s", e->path);
+	}
+	ret = tcl_cgroup_parse(path, &info);
+	if (ret && ret != -EPROTO) {
+		/* The kernel's quick name check is wider than the full parser: not a container. */
+		pr_debug("scope", "%s is not a container cgroup: out of scope", path);
+		tcl_scope_del(s->bpf, e->cgroup_id);
+		return;
+	}
+	add_container(s, e->cgroup_id, path, &info);
+}
+
+void tcl_scope_tick(struct tcl_scope *s)
+{
+	for (size_t i = 0; i < s->n_containers; i++) {
+		struct container *c = &s->containers[i];
+
+		if (c->reported)
+			continue;
+		if (attribute(s, c) == 0 || ++c->meta_tries >= META_TRIES) {
+			if (!c->image)
+				pr_warn("scope", "container %.12s: no OCI bundle found, unattributed",
+					c->info.container_id);
+			report_start(s, c);
+		}
+	}
+}
+
+static struct image_slot *image_slot(struct tcl_scope *s, const char *key)
+{
+	struct image_slot *ns;
+
+	for (size_t i = 0; i < s->n_images; i++)
+		if (!strcmp(s->images[i].key, key))
+			return &s->images[i];
+	ns = realloc(s->images, (s->n_images + 1) * sizeof(*ns));
+	if (!ns)
+		return NULL;
+	s->images = ns;
+	ns = &s->images[s->n_images];
+	*ns = (struct image_slot){ .key = strdup(key), .idx = s->next_idx };
+	if (!ns->key)
+		return NULL;
+	s->next_idx++;
+	s->n_images++;
+	return ns;
+}
+
 int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size_t *added,
 			   size_t *removed)
 {
+	int ret = 0;
+
 	*added = *removed = 0;
+	for (size_t i = 0; i < s->n_images; i++)
+		s->images[i].in_policy = false;
+	/* Image indexes are stable for the agent's life: a reload never points a container at
+	 * another image's set, not even briefly. */
 	for (size_t i = 0; i < p->n_images; i++) {
 		const struct tcl_policy_image *im = &p->images[i];
+		struct image_slot *slot = image_slot(s, im->name);
 		uint8_t(*d)[32] = malloc((im->n_allow + 1) * 32);
 		size_t a, r;
-		int ret;
 
-		if (!d)
+		if (!slot || !d) {
+			free(d);
 			return -ENOMEM;
+		}
+		slot->in_policy = true;
 		for (size_t j = 0; j < im->n_allow; j++)
 			memcpy(d[j], im->allow[j].sha256, 32);
-		ret = tcl_allow_sync(s->bpf, (uint32_t)i + 1, (const uint8_t(*)[32])d, im->n_allow,
-				     &a, &r);
+		ret = tcl_allow_sync(s->bpf, slot->idx, (const uint8_t(*)[32])d, im->n_allow, &a,
+				     &r);
 		free(d);
 		if (ret)
 			return ret;
 		*added += a;
+		*removed += r;
+	}
+	for (size_t i = 0; i < s->n_containers; i++) {
+		struct container *c = &s->containers[i];
+		uint32_t idx = image_idx_for(s, c);
+
+		if (c->reported && idx != c->image_idx) {
+			c->image_idx = idx;
+			tcl_scope_add(s->bpf, c->cgid, idx, TCL_SCOPE_CONTAINER);
+		}
+	}
+	/* Sets of images no longer in the policy are emptied after nobody points at them. */
+	for (size_t i = 0; i < s->n_images; i++) {
+		size_t a, r;
+
+		if (s->images[i].in_policy)
+			continue;
+		ret = tcl_allow_sync(s->bpf, s->images[i].idx, NULL, 0, &a, &r);
+		if (ret)
+			return ret;
 		*removed += r;
 	}
 	return 0;
@@ -217,21 +486,17 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 
 void tcl_scope_meta(struct tcl_scope *s, uint64_t scope_cgid, struct tcl_event_meta *m)
 {
+	struct container *c = find(s, scope_cgid);
+	struct tcl_container_view v;
+
 	memset(m, 0, sizeof(*m));
-	for (size_t i = 0; i < s->n_containers; i++) {
-		if (s->containers[i].cgid != scope_cgid)
-			continue;
-		m->container_id = s->containers[i].info.container_id;
-		m->pod_uid = s->containers[i].info.pod_uid;
+	if (!c)
 		return;
-	}
+	view_of(c, &v);
+	*m = v.meta;
 }
 
-int tcl_scope_pollfds(struct tcl_scope *s, struct pollfd *fds, int max)
+size_t tcl_scope_containers(struct tcl_scope *s)
 {
-	return 0;
-}
-
-void tcl_scope_handle(struct tcl_scope *s)
-{
+	return s->n_containers;
 }

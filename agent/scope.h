@@ -3,7 +3,10 @@
  * Which tasks are in scope (--scope), and what applies to each scope entry.
  *   all            every task
  *   cgroup:PATH    every task in the cgroup PATH (relative to the cgroup2 root) and below it
- *   containers     every container cgroup (kubelet, containerd, CRI-O, docker layouts)
+ *   containers     every container cgroup (kubelet, containerd, CRI-O, docker layouts): the
+ *                  kernel adds new ones itself at cgroup mkdir; here they are attributed (pod,
+ *                  container, image from the OCI bundle's CRI annotations) and pointed at the
+ *                  allow set of their image.
  * Keeps the BPF scope map in step, and answers "which container is this scope entry".
  */
 #ifndef TCL_SCOPE_H
@@ -18,19 +21,33 @@
 
 struct tcl_scope;
 
+/* What the agent is told about a container: started (attributed) or stopped. */
+struct tcl_container_view {
+	uint64_t cgid;
+	const char *cgroup_path;
+	const char *runtime;
+	uint32_t image_idx;
+	struct tcl_event_meta meta;
+	const char *start_record; /* canonical JSON of the start details, or NULL */
+};
+typedef void (*tcl_container_fn)(void *ctx, bool started, const struct tcl_container_view *c);
+
 /* Parse the --scope argument; prints a clear error and returns -EINVAL on a bad one. */
 int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **out);
 void tcl_scope_free(struct tcl_scope *s);
+void tcl_scope_on_container(struct tcl_scope *s, tcl_container_fn fn, void *ctx);
 /* Fill the scope map (removing entries a previous agent left that do not apply now) and set
- * cfg->scope_all. */
+ * cfg->scope_all / scope_containers. Containers already running are reported as started. */
 int tcl_scope_attach(struct tcl_scope *s, struct tcl_bpf *b, struct tcl_config *cfg);
 /* Load the policy's per-image allow sets and point container scope entries at them. */
 int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size_t *added,
 			   size_t *removed);
-/* Container attribution of a scope entry (all fields "" when not a known container). */
+/* A cgroup mkdir/rmdir record from the kernel. */
+void tcl_scope_cgroup_record(struct tcl_scope *s, const struct tcl_event *e);
+/* Once a second: retry attribution of containers whose bundle was not readable yet. */
+void tcl_scope_tick(struct tcl_scope *s);
+/* Container attribution of a scope entry (all fields NULL when not a known container). */
 void tcl_scope_meta(struct tcl_scope *s, uint64_t scope_cgid, struct tcl_event_meta *m);
-/* Lifecycle notifications (optional fd); handle() processes them. */
-int tcl_scope_pollfds(struct tcl_scope *s, struct pollfd *fds, int max);
-void tcl_scope_handle(struct tcl_scope *s);
+size_t tcl_scope_containers(struct tcl_scope *s);
 
 #endif

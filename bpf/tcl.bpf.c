@@ -438,3 +438,168 @@ int BPF_PROG(tcl_path_truncate, const struct path *path, int ret)
 	invalidate(BPF_CORE_READ(path, dentry, d_inode));
 	return ret;
 }
+
+/*
+ * Container lifecycle. A new cgroup whose name is a container's (kubelet, containerd, CRI-O and
+ * docker naming, systemd or cgroupfs driver) joins the scope here, in the kernel, before any
+ * process can run in it: user space learns of it afterwards and only refines the entry (image
+ * set, attribution). A cgroup below one already in scope never gets its own entry, so a
+ * container cannot give itself another identity by naming its sub-cgroups.
+ */
+#define CG_NAME_LEN 256
+
+struct cg_scratch {
+	char name[CG_NAME_LEN];
+	char parent[8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cg_scratch);
+} cg_scratch SEC(".maps");
+
+/* The mask keeps the verifier's bounds; the empty asm keeps the compiler from dropping it. */
+static __always_inline char at(const char *buf, int i)
+{
+	unsigned int j = i;
+
+	asm volatile("" : "+r"(j));
+	return buf[j & (CG_NAME_LEN - 1)];
+}
+
+static __always_inline bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Does name[0..end) end with the runtime word w (length wl)? */
+static __always_inline bool word_before(const char *name, int end, const char *w, int wl)
+{
+	if (end < wl)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		if (i >= wl)
+			break;
+		if (at(name, end - wl + i) != w[i])
+			return false;
+	}
+	/* The word must start the name or follow a separator. */
+	return end == wl || at(name, end - wl - 1) == '-' ||
+	       at(name, end - wl - 1) == ':' ||
+	       at(name, end - wl - 1) == '_';
+}
+
+static __always_inline bool container_cgroup_name(struct cg_scratch *s, int len)
+{
+	const char *name = s->name;
+	int end = len, start, sep;
+
+	if (len < 64 || len >= CG_NAME_LEN)
+		return false;
+	if (len > 6 && at(name, len - 6) == '.' &&
+	    at(name, len - 5) == 's' &&
+	    at(name, len - 4) == 'c' &&
+	    at(name, len - 3) == 'o' &&
+	    at(name, len - 2) == 'p' && at(name, len - 1) == 'e')
+		end = len - 6;
+	start = end - 64;
+	if (start < 0)
+		return false;
+	for (int i = 0; i < 64; i++)
+		if (!is_hex(at(name, start + i)))
+			return false;
+	if (start == 0)
+		/* cgroupfs driver: <qos>/pod<uid>/<id>, or docker's /docker/<id> */
+		return end == len &&
+		       ((s->parent[0] == 'p' && s->parent[1] == 'o' && s->parent[2] == 'd') ||
+			(s->parent[0] == 'd' && s->parent[1] == 'o' && s->parent[2] == 'c' &&
+			 s->parent[3] == 'k' && s->parent[4] == 'e' && s->parent[5] == 'r' &&
+			 s->parent[6] == 0));
+	sep = at(name, start - 1);
+	if (sep != '-' && sep != ':')
+		return false;
+	/* "crio-conmon-<id>" fails here: the word before the id is "conmon". */
+	return word_before(name, start - 1, "cri-containerd", 14) ||
+	       word_before(name, start - 1, "crio", 4) || word_before(name, start - 1, "docker", 6);
+}
+
+static __always_inline bool ancestor_in_scope(struct kernfs_node *kn)
+{
+	for (int i = 0; i < TCL_MAX_CGROUP_DEPTH; i++) {
+		__u64 id;
+
+		kn = BPF_CORE_READ(kn, parent);
+		if (!kn)
+			return false;
+		id = BPF_CORE_READ(kn, id);
+		if (bpf_map_lookup_elem(&tcl_scope, &id))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline void emit_cgroup(enum tcl_hook hook, __u64 cgid, const char *path)
+{
+	struct tcl_event *e;
+
+	e = bpf_ringbuf_reserve(&tcl_events, sizeof(*e), 0);
+	if (!e) {
+		count(TCL_CNT_DROPS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e) - sizeof(e->path));
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = cgid;
+	e->scope_cgid = cgid;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->hook = hook;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) == sizeof(e->path))
+		e->flags |= TCL_EV_F_PATH_TRUNC;
+	bpf_ringbuf_submit(e, 0);
+	count(TCL_CNT_EVENTS);
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(tcl_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct tcl_config *cfg = get_config();
+	struct tcl_scope_val sv = { .image_idx = 0, .flags = TCL_SCOPE_CONTAINER };
+	struct kernfs_node *kn = BPF_CORE_READ(cgrp, kn);
+	struct cg_scratch *s;
+	__u32 zero = 0;
+	__u64 id;
+	long len;
+
+	if (!cfg || !cfg->scope_containers || !kn)
+		return 0;
+	s = bpf_map_lookup_elem(&cg_scratch, &zero);
+	if (!s)
+		return 0;
+	len = bpf_probe_read_kernel_str(s->name, sizeof(s->name), BPF_CORE_READ(kn, name));
+	if (len <= 1)
+		return 0;
+	__builtin_memset(s->parent, 0, sizeof(s->parent));
+	bpf_probe_read_kernel_str(s->parent, sizeof(s->parent), BPF_CORE_READ(kn, parent, name));
+	if (!container_cgroup_name(s, len - 1) || ancestor_in_scope(kn))
+		return 0;
+	id = BPF_CORE_READ(kn, id);
+	bpf_map_update_elem(&tcl_scope, &id, &sv, BPF_NOEXIST);
+	emit_cgroup(TCL_HOOK_CGROUP_MKDIR, id, path);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(tcl_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	__u64 id = BPF_CORE_READ(cgrp, kn, id);
+	struct tcl_scope_val *sv = bpf_map_lookup_elem(&tcl_scope, &id);
+
+	if (!sv || !(sv->flags & TCL_SCOPE_CONTAINER))
+		return 0;
+	bpf_map_delete_elem(&tcl_scope, &id);
+	emit_cgroup(TCL_HOOK_CGROUP_RMDIR, id, path);
+	return 0;
+}

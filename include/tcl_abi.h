@@ -27,6 +27,8 @@ enum tcl_hook {
 	TCL_HOOK_MMAP = 2,	/* mmap_file with PROT_EXEC */
 	TCL_HOOK_MPROTECT = 3,	/* file_mprotect adding PROT_EXEC to a file mapping */
 	TCL_HOOK_OPEN = 4,	/* file_open */
+	TCL_HOOK_CGROUP_MKDIR = 5,	/* a container cgroup appeared (path = cgroup path) */
+	TCL_HOOK_CGROUP_RMDIR = 6,	/* a container cgroup went away */
 };
 
 enum tcl_verdict {
@@ -54,7 +56,7 @@ struct tcl_config {
 	__u32 abi_version;
 	__u32 mode;		/* enum tcl_mode */
 	__u32 scope_all;	/* 1: every task is in scope (--scope all) */
-	__u32 reserved;
+	__u32 scope_containers;	/* 1: new container cgroups join the scope in-kernel */
 	__u64 loaded_at_ns;	/* CLOCK_BOOTTIME of the first load */
 };
 _Static_assert(sizeof(struct tcl_config) == 24, "tcl_config size");

@@ -38,3 +38,42 @@ wait_for() {
 	for _ in $(seq "${3:-50}"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
+
+# --- containers (real runc, kubelet-style cgroup paths, CRI annotations) ---
+# make_bundle DIR IMAGE CGROUPS_PATH ID POD POD_UID NS NAME FILES... : an OCI bundle whose rootfs
+# holds busybox (static) as /bin/busybox and sh, plus FILES (static binaries) under /bin.
+make_bundle() {
+	dir=$1 image=$2 cgpath=$3 id=$4 pod=$5 uid=$6 ns=$7 name=$8
+	shift 8
+	rm -rf "$dir"; mkdir -p "$dir/rootfs/bin" "$dir/rootfs/proc" "$dir/rootfs/dev" "$dir/rootfs/tmp"
+	cp /bin/busybox "$dir/rootfs/bin/busybox"
+	ln -s busybox "$dir/rootfs/bin/sh"
+	for f in "$@"; do cp "$f" "$dir/rootfs/bin/"; done
+	(cd "$dir" && runc spec)
+	python3 - "$dir/config.json" "$image" "$cgpath" "$id" "$pod" "$uid" "$ns" "$name" <<'PY'
+import json, sys
+p, image, cgpath, cid, pod, uid, ns, name = sys.argv[1:]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/sh", "-c", "sleep 1000"]
+c["root"]["readonly"] = False
+c["linux"]["cgroupsPath"] = cgpath
+c["annotations"] = {
+    "io.kubernetes.cri.container-type": "container",
+    "io.kubernetes.cri.container-name": name,
+    "io.kubernetes.cri.sandbox-id": "f" * 64,
+    "io.kubernetes.cri.sandbox-name": pod,
+    "io.kubernetes.cri.sandbox-namespace": ns,
+    "io.kubernetes.cri.sandbox-uid": uid,
+    "io.kubernetes.cri.image-name": image,
+}
+json.dump(c, open(p, "w"), indent=1)
+PY
+}
+# start_container DIR ID: runc create, wait until the agent attributed it, runc start.
+start_container() {
+	runc create --bundle "$1" "$2" >/dev/null 2>&1 </dev/null || return 1
+	wait_for "$EVENTS" "\"type\":\"container_start\".*\"container_id\":\"$2\"" 100 || return 1
+	runc start "$2"
+}
+stop_container() { runc kill "$1" KILL 2>/dev/null; sleep 0.3; runc delete -f "$1" 2>/dev/null; }

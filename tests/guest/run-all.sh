@@ -4,7 +4,12 @@ TOP=$(pwd)
 export TOP TCL_RESULTS=/tmp/tcl-results
 : >"$TCL_RESULTS"
 for t in "$TOP"/tests/guest/test_*.sh; do
-	[ -n "${TCL_GUEST_ONLY:-}" ] && case "$t" in *"$TCL_GUEST_ONLY"*) ;; *) continue ;; esac
+	# Arguments select suites by name (e.g. "containers"); none runs them all.
+	if [ $# -gt 0 ]; then
+		sel=0
+		for a in "$@"; do case "$t" in *"$a"*) sel=1 ;; esac; done
+		[ $sel = 1 ] || continue
+	fi
 	echo "### $(basename "$t")"
 	sh "$t" || echo "FAIL $(basename "$t") exited $?" >>"$TCL_RESULTS"
 	"$TOP/build/tclctl" unload --yes >/dev/null 2>&1

@@ -110,10 +110,11 @@ timeout "${TCLVM_TIMEOUT:-1800}" qemu-system-x86_64 -m "${TCLVM_MEM:-2048}" -smp
 	</dev/null 2>&1 | stdbuf -o0 tr -d '\r' >"$work/console" &
 qpid=$!
 if [ "${TCLVM_QUIET:-0}" != 1 ]; then
-	tail -n +1 -f "$work/console" --pid=$qpid 2>/dev/null |
-		grep --line-buffered -v -e '^TCLVM-EXIT=' -e 'iPXE' -e 'Booting from ROM' \
-			-e 'Press Ctrl-B' -e 'SeaBIOS' -e 'sysrq: Power Off' -e '^$' -e 'reboot: Power down' -e 'Kernel panic' -e 'end Kernel panic' \
-			-e '^c.\[' | sed 's/^c\x1b\[[^a-zA-Z]*[a-zA-Z]\(\x1b\[[^a-zA-Z]*[a-zA-Z]\)*//'
+	# Everything after the exit status is the guest powering off: not worth showing.
+	tail -n +1 -f "$work/console" --pid=$qpid 2>/dev/null | awk '
+		/^TCLVM-EXIT=/ { exit }
+		/iPXE|Booting from ROM|Press Ctrl-B|SeaBIOS|^$/ { next }
+		{ sub(/^c?(\033\[[0-9;?]*[a-zA-Z])+/, ""); print; fflush() }'
 fi
 wait $qpid
 set -e
