@@ -26,7 +26,7 @@ LIB_SAN   := $(LIB_SRC:agent/%.c=$(O)/san/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%)
 UNIT_SANB := $(UNIT_SRC:tests/unit/%.c=$(O)/unit-san/%)
-PROGS     := $(O)/tcl-agent $(O)/tclctl
+PROGS     := $(O)/tcl-agent $(O)/tclctl $(O)/tcl-hook
 
 BPF_SRC   := $(wildcard bpf/*.bpf.c)
 BPF_OBJ   := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)

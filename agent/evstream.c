@@ -21,7 +21,7 @@ struct client {
 	int fd;
 	bool streaming; /* request read; follow mode */
 	bool close_when_flushed;
-	char req[128];
+	char req[TCL_EVSTREAM_REQ_MAX];
 	size_t req_len;
 	char *out;
 	size_t out_len, out_off;
@@ -31,7 +31,7 @@ struct client {
 struct tcl_evstream {
 	int listen_fd;
 	char path[PATH_MAX];
-	tcl_status_fn status;
+	tcl_request_fn handler;
 	void *ctx;
 	char *backlog[TCL_EVSTREAM_BACKLOG];
 	size_t backlog_len[TCL_EVSTREAM_BACKLOG];
@@ -40,7 +40,7 @@ struct tcl_evstream {
 	int n_clients;
 };
 
-int tcl_evstream_open(const char *path, tcl_status_fn status, void *ctx,
+int tcl_evstream_open(const char *path, tcl_request_fn handler, void *ctx,
 		      struct tcl_evstream **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -55,7 +55,7 @@ int tcl_evstream_open(const char *path, tcl_status_fn status, void *ctx,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->status = status;
+	s->handler = handler;
 	s->ctx = ctx;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -194,10 +194,8 @@ static void handle_request(struct tcl_evstream *s, struct client *c)
 			c->close_when_flushed = true;
 		return;
 	}
-	if (!strcmp(c->req, "status") && s->status) {
-		n = s->status(s->ctx, buf, sizeof(buf));
-		if (n > 0)
-			client_queue(c, buf, n);
+	if (s->handler && (n = s->handler(s->ctx, c->req, buf, sizeof(buf))) > 0) {
+		client_queue(c, buf, n);
 	} else {
 		n = snprintf(buf, sizeof(buf), "{\"error\":\"unknown request\"}\n");
 		client_queue(c, buf, n);
@@ -236,7 +234,7 @@ void tcl_evstream_handle(struct tcl_evstream *s, const struct pollfd *fds, int n
 		struct client *c = &s->clients[i];
 
 		if (fds[k].revents & POLLIN) {
-			char tmp[128];
+			char tmp[1024];
 			ssize_t r = recv(c->fd, tmp, sizeof(tmp), 0);
 
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {

@@ -5,6 +5,8 @@
  *   "events\n"         the backlog (last TCL_EVSTREAM_BACKLOG records), then EOF
  *   "events follow\n"  the backlog, then every new record as it happens
  *   "status\n"         one JSON object describing the agent, then EOF
+ *   "container {...}\n" from tcl-hook: {"id","pid","bundle"} of a container being created;
+ *                      one JSON object back: {"verified":bool,"enforce":bool,"reason":...}
  * A client that cannot keep up loses records; it is then sent a "drop" record with the count.
  */
 #ifndef TCL_EVSTREAM_H
@@ -19,10 +21,12 @@
 #define TCL_EVSTREAM_MAX_CLIENTS 64
 
 struct tcl_evstream;
-/* Writes the status object (a JSON line) into buf; returns its length. */
-typedef int (*tcl_status_fn)(void *ctx, char *buf, size_t len);
+#define TCL_EVSTREAM_REQ_MAX 8192
 
-int tcl_evstream_open(const char *path, tcl_status_fn status, void *ctx,
+/* Answers a request other than "events": writes one JSON line into buf, returns its length. */
+typedef int (*tcl_request_fn)(void *ctx, const char *req, char *buf, size_t len);
+
+int tcl_evstream_open(const char *path, tcl_request_fn handler, void *ctx,
 		      struct tcl_evstream **out);
 void tcl_evstream_close(struct tcl_evstream *s);
 void tcl_evstream_publish(struct tcl_evstream *s, const char *line, size_t len);

@@ -16,16 +16,21 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "bpf_loader.h"
 #include "diag.h"
 #include "events.h"
 #include "evstream.h"
+#include "canonjson.h"
+#include "cgroup.h"
+#include "ocimeta.h"
 #include "maps.h"
 #include "policy.h"
 #include "runtime.h"
 #include "scope.h"
 #include "util.h"
+#include "verify.h"
 
 #define TCL_STATE_FILE "/run/tcl/agent.json"
 
@@ -38,7 +43,9 @@ struct agent {
 	const char *socket_path;
 	const char *pin_dir;
 	const char *cgroup_root;
+	struct tcl_verifier_opts vopts;
 	/* state */
+	struct tcl_verifier *verifier;
 	struct tcl_bpf *bpf;
 	struct tcl_policy *policy;
 	struct tcl_scope *scope;
@@ -65,13 +72,16 @@ static void usage(FILE *f)
 		"  --socket PATH        event/status socket for tclctl (default %s)\n"
 		"  --pin-dir DIR        where programs, links and maps are pinned (default %s)\n"
 		"  --cgroup-root DIR    cgroup v2 mount (default /sys/fs/cgroup)\n"
+		"  --registry URL       image storage: golden manifests are pulled from here\n"
+		"  --trust-key PEM      public key that signs golden manifests (repeatable)\n"
+		"  --golden-cache DIR   verified golden manifests (default %s)\n"
 		"  -v, --verbose        more messages (repeat for debug)\n"
 		"  -q, --quiet          errors only\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
 		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
-		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR);
+		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_DEFAULT_GOLDEN_CACHE);
 }
 
 static void emit_line(struct agent *a, const char *line, int len)
@@ -234,6 +244,153 @@ static int status_json(void *ctx, char *buf, size_t len)
 			a->bpf->reattached ? "true" : "false");
 }
 
+/* The cgroup of a process: its cgroup v2 path and id. */
+static int cgroup_of_pid(struct agent *a, long pid, char *path, size_t len, uint64_t *cgid)
+{
+	char p[64], *text = NULL, abs[PATH_MAX];
+	int ret;
+
+	snprintf(p, sizeof(p), "/proc/%ld/cgroup", pid);
+	ret = tcl_read_file(p, 64 * 1024, &text, NULL);
+	if (ret)
+		return ret;
+	/* cgroup v2: the line "0::<path>" */
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		if (snprintf(path, len, "%s", line + 3) >= (int)len ||
+		    snprintf(abs, sizeof(abs), "%s%s", a->cgroup_root, line + 3) >= (int)sizeof(abs))
+			ret = -ENAMETOOLONG;
+		else
+			ret = tcl_cgroup_id_of_path(abs, cgid);
+		free(text);
+		return ret;
+	}
+	free(text);
+	return -ENOENT;
+}
+
+/*
+ * tcl-hook asks whether a container being created may run. The image is verified against its
+ * signed golden manifest (--registry/--trust-key), or, without those, must have a set in the
+ * policy. Either way the container is tracked and its allow set is in the kernel before the
+ * answer goes back, so its first instruction already runs under the right set.
+ */
+static int admit(struct agent *a, const char *json, char *buf, size_t len)
+{
+	struct tcl_container_meta *m = calloc(1, sizeof(*m));
+	struct tcl_verify_result vr = {};
+	json_object *req = NULL, *v;
+	char cgpath[PATH_MAX], config[PATH_MAX], line[TCL_EVENT_JSON_MAX], msg[1024];
+	const char *id = "", *bundle = "";
+	bool enforce = a->mode == TCL_MODE_ENFORCE;
+	struct tcl_event_meta em = {};
+	uint64_t cgid = 0;
+	long pid = 0;
+	int ret, n;
+
+	if (!m)
+		return snprintf(buf, len, "{\"verified\":false,\"enforce\":%s,\"reason\":\"agent out of memory\"}\n",
+				enforce ? "true" : "false");
+	ret = tcl_json_parse("hook request", json, strlen(json), TCL_EVSTREAM_REQ_MAX, &req);
+	if (!ret && json_object_is_type(req, json_type_object)) {
+		if (json_object_object_get_ex(req, "id", &v))
+			id = json_object_get_string(v);
+		if (json_object_object_get_ex(req, "bundle", &v))
+			bundle = json_object_get_string(v);
+		if (json_object_object_get_ex(req, "pid", &v))
+			pid = json_object_get_int64(v);
+	}
+	if (!*id || !*bundle || pid <= 0) {
+		snprintf(vr.reason, sizeof(vr.reason), "malformed hook request (need id, pid, bundle)");
+		goto reply;
+	}
+	if (snprintf(config, sizeof(config), "%s/config.json", bundle) >= (int)sizeof(config) ||
+	    (ret = tcl_ocimeta_from_config(config, m))) {
+		snprintf(vr.reason, sizeof(vr.reason), "cannot read %s/config.json", bundle);
+		goto reply;
+	}
+	if (!m->container_id[0])
+		snprintf(m->container_id, sizeof(m->container_id), "%.64s", id);
+	ret = cgroup_of_pid(a, pid, cgpath, sizeof(cgpath), &cgid);
+	if (ret) {
+		snprintf(vr.reason, sizeof(vr.reason), "cannot find the cgroup of pid %ld: %s", pid,
+			 strerror(-ret));
+		goto reply;
+	}
+	if (a->verifier) {
+		tcl_verify_image(a->verifier, m->image, m->image_digest, &vr);
+		if (vr.verified) {
+			uint32_t idx;
+
+			ret = tcl_scope_set_image(a->scope, vr.image_digest,
+						  (const uint8_t(*)[32])vr.golden->digests,
+						  vr.golden->ndigests, &idx);
+			if (ret) {
+				vr.verified = false;
+				snprintf(vr.reason, sizeof(vr.reason),
+					 "cannot load the golden set into the kernel: %s", strerror(-ret));
+			}
+		}
+	} else if (tcl_scope_image_for(a->scope, m->image, m->image_digest)) {
+		vr.verified = true;
+	} else {
+		snprintf(vr.reason, sizeof(vr.reason),
+			 "image %.200s has no golden set (no --registry/--trust-key, not in the policy)",
+			 m->image[0] ? m->image : "(unnamed)");
+	}
+	tcl_scope_admit(a->scope, cgid, cgpath, m, vr.verified ? vr.image_digest : NULL,
+			vr.verified);
+reply:
+	em.container_id = m->container_id;
+	em.pod_uid = m->pod_uid;
+	em.pod = m->pod;
+	em.namespace_ = m->namespace_;
+	em.container = m->container;
+	em.image = m->image;
+	em.image_digest = vr.image_digest[0] ? vr.image_digest : m->image_digest;
+	if (vr.verified)
+		snprintf(msg, sizeof(msg), "verified%s%s%s%s%s",
+			 vr.manifest_sha256[0] ? ": golden manifest sha256:" : " by the policy",
+			 vr.manifest_sha256, vr.keyid[0] ? ", key " : "", vr.keyid,
+			 vr.resolved_by_name ? ", digest resolved from the tag" : "");
+	else
+		snprintf(msg, sizeof(msg), "NOT verified: %s", vr.reason);
+	emit_line(a, line,
+		  tcl_event_format_simple("image_verify",
+					  vr.verified ? "allow" : enforce ? "deny" : "audit",
+					  vr.verified ? NULL : "not_verified", msg, -1, &em, line,
+					  sizeof(line)));
+	{
+		json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "verified", json_object_new_boolean(vr.verified));
+		json_object_object_add(r, "enforce", json_object_new_boolean(enforce));
+		if (!vr.verified)
+			json_object_object_add(r, "reason", json_object_new_string(vr.reason));
+		if (vr.image_digest[0])
+			json_object_object_add(r, "image_digest",
+					       json_object_new_string(vr.image_digest));
+		n = snprintf(buf, len, "%s\n",
+			     json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(r);
+	}
+	json_object_put(req);
+	tcl_verify_result_free(&vr);
+	free(m);
+	return n;
+}
+
+static int handle_request(void *ctx, const char *req, char *buf, size_t len)
+{
+	if (!strcmp(req, "status"))
+		return status_json(ctx, buf, len);
+	if (!strncmp(req, "container ", 10))
+		return admit(ctx, req + 10, buf, len);
+	return -EINVAL;
+}
+
 static void write_state(struct agent *a)
 {
 	char buf[1024];
@@ -311,6 +468,9 @@ int main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' }, { "socket", required_argument, NULL, 'S' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
+		{ "registry", required_argument, NULL, 'R' },
+		{ "trust-key", required_argument, NULL, 'K' },
+		{ "golden-cache", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },	  {}
 	};
@@ -353,6 +513,20 @@ int main(int argc, char **argv)
 		case 'C':
 			a.cgroup_root = optarg;
 			break;
+		case 'R':
+			a.vopts.registry_url = optarg;
+			break;
+		case 'K':
+			if (a.vopts.n_trust_keys == TCL_MAX_TRUST_KEYS) {
+				fprintf(stderr, "tcl-agent: at most %d --trust-key\n",
+					TCL_MAX_TRUST_KEYS);
+				return 2;
+			}
+			a.vopts.trust_keys[a.vopts.n_trust_keys++] = optarg;
+			break;
+		case 'G':
+			a.vopts.cache_dir = optarg;
+			break;
 		case 'v':
 			tcl_verbosity++;
 			break;
@@ -375,8 +549,11 @@ int main(int argc, char **argv)
 	ret = tcl_scope_new(a.scope_arg, a.cgroup_root, &a.scope);
 	if (ret)
 		return 2;
-	/* A bad policy is refused before anything is attached. */
+	/* A bad policy or key is refused before anything is attached. */
 	if (load_policy(&a, &a.policy))
+		return 1;
+	if ((a.vopts.registry_url || a.vopts.n_trust_keys) &&
+	    tcl_verifier_new(&a.vopts, &a.verifier))
 		return 1;
 	if (geteuid() != 0) {
 		pr_err("agent", "must run as root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN)");
@@ -431,7 +608,7 @@ int main(int argc, char **argv)
 		pr_err("events", "cannot open the ring buffer: %s", strerror(-ret));
 		goto out;
 	}
-	ret = tcl_evstream_open(a.socket_path, status_json, &a, &a.stream);
+	ret = tcl_evstream_open(a.socket_path, handle_request, &a, &a.stream);
 	if (ret)
 		goto out;
 	write_state(&a);
@@ -450,6 +627,7 @@ out:
 	tcl_scope_free(a.scope);
 	tcl_bpf_close(a.bpf);
 	tcl_policy_free(a.policy);
+	tcl_verifier_free(a.verifier);
 	if (a.events_out && a.events_out != stdout)
 		fclose(a.events_out);
 	unlink(TCL_STATE_FILE);

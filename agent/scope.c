@@ -32,6 +32,7 @@ struct container {
 	char *pod, *namespace_, *name, *image, *image_digest, *runtime, *start_record;
 	int meta_tries;
 	bool reported; /* container_start sent */
+	bool deny_image; /* its image failed verification: no image set */
 	uint32_t image_idx;
 };
 
@@ -39,6 +40,7 @@ struct image_slot {
 	char *key; /* policy image key: a reference or a digest */
 	uint32_t idx;
 	bool in_policy;
+	bool verified; /* set by image verification, not by the policy */
 };
 
 struct tcl_scope {
@@ -157,9 +159,11 @@ static uint32_t image_idx_for(struct tcl_scope *s, const struct container *c)
 		const struct image_slot *im = &s->images[i];
 		const char *at;
 
-		if (!im->in_policy)
+		if (!im->in_policy && !im->verified)
 			continue;
-		if (c->image && !strcmp(im->key, c->image))
+		if (c->deny_image)
+			return 0;
+		if (im->in_policy && c->image && !strcmp(im->key, c->image))
 			return im->idx;
 		if (c->image_digest && *c->image_digest) {
 			if (!strcmp(im->key, c->image_digest))
@@ -177,19 +181,16 @@ static char *dup_or_null(const char *v)
 	return v && *v ? strdup(v) : NULL;
 }
 
-/* Read the container's OCI bundle. Returns 0, or -ENOENT while it is not there yet. */
-static int attribute(struct tcl_scope *s, struct container *c)
+static void fill_from_meta(struct container *c, const struct tcl_container_meta *m)
 {
-	struct tcl_container_meta *m = calloc(1, sizeof(*m));
+	char *path = c->cgroup_path;
 	json_object *rec;
 	size_t len;
-	int ret;
 
-	if (!m)
-		return -ENOMEM;
-	ret = tcl_ocimeta_load(NULL, c->info.container_id, m);
-	if (ret)
-		goto out;
+	c->cgroup_path = NULL;
+	container_free(c);
+	c->cgroup_path = path;
+	c->start_record = NULL;
 	c->pod = dup_or_null(m->pod);
 	c->namespace_ = dup_or_null(m->namespace_);
 	c->name = dup_or_null(m->container);
@@ -204,7 +205,19 @@ static int attribute(struct tcl_scope *s, struct container *c)
 			c->start_record = NULL;
 		json_object_put(rec);
 	}
-out:
+}
+
+/* Read the container's OCI bundle. Returns 0, or -ENOENT while it is not there yet. */
+static int attribute(struct tcl_scope *s, struct container *c)
+{
+	struct tcl_container_meta *m = calloc(1, sizeof(*m));
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	ret = tcl_ocimeta_load(NULL, c->info.container_id, m);
+	if (!ret)
+		fill_from_meta(c, m);
 	free(m);
 	return ret;
 }
@@ -226,14 +239,11 @@ static void report_start(struct tcl_scope *s, struct container *c)
 		s->on_container(s->ctx, true, &v);
 }
 
-/* Track a container cgroup; ret is tcl_cgroup_parse's verdict (0 or -EPROTO). */
-static int add_container(struct tcl_scope *s, uint64_t cgid, const char *path,
-			 const struct tcl_cgroup_info *info)
+static int add_container_quiet(struct tcl_scope *s, uint64_t cgid, const char *path,
+			       const struct tcl_cgroup_info *info)
 {
-	struct container *c = find(s, cgid);
+	struct container *c;
 
-	if (c)
-		return 0;
 	if (s->n_containers == s->cap_containers) {
 		size_t cap = s->cap_containers ? s->cap_containers * 2 : 64;
 		struct container *nc = realloc(s->containers, cap * sizeof(*nc));
@@ -245,7 +255,20 @@ static int add_container(struct tcl_scope *s, uint64_t cgid, const char *path,
 	}
 	c = &s->containers[s->n_containers++];
 	*c = (struct container){ .cgid = cgid, .info = *info, .cgroup_path = strdup(path) };
-	tcl_scope_add(s->bpf, cgid, 0, TCL_SCOPE_CONTAINER);
+	return tcl_scope_add(s->bpf, cgid, 0, TCL_SCOPE_CONTAINER);
+}
+
+/* Track a container cgroup; ret is tcl_cgroup_parse's verdict (0 or -EPROTO). */
+static int add_container(struct tcl_scope *s, uint64_t cgid, const char *path,
+			 const struct tcl_cgroup_info *info)
+{
+	struct container *c = find(s, cgid);
+
+	if (c)
+		return 0;
+	if (add_container_quiet(s, cgid, path, info))
+		return -ENOMEM;
+	c = find(s, cgid);
 	if (!info->container_id[0] || attribute(s, c) == 0)
 		report_start(s, c);
 	return 0;
@@ -474,7 +497,7 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 	for (size_t i = 0; i < s->n_images; i++) {
 		size_t a, r;
 
-		if (s->images[i].in_policy)
+		if (s->images[i].in_policy || s->images[i].verified)
 			continue;
 		ret = tcl_allow_sync(s->bpf, s->images[i].idx, NULL, 0, &a, &r);
 		if (ret)
@@ -499,4 +522,54 @@ void tcl_scope_meta(struct tcl_scope *s, uint64_t scope_cgid, struct tcl_event_m
 size_t tcl_scope_containers(struct tcl_scope *s)
 {
 	return s->n_containers;
+}
+
+int tcl_scope_set_image(struct tcl_scope *s, const char *key, const uint8_t (*digests)[32],
+			size_t n, uint32_t *idx)
+{
+	struct image_slot *slot = image_slot(s, key);
+	size_t a, r;
+	int ret;
+
+	if (!slot)
+		return -ENOMEM;
+	ret = tcl_allow_sync(s->bpf, slot->idx, digests, n, &a, &r);
+	if (ret)
+		return ret;
+	slot->verified = true;
+	*idx = slot->idx;
+	return 0;
+}
+
+uint32_t tcl_scope_image_for(struct tcl_scope *s, const char *image, const char *digest)
+{
+	struct container c = { .image = (char *)image, .image_digest = (char *)digest };
+
+	return image_idx_for(s, &c);
+}
+
+int tcl_scope_admit(struct tcl_scope *s, uint64_t cgid, const char *cgroup_path,
+		    const struct tcl_container_meta *m, const char *image_digest, bool allow_image)
+{
+	struct tcl_cgroup_info info = {};
+	struct container *c = find(s, cgid);
+
+	if (!c) {
+		if (tcl_cgroup_parse(cgroup_path, &info) != 0)
+			snprintf(info.container_id, sizeof(info.container_id), "%.64s",
+				 m->container_id);
+		if (add_container_quiet(s, cgid, cgroup_path, &info))
+			return -ENOMEM;
+		c = find(s, cgid);
+	}
+	fill_from_meta(c, m);
+	if (image_digest && *image_digest) {
+		free(c->image_digest);
+		c->image_digest = strdup(image_digest);
+	}
+	/* A container whose image was refused keeps the global allowlist only. */
+	c->deny_image = !allow_image;
+	c->reported = false;
+	report_start(s, c);
+	return 0;
 }

@@ -50,4 +50,15 @@ void tcl_scope_tick(struct tcl_scope *s);
 void tcl_scope_meta(struct tcl_scope *s, uint64_t scope_cgid, struct tcl_event_meta *m);
 size_t tcl_scope_containers(struct tcl_scope *s);
 
+struct tcl_container_meta;
+/* A verified image's allow set under key (its digest); *idx gets its index. */
+int tcl_scope_set_image(struct tcl_scope *s, const char *key, const uint8_t (*digests)[32],
+			size_t n, uint32_t *idx);
+/* The index of the allow set that applies to an image (reference and/or digest), 0 if none. */
+uint32_t tcl_scope_image_for(struct tcl_scope *s, const char *image, const char *digest);
+/* A container being created (tcl-hook): track it whatever its cgroup name, attribute it from
+ * its bundle, and point it at its image's set (allow_image) or at the global allowlist only. */
+int tcl_scope_admit(struct tcl_scope *s, uint64_t cgid, const char *cgroup_path,
+		    const struct tcl_container_meta *m, const char *image_digest, bool allow_image);
+
 #endif
