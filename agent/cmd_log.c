@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tclctl log show|verify|pcrs, quote, ak export; see cmd_log.h. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_log.h"
+#include "diag.h"
+#include "log.h"
+#include "measure.h"
+#include "tpm.h"
+#include "util.h"
+
+#define EXIT_USAGE	2
+#define PCRS_FILE_MAX	16384
+
+static const char log_usage[] =
+	"usage: %1$s log show [--log PATH]\n"
+	"       %1$s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
+	"       %1$s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1]\n"
+	"Each takes --help.\n";
+
+static const char show_help[] =
+	"usage: %s log show [--log PATH]\n"
+	"Print every entry of the measurement log, one line each, as IMA's\n"
+	"ascii_runtime_measurements does: PCR, template hash, template, digest, name\n"
+	"(ima-buf entries add the buffer in hex). Control characters in names are \\xNN.\n"
+	"  --log PATH   the log (default " TCL_MEASURE_DEFAULT_LOG ")\n";
+
+static const char verify_help[] =
+	"usage: %s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
+	"Replay the log and compare with the PCR: the live TPM's (every allocated sha1/sha256\n"
+	"bank) or, offline, the values in FILE (evmctl's --pcrs format: lines \"PCR-NN: <hex>\",\n"
+	"the bank taken from the digest length).\n"
+	"Exit 0 when the PCR is the replay of the whole log, or of a prefix of it (entries the\n"
+	"agent has logged and not extended yet; --strict makes that a failure too); exit 1 when\n"
+	"no prefix replays to the PCR, when the log is corrupt, or on any error.\n"
+	"  --log PATH    the log (default " TCL_MEASURE_DEFAULT_LOG ")\n"
+	"  --pcr N       the PCR the log is extended into (default 13)\n"
+	"  --tpm TCTI    libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
+	"  --pcrs FILE   PCR values from FILE instead of a TPM\n"
+	"  --strict      the whole log must be extended\n";
+
+static const char pcrs_help[] =
+	"usage: %s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1]\n"
+	"Read all 24 PCRs of one bank from the TPM and write them as the file\n"
+	"`evmctl ima_measurement --pcrs BANK,FILE LOG` reads (written atomically).\n"
+	"  -o, --output FILE   where to write\n"
+	"  --tpm TCTI          libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
+	"  --bank ALG          sha256 (default) or sha1\n";
+
+static const char quote_help[] =
+	"usage: %s quote --nonce HEX -o DIR [--tpm TCTI] [--pcr N]\n"
+	"TPM2_Quote with the attestation key (created at 0x81010002 if absent) over PCRs 0-9\n"
+	"and N, sha256 bank, with the nonce as qualifying data. Writes DIR/quote.msg,\n"
+	"quote.sig, quote.pcrs and ak.pub.pem, checked by\n"
+	"  tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q HEX\n"
+	"  --nonce HEX     1 to 64 bytes in hex\n"
+	"  -o, --output DIR\n"
+	"  --tpm TCTI      libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
+	"  --pcr N         the measurement PCR (default 13)\n";
+
+static const char ak_help[] =
+	"usage: %s ak export [-o FILE] [--public FILE] [--tpm TCTI]\n"
+	"Write the attestation key's public key as PEM (SubjectPublicKeyInfo) to FILE or stdout.\n"
+	"The AK lives at persistent handle 0x81010002 and is created under the endorsement key\n"
+	"if absent, as tcl-agent does. Its TPM name goes to stderr.\n"
+	"  -o, --output FILE   PEM output (default stdout)\n"
+	"  --public FILE       also write the marshalled TPM2B_PUBLIC (as tpm2_readpublic -f tss)\n"
+	"  --tpm TCTI          libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n";
+
+enum { OPT_LOG = 256, OPT_TPM, OPT_PCR, OPT_PCRS, OPT_STRICT, OPT_BANK, OPT_NONCE, OPT_PUBLIC };
+
+static int parse_pcr(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v >= TCL_LOG_NR_PCRS) {
+		fprintf(stderr, "%s: --pcr wants a PCR number 0-23, not \"%s\"\n", tcl_prog, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- log show ---- */
+
+static int show_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
+{
+	return tcl_log_format_ascii(e, stdout);
+}
+
+static void report_tail(const char *path, const struct tcl_log_scan *sc)
+{
+	if (sc->tail_len)
+		fprintf(stderr, "%s: %s: the last %llu bytes are an incomplete entry (being "
+			"written, or torn by a crash): not included\n", tcl_prog, path,
+			(unsigned long long)sc->tail_len);
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = TCL_MEASURE_DEFAULT_LOG;
+	struct tcl_log_scan sc;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_LOG:
+			path = optarg;
+			break;
+		case 'h':
+			printf(show_help, tcl_prog);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: log show takes no arguments (--help)\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	err = tcl_log_foreach(path, show_cb, NULL, &sc);
+	if (fflush(stdout) && !err)
+		err = -EIO;
+	if (err == -EBADMSG) {
+		fprintf(stderr, "%s: %s: corrupt entry at offset %llu: the log was altered or "
+			"damaged; the entries before it are shown\n", tcl_prog, path,
+			(unsigned long long)sc.bad_off);
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "%s: log show %s: %s\n", tcl_prog, path, strerror(-err));
+		return 1;
+	}
+	report_tail(path, &sc);
+	return 0;
+}
+
+/* ---- log verify ---- */
+
+struct count {
+	uint32_t pcr;
+	size_t on_pcr, other;
+};
+
+static int count_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
+{
+	struct count *c = arg;
+
+	if (e->pcr == c->pcr)
+		c->on_pcr++;
+	else
+		c->other++;
+	return 0;
+}
+
+/* The value of @pcr in an evmctl pcrs file; the bank follows from its length. */
+static int read_pcrs_file(const char *path, uint32_t pcr, enum tcl_log_alg *alg, uint8_t *val)
+{
+	char *buf = NULL, *line, *save = NULL, want[16];
+	size_t len, n;
+	int err, lineno = 0;
+	bool found = false;
+
+	err = tcl_read_file(path, PCRS_FILE_MAX, &buf, &len);
+	if (err) {
+		fprintf(stderr, "%s: %s: %s\n", tcl_prog, path,
+			err == -EFBIG ? "too large for a pcrs file" : strerror(-err));
+		return err;
+	}
+	snprintf(want, sizeof(want), "PCR-%02u:", pcr);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *v;
+
+		lineno++;
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		v = line + strlen(want);
+		while (*v == ' ' || *v == '\t')
+			v++;
+		n = strcspn(v, " \t\r");
+		v[n] = '\0';
+		if (n != 40 && n != 64) {
+			fprintf(stderr, "%s: %s:%d: PCR %u value is not 40 or 64 hex digits\n",
+				tcl_prog, path, lineno, pcr);
+			err = -EINVAL;
+			goto out;
+		}
+		*alg = n == 40 ? TCL_LOG_SHA1 : TCL_LOG_SHA256;
+		if (tcl_unhex(v, val, n / 2)) {
+			fprintf(stderr, "%s: %s:%d: not hex\n", tcl_prog, path, lineno);
+			err = -EINVAL;
+			goto out;
+		}
+		found = true;
+		break;
+	}
+	if (!found) {
+		fprintf(stderr, "%s: %s: no \"PCR-%02u: <hex>\" line\n", tcl_prog, path, pcr);
+		err = -ENOENT;
+	}
+out:
+	free(buf);
+	return err;
+}
+
+/* Compare one bank; 0 full match, 1 prefix only, -ENOMSG none, other -errno. */
+static int verify_bank(const char *path, uint32_t pcr, enum tcl_log_alg alg, const uint8_t *v)
+{
+	const char *an = alg == TCL_LOG_SHA1 ? "sha1" : "sha256";
+	size_t dl = alg == TCL_LOG_SHA1 ? 20 : 32;
+	struct tcl_log_digests *rest = NULL;
+	size_t matched, total, n_rest;
+	char h[65];
+	int err;
+
+	tcl_hex(v, dl, h);
+	err = tcl_log_match_prefix(path, pcr, alg, v, &matched, &total, &rest, &n_rest);
+	free(rest);
+	if (err == -ENOMSG) {
+		printf("MISMATCH %s: PCR %u = %s is not the replay of the %zu entries of %s, nor "
+		       "of any prefix of them: the log was altered or truncated, or something "
+		       "else extended the PCR\n", an, pcr, h, total, path);
+		return err;
+	}
+	if (err) {
+		fprintf(stderr, "%s: log verify %s: %s\n", tcl_prog, path, strerror(-err));
+		return err;
+	}
+	if (matched == total) {
+		printf("ok %s: PCR %u = %s = replay of all %zu entries\n", an, pcr, h, total);
+		return 0;
+	}
+	printf("prefix %s: PCR %u = %s = replay of the first %zu of %zu entries; the last "
+	       "%zu are logged but not extended yet (the agent extends them, or its next "
+	       "start does)\n", an, pcr, h, matched, total, total - matched);
+	return 1;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "tpm", required_argument, NULL, OPT_TPM },
+		{ "pcr", required_argument, NULL, OPT_PCR },
+		{ "pcrs", required_argument, NULL, OPT_PCRS },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = TCL_MEASURE_DEFAULT_LOG, *tcti = NULL, *pcrs = NULL;
+	uint32_t pcr = TCL_MEASURE_DEFAULT_PCR;
+	struct count cnt = { 0 };
+	struct tcl_log_scan sc;
+	struct tcl_tpm *t = NULL;
+	bool strict = false, prefix = false, bad = false;
+	int c, err, ret = 1, checked = 0;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_LOG:
+			path = optarg;
+			break;
+		case OPT_TPM:
+			tcti = optarg;
+			break;
+		case OPT_PCR:
+			if (parse_pcr(optarg, &pcr))
+				return EXIT_USAGE;
+			break;
+		case OPT_PCRS:
+			pcrs = optarg;
+			break;
+		case OPT_STRICT:
+			strict = true;
+			break;
+		case 'h':
+			printf(verify_help, tcl_prog);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (tcti && pcrs)) {
+		fprintf(stderr, "%s: log verify takes --tpm or --pcrs, not both, and no "
+			"arguments (--help)\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	if (tcti && !strcmp(tcti, "none")) {
+		fprintf(stderr, "%s: log verify needs a TPM or --pcrs FILE\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	cnt.pcr = pcr;
+	err = tcl_log_foreach(path, count_cb, &cnt, &sc);
+	if (err == -EBADMSG) {
+		printf("CORRUPT: %s: entry at offset %llu is malformed or its template hash is "
+		       "wrong: the log was altered or damaged\n", path,
+		       (unsigned long long)sc.bad_off);
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "%s: log verify %s: %s\n", tcl_prog, path, strerror(-err));
+		return 1;
+	}
+	report_tail(path, &sc);
+	if (cnt.other)
+		fprintf(stderr, "%s: %s: %zu entries are for other PCRs than %u and not checked\n",
+			tcl_prog, path, cnt.other, pcr);
+
+	if (pcrs) {
+		uint8_t v[32];
+		enum tcl_log_alg alg;
+
+		if (read_pcrs_file(pcrs, pcr, &alg, v))
+			return 1;
+		err = verify_bank(path, pcr, alg, v);
+		checked = 1;
+		prefix = err == 1;
+		bad = err < 0;
+	} else {
+		uint16_t algs[TCL_TPM_MAX_BANKS];
+		size_t n = TCL_TPM_MAX_BANKS;
+
+		err = tcl_tpm_open(tcti ? tcti : TCL_MEASURE_DEFAULT_TCTI, &t);
+		if (!err)
+			err = tcl_tpm_banks(t, pcr, algs, &n);
+		if (err) {
+			fprintf(stderr, "%s: log verify: cannot read PCR %u from the TPM: %s\n",
+				tcl_prog, pcr, strerror(-err));
+			goto out;
+		}
+		for (size_t i = 0; i < n && !bad; i++) {
+			enum tcl_log_alg alg = algs[i] == TCL_TPM_ALG_SHA1 ? TCL_LOG_SHA1 :
+					       TCL_LOG_SHA256;
+			uint8_t v[TCL_TPM_MAX_DIGEST];
+			size_t l = sizeof(v);
+
+			if (algs[i] != TCL_TPM_ALG_SHA1 && algs[i] != TCL_TPM_ALG_SHA256) {
+				const char *an = tcl_tpm_alg_name(algs[i]);
+
+				fprintf(stderr, "%s: PCR %u bank %s cannot be checked: the log "
+					"carries sha1 and sha256 digests only\n", tcl_prog, pcr,
+					an ? an : "unknown");
+				continue;
+			}
+			err = tcl_tpm_pcr_read(t, pcr, algs[i], v, &l);
+			if (err)
+				goto out;
+			err = verify_bank(path, pcr, alg, v);
+			checked++;
+			prefix |= err == 1;
+			bad |= err < 0;
+		}
+	}
+	if (!checked) {
+		fprintf(stderr, "%s: log verify: no sha1 or sha256 bank to compare with\n",
+			tcl_prog);
+		goto out;
+	}
+	if (bad)
+		goto out;
+	if (prefix && strict) {
+		printf("FAIL: --strict and the PCR does not cover the whole log\n");
+		goto out;
+	}
+	ret = 0;
+out:
+	tcl_tpm_close(t);
+	return ret;
+}
+
+/* ---- log pcrs ---- */
+
+static int cmd_pcrs(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "tpm", required_argument, NULL, OPT_TPM },
+		{ "bank", required_argument, NULL, OPT_BANK },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI;
+	uint8_t vals[TCL_TPM_NUM_PCRS * 32];
+	enum tcl_log_alg alg = TCL_LOG_SHA256;
+	struct tcl_tpm *t = NULL;
+	size_t dlen;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case OPT_TPM:
+			tcti = optarg;
+			break;
+		case OPT_BANK:
+			if (!strcmp(optarg, "sha1")) {
+				alg = TCL_LOG_SHA1;
+			} else if (strcmp(optarg, "sha256")) {
+				fprintf(stderr, "%s: --bank is sha256 or sha1\n", tcl_prog);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			printf(pcrs_help, tcl_prog);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (!out || optind != argc) {
+		fprintf(stderr, "%s: log pcrs needs -o FILE and nothing else (--help)\n",
+			tcl_prog);
+		return EXIT_USAGE;
+	}
+	err = tcl_tpm_open(tcti, &t);
+	if (!err)
+		err = tcl_tpm_pcr_read_many(t, alg == TCL_LOG_SHA1 ? TCL_TPM_ALG_SHA1 :
+					    TCL_TPM_ALG_SHA256, 0xffffff, vals, sizeof(vals),
+					    &dlen);
+	if (!err)
+		err = tcl_log_write_pcrs_file(out, alg, vals);
+	tcl_tpm_close(t);
+	if (err) {
+		fprintf(stderr, "%s: log pcrs: %s\n", tcl_prog, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+int tcl_cmd_log(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} sub[] = {
+		{ "show", cmd_show },
+		{ "verify", cmd_verify },
+		{ "pcrs", cmd_pcrs },
+	};
+
+	if (argc > 0 && !strcmp(argv[0], "log")) {
+		argc--;
+		argv++;
+	}
+	if (argc < 1) {
+		fprintf(stderr, log_usage, tcl_prog);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
+		printf(log_usage, tcl_prog);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		if (strcmp(argv[0], sub[i].name))
+			continue;
+		optind = 0;	/* glibc: full rescan, whatever parsed argv before */
+		return sub[i].fn(argc, argv);
+	}
+	fprintf(stderr, "%s: log: unknown subcommand \"%s\"\n", tcl_prog, argv[0]);
+	fprintf(stderr, log_usage, tcl_prog);
+	return EXIT_USAGE;
+}
+
+/* ---- quote ---- */
+
+int tcl_cmd_quote(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "nonce", required_argument, NULL, OPT_NONCE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "tpm", required_argument, NULL, OPT_TPM },
+		{ "pcr", required_argument, NULL, OPT_PCR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *hex = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI;
+	uint32_t pcr = TCL_MEASURE_DEFAULT_PCR;
+	uint8_t nonce[TCL_TPM_NONCE_MAX];
+	struct tcl_tpm_quote *q = NULL;
+	struct tcl_tpm *t = NULL;
+	struct tcl_tpm_ak ak;
+	char *pem = NULL;
+	size_t nl;
+	int c, err, ret = 1;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_NONCE:
+			hex = optarg;
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case OPT_TPM:
+			tcti = optarg;
+			break;
+		case OPT_PCR:
+			if (parse_pcr(optarg, &pcr))
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			printf(quote_help, tcl_prog);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (!hex || !dir || optind != argc) {
+		fprintf(stderr, "%s: quote needs --nonce HEX and -o DIR, nothing else (--help)\n",
+			tcl_prog);
+		return EXIT_USAGE;
+	}
+	nl = strlen(hex);
+	if (!nl || nl % 2 || nl / 2 > sizeof(nonce) || tcl_unhex(hex, nonce, nl / 2)) {
+		fprintf(stderr, "%s: --nonce wants 1 to %zu bytes as an even number of hex "
+			"digits\n", tcl_prog, sizeof(nonce));
+		return EXIT_USAGE;
+	}
+	nl /= 2;
+	q = malloc(sizeof(*q));
+	if (!q)
+		goto out;
+	err = tcl_tpm_open(tcti, &t);
+	if (!err)
+		err = tcl_tpm_ak_ensure(t, 0, &ak);
+	if (!err)
+		err = tcl_tpm_quote(t, nonce, nl, TCL_TPM_ALG_SHA256, 0x3ffu | 1u << pcr, q);
+	if (!err)
+		err = tcl_tpm_ak_public_pem(t, &pem);
+	if (!err)
+		err = tcl_tpm_quote_write_dir(q, pem, dir);
+	if (err) {
+		fprintf(stderr, "%s: quote: %s\n", tcl_prog, strerror(-err));
+		goto out;
+	}
+	printf("quote over PCRs 0-9,%u (sha256) with AK 0x%08x: %s/{quote.msg,quote.sig,"
+	       "quote.pcrs,ak.pub.pem}\n", pcr, ak.handle, dir);
+	ret = 0;
+out:
+	tcl_tpm_close(t);
+	free(pem);
+	free(q);
+	return ret;
+}
+
+/* ---- ak export ---- */
+
+static int cmd_ak_export(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "public", required_argument, NULL, OPT_PUBLIC },
+		{ "tpm", required_argument, NULL, OPT_TPM },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *pub = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI, *what;
+	char name[2 * TCL_TPM_NAME_MAX + 1], *pem = NULL;
+	struct tcl_tpm *t = NULL;
+	struct tcl_tpm_ak ak;
+	int c, err, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case OPT_PUBLIC:
+			pub = optarg;
+			break;
+		case OPT_TPM:
+			tcti = optarg;
+			break;
+		case 'h':
+			printf(ak_help, tcl_prog);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: ak export takes no arguments (--help)\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	err = tcl_tpm_open(tcti, &t);
+	if (!err)
+		err = tcl_tpm_ak_ensure(t, 0, &ak);
+	if (!err)
+		err = tcl_tpm_ak_public_pem(t, &pem);
+	if (err) {
+		fprintf(stderr, "%s: ak export: %s\n", tcl_prog, strerror(-err));
+		goto out;
+	}
+	what = out ? out : "stdout";
+	if (out)
+		err = tcl_write_file_atomic(out, pem, strlen(pem), 0644);
+	else if (fputs(pem, stdout) == EOF || fflush(stdout))
+		err = -EIO;
+	if (!err && pub) {
+		what = pub;
+		err = tcl_write_file_atomic(pub, ak.pub, ak.pub_len, 0644);
+	}
+	if (err) {
+		fprintf(stderr, "%s: ak export: writing %s: %s\n", tcl_prog, what, strerror(-err));
+		goto out;
+	}
+	tcl_hex(ak.name, ak.name_len, name);
+	fprintf(stderr, "AK 0x%08x (%s), name %s\n", ak.handle, ak.created ? "created" : "loaded",
+		name);
+	ret = 0;
+out:
+	tcl_tpm_close(t);
+	free(pem);
+	return ret;
+}
+
+int tcl_cmd_ak(int argc, char **argv)
+{
+	if (argc > 0 && !strcmp(argv[0], "ak")) {
+		argc--;
+		argv++;
+	}
+	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") ||
+			  !strcmp(argv[0], "help"))) {
+		printf(ak_help, tcl_prog);
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "export")) {
+		fprintf(stderr, ak_help, tcl_prog);
+		return EXIT_USAGE;
+	}
+	optind = 0;
+	return cmd_ak_export(argc, argv);
+}

@@ -1,0 +1,1103 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The measurement pipeline: queue -> log append + fdatasync -> batched PCR extends; see
+ * measure.h and docs/measurement-log.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "canonjson.h"
+#include "diag.h"
+#include "log.h"
+#include "measure.h"
+#include "tpm.h"
+#include "util.h"
+
+#define SUB "measure"
+
+#define PENDING_MAX	(16u << 20)	/* encoded bytes accepted but not yet logged */
+#define EXTEND_CHUNK	64		/* extends between two looks at the queue */
+#define SEEN_MAX	(1u << 26)	/* seen-set slots; past that, files are measured again */
+#define CID_MAX		256		/* container ids are 64 hex digits in practice */
+#define ENTRY_OVERHEAD	128		/* header, d-ng and length fields of one entry */
+#define RETRY_MIN_MS	100
+#define RETRY_MAX_MS	30000
+
+/* (container, file digest) pairs already in the log: open addressing on 128 bits of
+ * SHA-256(container id NUL digest), enough that nobody can craft a file that collides with
+ * one already measured and so escapes the log. */
+struct seen {
+	uint8_t (*key)[16];	/* all-zero slot = empty */
+	size_t cap;		/* power of two; 0 before the first insert */
+	size_t n;
+	bool full_warned;
+};
+
+struct tcl_measure {
+	char *log_path;
+	uint32_t pcr;
+	struct tcl_tpm *tpm;		/* NULL: not anchored */
+	bool has_sha1;			/* the PCR's sha1 bank is allocated */
+	struct tcl_log *log;		/* NULL when the log was found corrupt */
+	unsigned int queue_max;
+	int block_ms;
+	unsigned int test_exit_after_appends;
+	unsigned int test_append_delay_ms;
+	struct tcl_tpm_digests *dv;	/* EXTEND_CHUNK, the worker's */
+
+	pthread_t worker;
+	bool worker_started;
+
+	pthread_mutex_t ak_lock;	/* quotes; the tpm module serialises the commands */
+	bool ak_ok;
+
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t work;		/* to the worker: entries queued, or stop */
+	pthread_cond_t progress;	/* to callers: appended, extended, room, halted */
+	bool stop;
+	enum tcl_measure_state state;
+	char why[TCL_MEASURE_WHY_MAX];
+	struct tcl_log_buf pending;	/* encoded, not yet logged */
+	struct tcl_log_buf writing;	/* the worker's, swapped with pending */
+	/* Digests of every entry accepted and not yet extended, slot = seq % queue_max.
+	 * Sequence numbers count entries since open: ext <= app <= enq. */
+	struct tcl_log_digests *ring;
+	uint64_t enq, app, ext;
+	struct timespec retry_at;	/* TPM_ERROR: next extend attempt */
+	unsigned int backoff_ms;
+	struct seen seen;
+	size_t base_entries;		/* in the log (and extended) when the worker started */
+	uint64_t log_bytes;
+	uint64_t measured, deduped, dropped, refused, recovered, appends;
+};
+
+const char *tcl_measure_state_name(enum tcl_measure_state s)
+{
+	switch (s) {
+	case TCL_MEASURE_OK:
+		return "ok";
+	case TCL_MEASURE_MISMATCH:
+		return "mismatch";
+	case TCL_MEASURE_LOG_ERROR:
+		return "log_error";
+	case TCL_MEASURE_TPM_ERROR:
+		return "tpm_error";
+	}
+	return "unknown";
+}
+
+/* Record why the pipeline changed state; logged here, once. Caller holds m->lock (or owns
+ * m alone, during open). */
+static void __attribute__((format(printf, 3, 4)))
+set_state(struct tcl_measure *m, enum tcl_measure_state st, const char *fmt, ...)
+{
+	va_list ap;
+
+	m->state = st;
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
+	pr_err(SUB, "%s", m->why);
+}
+
+static void ts_add_ms(struct timespec *ts, unsigned int ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool ts_reached(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---- seen set ---- */
+
+static bool slot_empty(const uint8_t k[16])
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(k, zero, 16);
+}
+
+static int seen_key(const char *cid, size_t cid_len, const uint8_t digest[32], uint8_t key[16])
+{
+	uint8_t in[CID_MAX + 1 + 32], h[32];
+
+	if (cid_len > CID_MAX)
+		return -EINVAL;
+	memcpy(in, cid, cid_len);
+	in[cid_len] = '\0';
+	memcpy(in + cid_len + 1, digest, 32);
+	if (!EVP_Digest(in, cid_len + 1 + 32, h, NULL, EVP_sha256(), NULL))
+		return -EIO;
+	memcpy(key, h, 16);
+	if (slot_empty(key))
+		key[0] = 1;	/* zero marks an empty slot */
+	return 0;
+}
+
+static size_t seen_slot(const struct seen *s, const uint8_t key[16])
+{
+	uint64_t v;
+
+	memcpy(&v, key, sizeof(v));
+	return v & (s->cap - 1);
+}
+
+static bool seen_has(const struct seen *s, const uint8_t key[16])
+{
+	size_t i;
+
+	if (!s->cap)
+		return false;
+	for (i = seen_slot(s, key); !slot_empty(s->key[i]); i = (i + 1) & (s->cap - 1))
+		if (!memcmp(s->key[i], key, 16))
+			return true;
+	return false;
+}
+
+static void seen_put(struct seen *s, const uint8_t key[16])
+{
+	size_t i = seen_slot(s, key);
+
+	while (!slot_empty(s->key[i]))
+		i = (i + 1) & (s->cap - 1);
+	memcpy(s->key[i], key, 16);
+	s->n++;
+}
+
+/* 0, or -ENOSPC when the set is at its bound (the file will simply be measured again on its
+ * next exec), -ENOMEM. Does not check for presence. */
+static int seen_add(struct seen *s, const uint8_t key[16])
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		struct seen bigger = { .cap = s->cap ? s->cap * 2 : 1024 };
+
+		if (bigger.cap > SEEN_MAX) {
+			if (!s->full_warned)
+				pr_warn(SUB, "dedup set full (%zu files): further files are measured "
+					"on every exec", s->n);
+			s->full_warned = true;
+			return -ENOSPC;
+		}
+		bigger.key = calloc(bigger.cap, sizeof(*bigger.key));
+		if (!bigger.key)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++)
+			if (!slot_empty(s->key[i]))
+				seen_put(&bigger, s->key[i]);
+		free(s->key);
+		s->key = bigger.key;
+		s->cap = bigger.cap;
+	}
+	seen_put(s, key);
+	return 0;
+}
+
+static void seen_free(struct seen *s)
+{
+	free(s->key);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- names ---- */
+
+/* "<cid>:<path>" or "<path>" into @out (TCL_LOG_NAME_MAX bytes with the NUL). An over-long
+ * path keeps its end behind "...": a long path must never cost the measurement. */
+static int file_name(const char *cid, size_t cl, const char *path, char *out)
+{
+	size_t pl = strlen(path), room = TCL_LOG_NAME_MAX - 1;
+	char *p = out;
+
+	if (cl) {
+		memcpy(p, cid, cl);
+		p[cl] = ':';
+		p += cl + 1;
+		room -= cl + 1;
+	}
+	if (!pl) {
+		path = "(unknown)";
+		pl = strlen(path);
+	}
+	if (pl > room) {
+		memcpy(p, "...", 3);
+		memcpy(p + 3, path + pl - (room - 3), room - 3);
+		p += room;
+	} else {
+		memcpy(p, path, pl);
+		p += pl;
+	}
+	*p = '\0';
+	return 0;
+}
+
+/* The container id an ima-ng name was written for: "" for host paths ("/..."), NULL when the
+ * name is not one of ours (boot_aggregate, or a host path without a leading '/', which then
+ * may be measured once more after a restart: harmless). */
+static const char *name_cid(const char *name, size_t *cl)
+{
+	const char *colon;
+
+	*cl = 0;
+	if (name[0] == '/')
+		return "";
+	colon = strchr(name, ':');
+	if (!colon || colon == name || (size_t)(colon - name) > CID_MAX ||
+	    memchr(name, '/', colon - name))
+		return NULL;
+	*cl = colon - name;
+	return name;
+}
+
+/* ---- the worker ---- */
+
+static void to_tpm(const struct tcl_log_digests *d, struct tcl_tpm_digests *t)
+{
+	memset(t, 0, sizeof(*t));
+	tcl_tpm_digests_add(t, TCL_TPM_ALG_SHA1, d->sha1);
+	tcl_tpm_digests_add(t, TCL_TPM_ALG_SHA256, d->sha256);
+}
+
+/* Log what was queued; under m->lock, dropped around the write. false on failure. */
+static bool do_append(struct tcl_measure *m, unsigned int *appends)
+{
+	uint64_t n = m->enq - m->app;
+	struct tcl_log_buf t = m->writing;
+	int err;
+
+	m->writing = m->pending;
+	m->pending = t;
+	pthread_mutex_unlock(&m->lock);
+	if (m->test_append_delay_ms)
+		sleep_ms(m->test_append_delay_ms);
+	err = tcl_log_append(m->log, m->writing.p, m->writing.len);
+	m->writing.len = 0;
+	pthread_mutex_lock(&m->lock);
+	if (err) {
+		/* What is on disk after a failed write or fdatasync is unknown: stop here and
+		 * let a restart reopen (and repair) the log. */
+		m->dropped += m->enq - m->app;
+		m->pending.len = 0;
+		m->enq = m->app;
+		set_state(m, TCL_MEASURE_LOG_ERROR, "appending to %s failed (%s): %llu "
+			  "measurements lost, no more appends until the agent is restarted",
+			  m->log_path, strerror(-err), (unsigned long long)n);
+		pthread_cond_broadcast(&m->progress);
+		return false;
+	}
+	m->app += n;
+	m->appends++;
+	m->log_bytes = tcl_log_size(m->log);
+	if (!m->tpm)
+		m->ext = m->app;
+	if (m->test_exit_after_appends && ++*appends >= m->test_exit_after_appends) {
+		/* Test hook: the crash window between fdatasync and extend. */
+		fprintf(stderr, "%s: measure: test hook: exiting after append %u, before its "
+			"extends\n", tcl_prog, *appends);
+		_exit(99);
+	}
+	pthread_cond_broadcast(&m->progress);
+	return true;
+}
+
+/* Extend up to EXTEND_CHUNK logged entries; under m->lock, dropped around the TPM. */
+static bool do_extend(struct tcl_measure *m)
+{
+	size_t k = m->app - m->ext, done = 0;
+	int err;
+
+	if (k > EXTEND_CHUNK)
+		k = EXTEND_CHUNK;
+	for (size_t i = 0; i < k; i++)
+		to_tpm(&m->ring[(m->ext + i) % m->queue_max], &m->dv[i]);
+	pthread_mutex_unlock(&m->lock);
+	err = tcl_tpm_extend_batch(m->tpm, m->pcr, m->dv, k, &done);
+	pthread_mutex_lock(&m->lock);
+	m->ext += done;
+	if (!err) {
+		if (m->state == TCL_MEASURE_TPM_ERROR) {
+			pr_info(SUB, "PCR %u extends work again", m->pcr);
+			m->state = TCL_MEASURE_OK;
+			m->why[0] = '\0';
+		}
+		m->backoff_ms = 0;
+		pthread_cond_broadcast(&m->progress);
+		return true;
+	}
+	m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : RETRY_MIN_MS;
+	if (m->backoff_ms > RETRY_MAX_MS)
+		m->backoff_ms = RETRY_MAX_MS;
+	clock_gettime(CLOCK_MONOTONIC, &m->retry_at);
+	ts_add_ms(&m->retry_at, m->backoff_ms);
+	if (m->state == TCL_MEASURE_OK)
+		set_state(m, TCL_MEASURE_TPM_ERROR, "extending PCR %u failed (%s): entries are "
+			  "still logged, their extends are retried; a restart also completes them",
+			  m->pcr, strerror(-err));
+	pthread_cond_broadcast(&m->progress);
+	return false;
+}
+
+static void *worker_main(void *arg)
+{
+	struct tcl_measure *m = arg;
+	unsigned int appends = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		bool worked = false, extend_due;
+
+		if (m->state == TCL_MEASURE_LOG_ERROR) {
+			/* What did reach the log still goes into the PCR. */
+			while (m->tpm && m->ext < m->app && do_extend(m))
+				;
+			break;
+		}
+		if (m->app < m->enq) {
+			if (!do_append(m, &appends))
+				continue;
+			worked = true;
+		}
+		extend_due = m->tpm && m->ext < m->app &&
+			     (m->state == TCL_MEASURE_OK || (!m->stop && ts_reached(&m->retry_at)));
+		if (extend_due && do_extend(m))
+			worked = true;
+		if (worked)
+			continue;
+		/* On stop, a failing TPM is not waited for: the next start extends the rest. */
+		if (m->stop && m->app == m->enq &&
+		    (m->ext == m->app || m->state != TCL_MEASURE_OK))
+			break;
+		if (m->tpm && m->ext < m->app && m->state == TCL_MEASURE_TPM_ERROR && !m->stop)
+			pthread_cond_timedwait(&m->work, &m->lock, &m->retry_at);
+		else
+			pthread_cond_wait(&m->work, &m->lock);
+	}
+	pthread_cond_broadcast(&m->progress);
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* ---- queueing ---- */
+
+/* Under m->lock: why nothing can be accepted now, or 0. */
+static int refuse_err(struct tcl_measure *m)
+{
+	if (m->state == TCL_MEASURE_MISMATCH || m->state == TCL_MEASURE_LOG_ERROR) {
+		m->refused++;
+		return -ENOTRECOVERABLE;
+	}
+	if (m->stop)
+		return -ESHUTDOWN;
+	return 0;
+}
+
+static bool room(const struct tcl_measure *m, size_t est)
+{
+	uint64_t base = m->tpm ? m->ext : m->app;
+
+	return m->enq - base < m->queue_max &&
+	       (!m->pending.len || m->pending.len + est <= PENDING_MAX);
+}
+
+/* Under m->lock: wait at most block_ms for room for one entry of about @est bytes. */
+static int wait_room(struct tcl_measure *m, size_t est, bool *waited)
+{
+	struct timespec dl;
+	bool have_dl = false;
+	int err;
+
+	*waited = false;
+	for (;;) {
+		err = refuse_err(m);
+		if (err)
+			return err;
+		if (room(m, est))
+			return 0;
+		if (m->block_ms < 0 || (have_dl && ts_reached(&dl)))
+			break;
+		if (!have_dl) {
+			clock_gettime(CLOCK_MONOTONIC, &dl);
+			ts_add_ms(&dl, m->block_ms);
+			have_dl = true;
+		}
+		*waited = true;
+		pthread_cond_timedwait(&m->progress, &m->lock, &dl);
+	}
+	m->dropped++;
+	/* Every drop is counted in status; the log line is rate-limited to powers of two. */
+	if (!(m->dropped & (m->dropped - 1)))
+		pr_warn(SUB, "queue full (%u measurements waiting for the log/TPM): %llu "
+			"measurement(s) dropped so far", m->queue_max,
+			(unsigned long long)m->dropped);
+	return -ENOBUFS;
+}
+
+/* Under m->lock: the entry was just encoded into pending with digests @d. */
+static void push(struct tcl_measure *m, const struct tcl_log_digests *d)
+{
+	m->ring[m->enq % m->queue_max] = *d;
+	m->enq++;
+	m->measured++;
+	pthread_cond_signal(&m->work);
+}
+
+static int encode_failed(struct tcl_measure *m, int err)
+{
+	if (err == -ENOMEM)
+		m->dropped++;
+	pr_err(SUB, "cannot encode a measurement: %s", strerror(-err));
+	return err;
+}
+
+int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char *path,
+		     const uint8_t sha256[32])
+{
+	char name[TCL_LOG_NAME_MAX];
+	struct tcl_log_digests d;
+	size_t cl = container_id ? strlen(container_id) : 0;
+	uint8_t key[16];
+	bool waited;
+	int err;
+
+	if (!m || !path || !sha256)
+		return -EINVAL;
+	if (cl > CID_MAX || (cl && strpbrk(container_id, ":/"))) {
+		pr_err(SUB, "container id \"%.64s\" is not one (too long, or has ':' or '/')",
+		       container_id);
+		return -EINVAL;
+	}
+	file_name(container_id, cl, path, name);
+	err = seen_key(cl ? container_id : "", cl, sha256, key);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&m->lock);
+	err = refuse_err(m);
+	if (err)
+		goto out;
+	if (seen_has(&m->seen, key)) {
+		m->deduped++;
+		goto out;
+	}
+	err = wait_room(m, ENTRY_OVERHEAD + strlen(name), &waited);
+	if (err)
+		goto out;
+	/* Another thread may have measured the same pair while this one waited. */
+	if (waited && seen_has(&m->seen, key)) {
+		m->deduped++;
+		goto out;
+	}
+	err = tcl_log_encode_ng(&m->pending, m->pcr, sha256, name, &d);
+	if (err) {
+		err = encode_failed(m, err);
+		goto out;
+	}
+	push(m, &d);
+	/* Not remembering it only costs a second measurement later. */
+	seen_add(&m->seen, key);
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+/* The buffer must be what canonjson would write for it, or nobody could recompute it. */
+static int check_canonical(const char *json, size_t len)
+{
+	struct json_object *o = NULL;
+	char *canon = NULL;
+	size_t cl;
+	int err;
+
+	err = tcl_json_parse("measurement buffer", json, len, TCL_LOG_DATA_MAX, &o);
+	if (err)
+		return -EINVAL;
+	err = tcl_canon_json(o, &canon, &cl);
+	if (!err && (cl != len || memcmp(canon, json, len))) {
+		pr_err(SUB, "measurement buffer is JSON but not canonical JSON");
+		err = -EINVAL;
+	}
+	free(canon);
+	json_object_put(o);
+	return err ? -EINVAL : 0;
+}
+
+int tcl_measure_buf(struct tcl_measure *m, const char *event_name, const char *canonical_json)
+{
+	struct tcl_log_digests d;
+	size_t nl, jl;
+	bool waited;
+	int err;
+
+	if (!m || !event_name || !canonical_json)
+		return -EINVAL;
+	nl = strnlen(event_name, TCL_LOG_NAME_MAX);
+	if (!nl || nl >= TCL_LOG_NAME_MAX) {
+		pr_err(SUB, "measurement event name is empty or longer than %d bytes",
+		       TCL_LOG_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	jl = strnlen(canonical_json, TCL_LOG_DATA_MAX + 1);
+	if (jl + nl + ENTRY_OVERHEAD > TCL_LOG_DATA_MAX) {
+		pr_err(SUB, "%s: measurement buffer larger than the log's %u-byte entries",
+		       event_name, TCL_LOG_DATA_MAX);
+		return -E2BIG;
+	}
+	err = check_canonical(canonical_json, jl);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&m->lock);
+	err = wait_room(m, ENTRY_OVERHEAD + nl + jl, &waited);
+	if (err)
+		goto out;
+	err = tcl_log_encode_buf(&m->pending, m->pcr, event_name, canonical_json, jl, &d);
+	if (err) {
+		err = encode_failed(m, err);
+		goto out;
+	}
+	push(m, &d);
+out:
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+int tcl_measure_flush(struct tcl_measure *m)
+{
+	uint64_t target;
+	int err;
+
+	pthread_mutex_lock(&m->lock);
+	target = m->enq;
+	for (;;) {
+		if (m->state == TCL_MEASURE_MISMATCH || m->state == TCL_MEASURE_LOG_ERROR) {
+			err = -ENOTRECOVERABLE;
+			break;
+		}
+		if (m->app >= target) {
+			if (!m->tpm || m->ext >= target) {
+				err = 0;
+				break;
+			}
+			if (m->state == TCL_MEASURE_TPM_ERROR) {
+				err = -EIO;
+				break;
+			}
+		}
+		pthread_cond_wait(&m->progress, &m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&m->lock);
+	st->state = m->state;
+	memcpy(st->why, m->why, sizeof(st->why));
+	st->anchored = m->tpm != NULL;
+	st->pcr = m->pcr;
+	st->entries = m->base_entries + m->app;
+	st->extended = m->tpm ? m->base_entries + m->ext : st->entries;
+	st->queued = m->enq - m->app;
+	st->log_bytes = m->log_bytes;
+	st->measured = m->measured;
+	st->deduped = m->deduped;
+	st->dropped = m->dropped;
+	st->refused = m->refused;
+	st->recovered = m->recovered;
+	st->appends = m->appends;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- quotes ---- */
+
+int tcl_measure_quote(struct tcl_measure *m, const uint8_t *nonce, size_t len, const char *dir)
+{
+	struct tcl_tpm_quote *q = NULL;
+	struct tcl_tpm_ak ak;
+	char *pem = NULL;
+	int err;
+
+	if (!m->tpm) {
+		pr_err(SUB, "no TPM (--tpm none): nothing can be quoted");
+		return -ENODEV;
+	}
+	if (!nonce || !len || len > TCL_TPM_NONCE_MAX || !dir) {
+		pr_err(SUB, "quote: the nonce must be 1 to %d bytes", TCL_TPM_NONCE_MAX);
+		return -EINVAL;
+	}
+	q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->ak_lock);
+	if (!m->ak_ok) {
+		err = tcl_tpm_ak_ensure(m->tpm, 0, &ak);
+		if (err)
+			goto out;
+		m->ak_ok = true;
+	}
+	err = tcl_tpm_quote(m->tpm, nonce, len, TCL_TPM_ALG_SHA256, 0x3ffu | 1u << m->pcr, q);
+	if (!err)
+		err = tcl_tpm_ak_public_pem(m->tpm, &pem);
+	if (!err)
+		err = tcl_tpm_quote_write_dir(q, pem, dir);
+out:
+	pthread_mutex_unlock(&m->ak_lock);
+	free(pem);
+	free(q);
+	return err;
+}
+
+/* ---- open ---- */
+
+struct scan {
+	struct tcl_measure *m;
+	size_t entries;
+	size_t other;			/* entries on another PCR */
+	uint32_t other_pcr;
+	bool first_is_aggregate;
+	uint8_t aggregate[32];
+	int err;
+};
+
+static int scan_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
+{
+	struct scan *sc = arg;
+	bool ng = !strcmp(e->template_name, "ima-ng");
+	bool sha256 = !strcmp(e->digest_algo, "sha256") && e->digest_len == 32;
+	const char *cid;
+	uint8_t key[16];
+	size_t cl;
+	int err;
+
+	if (!sc->entries++) {
+		sc->first_is_aggregate = ng && sha256 && !strcmp(e->name, "boot_aggregate");
+		if (sc->first_is_aggregate)
+			memcpy(sc->aggregate, e->digest, 32);
+	}
+	if (e->pcr != sc->m->pcr) {
+		sc->other++;
+		sc->other_pcr = e->pcr;
+		return 0;
+	}
+	if (!ng || !sha256 || !(cid = name_cid(e->name, &cl)))
+		return 0;
+	err = seen_key(cid, cl, e->digest, key);
+	if (!err && !seen_has(&sc->m->seen, key)) {
+		err = seen_add(&sc->m->seen, key);
+		if (err == -ENOSPC)
+			err = 0;
+	}
+	return err;
+}
+
+static int check_banks(struct tcl_measure *m)
+{
+	uint16_t algs[TCL_TPM_MAX_BANKS];
+	size_t n = TCL_TPM_MAX_BANKS;
+	bool has256 = false;
+	int err;
+
+	err = tcl_tpm_banks(m->tpm, m->pcr, algs, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (algs[i] == TCL_TPM_ALG_SHA256) {
+			has256 = true;
+		} else if (algs[i] == TCL_TPM_ALG_SHA1) {
+			m->has_sha1 = true;
+		} else {
+			const char *an = tcl_tpm_alg_name(algs[i]);
+
+			pr_err(SUB, "PCR %u has the %s bank allocated, but IMA-format log entries "
+			       "carry sha1 and sha256 digests only; deallocate it "
+			       "(tpm2_pcrallocate) or run with --tpm none", m->pcr,
+			       an ? an : "unknown");
+			return -EOPNOTSUPP;
+		}
+	}
+	if (!has256) {
+		pr_err(SUB, "PCR %u has no sha256 bank allocated", m->pcr);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* IMA's boot_aggregate from the live sha256 bank of PCRs 0-9; zeros without a TPM. */
+static int current_aggregate(struct tcl_measure *m, uint8_t out[32])
+{
+	uint8_t v[10 * 32];
+	size_t dlen;
+	int err;
+
+	if (!m->tpm)
+		return tcl_log_boot_aggregate(NULL, out);
+	err = tcl_tpm_pcr_read_many(m->tpm, TCL_TPM_ALG_SHA256, 0x3ff, v, sizeof(v), &dlen);
+	if (err)
+		return err;
+	return tcl_log_boot_aggregate((const uint8_t (*)[32])v, out);
+}
+
+/* Rebuild the dedup set and check the log's shape; sets MISMATCH when it is not ours. */
+static int scan_log(struct tcl_measure *m, struct scan *sc)
+{
+	int err;
+
+	seen_free(&m->seen);
+	memset(sc, 0, sizeof(*sc));
+	sc->m = m;
+	err = tcl_log_foreach(m->log_path, scan_cb, sc, NULL);
+	if (err == -EBADMSG) {
+		set_state(m, TCL_MEASURE_MISMATCH, "%s changed while being opened (corrupt "
+			  "entry); is another program writing it?", m->log_path);
+		return 0;
+	}
+	if (err)
+		return err;
+	if (sc->other)
+		set_state(m, TCL_MEASURE_MISMATCH, "%s holds %zu entries for PCR %u but this "
+			  "agent measures into PCR %u: start it with the --pcr the log was "
+			  "written for, or move the log aside", m->log_path, sc->other,
+			  sc->other_pcr, m->pcr);
+	else if (sc->entries && !sc->first_is_aggregate)
+		set_state(m, TCL_MEASURE_MISMATCH, "%s does not start with a sha256 "
+			  "boot_aggregate entry: not a log tcl started; move it aside",
+			  m->log_path);
+	return 0;
+}
+
+/* The log belongs to an earlier boot: keep it under a new name and start a new one. */
+static int rotate(struct tcl_measure *m, struct tcl_measure_report *r)
+{
+	struct tcl_log_open_report lr;
+	char stamp[32], *dst = r->rotated_to;
+	struct stat st;
+	time_t now = time(NULL);
+	struct tm tm;
+	int i, err;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; i < 100; i++) {
+		if (snprintf(dst, PATH_MAX, i ? "%s.prev-%s.%d" : "%s.prev-%s", m->log_path,
+			     stamp, i) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		if (lstat(dst, &st) && errno == ENOENT)
+			break;
+	}
+	if (i == 100 || rename(m->log_path, dst)) {
+		err = i == 100 ? -EEXIST : -errno;
+		pr_err(SUB, "cannot move %s aside to %s: %s", m->log_path, dst, strerror(-err));
+		dst[0] = '\0';
+		return err;
+	}
+	pr_warn(SUB, "PCR %u is zero but %s holds a log from before the last TPM reset "
+		"(reboot) or from a run without TPM: moved it to %s, starting a new log",
+		m->pcr, m->log_path, dst);
+	tcl_log_close(m->log);
+	m->log = NULL;
+	seen_free(&m->seen);
+	return tcl_log_open(m->log_path, &m->log, &lr);
+}
+
+/* Bring the PCR and the log into agreement, or find that they cannot be (MISMATCH). */
+static int anchor(struct tcl_measure *m, struct scan *sc, const uint8_t agg[32],
+		  struct tcl_measure_report *r)
+{
+	uint8_t v256[32], v1[20];
+	struct tcl_log_digests *rest = NULL, *rest1 = NULL;
+	size_t l, matched = 0, total = 0, n_rest = 0, m1 = 0, t1 = 0, n1 = 0;
+	char h[65];
+	bool zero;
+	int err;
+
+	l = sizeof(v256);
+	err = tcl_tpm_pcr_read(m->tpm, m->pcr, TCL_TPM_ALG_SHA256, v256, &l);
+	if (!err && m->has_sha1) {
+		l = sizeof(v1);
+		err = tcl_tpm_pcr_read(m->tpm, m->pcr, TCL_TPM_ALG_SHA1, v1, &l);
+	}
+	if (err)
+		return err;
+	zero = !memcmp(v256, (uint8_t[32]){ 0 }, 32) &&
+	       (!m->has_sha1 || !memcmp(v1, (uint8_t[20]){ 0 }, 20));
+	/* A fresh log's boot_aggregate is extended before anything else is appended, so a
+	 * zero PCR under more than that one entry means the TPM was reset since (a reboot). */
+	if (zero && sc->entries &&
+	    !(sc->entries == 1 && !memcmp(sc->aggregate, agg, 32))) {
+		err = rotate(m, r);
+		if (!err)
+			err = scan_log(m, sc);
+		return err;
+	}
+
+	err = tcl_log_match_prefix(m->log_path, m->pcr, TCL_LOG_SHA256, v256, &matched, &total,
+				   &rest, &n_rest);
+	if (err == -ENOMSG) {
+		tcl_hex(v256, 8, h);
+		if (total)
+			set_state(m, TCL_MEASURE_MISMATCH, "PCR %u (sha256 %s...) is not the "
+				  "replay of any prefix of the %zu entries in %s: the log or the "
+				  "PCR was changed behind the agent's back; nothing is appended "
+				  "until an operator acts", m->pcr, h, total, m->log_path);
+		else
+			set_state(m, TCL_MEASURE_MISMATCH, "PCR %u (sha256 %s...) was extended "
+				  "but %s is empty: the log of this boot was lost, or something "
+				  "else extends PCR %u; nothing is appended until an operator acts",
+				  m->pcr, h, m->log_path, m->pcr);
+		return 0;
+	}
+	if (err)
+		goto out;
+	if (m->has_sha1) {
+		err = tcl_log_match_prefix(m->log_path, m->pcr, TCL_LOG_SHA1, v1, &m1, &t1,
+					   &rest1, &n1);
+		if (err && err != -ENOMSG)
+			goto out;
+		if (err || m1 != matched) {
+			set_state(m, TCL_MEASURE_MISMATCH, "PCR %u: the sha256 bank is the replay "
+				  "of %zu entries of %s but the sha1 bank %s", m->pcr, matched,
+				  m->log_path, err ? "of none" : "of another number");
+			err = 0;
+			goto out;
+		}
+	}
+	/* Logged, fdatasync'd, never extended: the crash window. Extend them now. */
+	for (size_t i = 0; i < n_rest && !err; i += EXTEND_CHUNK) {
+		size_t k = n_rest - i < EXTEND_CHUNK ? n_rest - i : EXTEND_CHUNK;
+
+		for (size_t j = 0; j < k; j++)
+			to_tpm(&rest[i + j], &m->dv[j]);
+		err = tcl_tpm_extend_batch(m->tpm, m->pcr, m->dv, k, NULL);
+	}
+	if (!err && n_rest) {
+		pr_warn(SUB, "%s: %zu entries were logged but not extended into PCR %u before "
+			"the agent stopped; extended them now", m->log_path, n_rest, m->pcr);
+		r->recovered = n_rest;
+		m->recovered = n_rest;
+	}
+out:
+	free(rest);
+	free(rest1);
+	return err;
+}
+
+/* A new or empty log starts with boot_aggregate, extended before anything else. */
+static int start_log(struct tcl_measure *m, const uint8_t agg[32])
+{
+	struct tcl_log_buf b = { 0 };
+	struct tcl_log_digests d;
+	int err;
+
+	err = tcl_log_encode_ng(&b, m->pcr, agg, "boot_aggregate", &d);
+	if (!err)
+		err = tcl_log_append(m->log, b.p, b.len);
+	if (!err && m->tpm) {
+		to_tpm(&d, &m->dv[0]);
+		err = tcl_tpm_extend(m->tpm, m->pcr, &m->dv[0]);
+	}
+	tcl_log_buf_free(&b);
+	return err;
+}
+
+static int open_log(struct tcl_measure *m, struct tcl_measure_report *r)
+{
+	struct tcl_log_open_report lr;
+	uint8_t agg[32];
+	struct scan sc;
+	int err;
+
+	err = tcl_log_open(m->log_path, &m->log, &lr);
+	if (err == -EBADMSG) {
+		set_state(m, TCL_MEASURE_MISMATCH, "%s: corrupt entry at offset %llu (not a "
+			  "torn tail): the log was altered or damaged; it is left as it is and "
+			  "nothing is appended until an operator acts", m->log_path,
+			  (unsigned long long)lr.bad_off);
+		return 0;
+	}
+	if (err)
+		return err;
+	r->torn_bytes = lr.dropped;
+	err = current_aggregate(m, agg);
+	if (!err)
+		err = scan_log(m, &sc);
+	if (!err && m->state == TCL_MEASURE_OK && m->tpm)
+		err = anchor(m, &sc, agg, r);
+	if (err || m->state != TCL_MEASURE_OK)
+		goto out;
+	if (!tcl_log_count(m->log)) {
+		err = start_log(m, agg);
+		if (err)
+			return err;
+		r->created = true;
+	}
+out:
+	if (m->log) {
+		m->base_entries = tcl_log_count(m->log);
+		m->log_bytes = tcl_log_size(m->log);
+	}
+	return err;
+}
+
+static bool pcr_allowed(uint32_t pcr)
+{
+	return pcr >= 10 && pcr < 24 && pcr != 16 && pcr != 23;
+}
+
+static int init_sync(struct tcl_measure *m)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	err = pthread_condattr_init(&ca);
+	if (err)
+		return -err;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->ak_lock, NULL);
+	pthread_cond_init(&m->work, &ca);
+	pthread_cond_init(&m->progress, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+int tcl_measure_open(const struct tcl_measure_opts *o, struct tcl_measure **out,
+		     struct tcl_measure_report *r)
+{
+	struct tcl_measure_report dummy;
+	struct tcl_measure *m;
+	struct tcl_tpm_ak ak;
+	int err;
+
+	*out = NULL;
+	if (!r)
+		r = &dummy;
+	memset(r, 0, sizeof(*r));
+	if (!o || (o->log_path && !o->log_path[0]))
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	err = init_sync(m);
+	if (err) {
+		free(m);
+		return err;
+	}
+	m->pcr = o->pcr ? o->pcr : TCL_MEASURE_DEFAULT_PCR;
+	m->queue_max = o->queue_max ? o->queue_max : TCL_MEASURE_DEFAULT_QUEUE;
+	m->block_ms = o->block_ms ? o->block_ms : TCL_MEASURE_DEFAULT_BLOCK_MS;
+	m->test_exit_after_appends = o->test_exit_after_appends;
+	m->test_append_delay_ms = o->test_append_delay_ms;
+	if (!pcr_allowed(m->pcr)) {
+		pr_err(SUB, "PCR %u cannot anchor the log: use 10-15 or 17-22 (0-9 belong to "
+		       "the firmware and boot loader, 16 and 23 can be reset by anyone)", m->pcr);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (m->queue_max > (1u << 24)) {
+		pr_err(SUB, "queue of %u measurements is too large (max %u)", m->queue_max,
+		       1u << 24);
+		err = -EINVAL;
+		goto fail;
+	}
+	m->log_path = strdup(o->log_path ? o->log_path : TCL_MEASURE_DEFAULT_LOG);
+	m->ring = calloc(m->queue_max, sizeof(*m->ring));
+	m->dv = calloc(EXTEND_CHUNK, sizeof(*m->dv));
+	if (!m->log_path || !m->ring || !m->dv) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (o->tcti && strcmp(o->tcti, "none")) {
+		err = tcl_tpm_open(o->tcti, &m->tpm);
+		if (err)
+			goto fail;
+		err = check_banks(m);
+		if (err)
+			goto fail;
+	}
+	r->anchored = m->tpm != NULL;
+	err = open_log(m, r);
+	if (err) {
+		pr_err(SUB, "cannot open the measurement log %s: %s", m->log_path,
+		       strerror(-err));
+		goto fail;
+	}
+	if (m->tpm) {
+		err = tcl_tpm_ak_ensure(m->tpm, 0, &ak);
+		if (err) {
+			pr_warn(SUB, "no attestation key yet (%s): quotes will try again",
+				strerror(-err));
+			r->ak_err = err;
+		}
+		m->ak_ok = !err;
+		err = 0;
+	}
+	if (m->state == TCL_MEASURE_OK) {
+		err = -pthread_create(&m->worker, NULL, worker_main, m);
+		if (err) {
+			pr_err(SUB, "cannot start the measurement worker: %s", strerror(-err));
+			goto fail;
+		}
+		m->worker_started = true;
+	}
+	r->entries = m->base_entries;
+	r->state = m->state;
+	memcpy(r->why, m->why, sizeof(r->why));
+	*out = m;
+	return 0;
+fail:
+	tcl_measure_close(m);
+	return err;
+}
+
+void tcl_measure_close(struct tcl_measure *m)
+{
+	if (!m)
+		return;
+	if (m->worker_started) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_signal(&m->work);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->worker, NULL);
+	}
+	tcl_log_close(m->log);
+	tcl_tpm_close(m->tpm);
+	tcl_log_buf_free(&m->pending);
+	tcl_log_buf_free(&m->writing);
+	seen_free(&m->seen);
+	free(m->ring);
+	free(m->dv);
+	free(m->log_path);
+	pthread_cond_destroy(&m->work);
+	pthread_cond_destroy(&m->progress);
+	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->ak_lock);
+	free(m);
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The agent's measurement pipeline: the IMA-format log (log.h) anchored in a TPM PCR (tpm.h).
+ * docs/measurement-log.md describes the format, the crash-consistency rule and the commands.
+ *
+ * Callers only queue: tcl_measure_file() and tcl_measure_buf() encode the entry (hashing the
+ * template data) and put it on a bounded queue; one worker thread appends queued entries to the
+ * log in one write + fdatasync and only then extends them into the PCR, in batches
+ * (tcl_tpm_extend_batch), both banks.  So the PCR always equals the replay of a prefix of the
+ * log, and after a crash tcl_measure_open() extends what was logged but not extended.
+ *
+ * Queue: at most opts.queue_max measurements accepted but not yet extended (not yet logged
+ * without a TPM), and 16 MiB of encoded entries not yet logged.  When it is full a caller waits
+ * at most opts.block_ms for room; then the measurement is dropped, counted in
+ * status.dropped (measurement_dropped) and -ENOBUFS is returned.  A dropped file measurement
+ * is not remembered as seen, so the next exec of that file measures it again.
+ *
+ * Dedup: a file is measured once per (container, file digest), across restarts too: the seen
+ * set is rebuilt from the log's ima-ng entries at open.  ima-buf events are never deduplicated.
+ *
+ * Open, with a TPM (details in docs/measurement-log.md):
+ *  - new or empty log: boot_aggregate (SHA-256 over the sha256 bank of PCRs 0-9) is appended
+ *    and extended before anything else;
+ *  - the PCR equals the replay of the whole log: appends go on;
+ *  - the PCR equals the replay of a prefix (crash between fdatasync and extend): the rest is
+ *    extended now (report.recovered), then appends go on;
+ *  - every bank of the PCR is zero but the log holds more than its own boot_aggregate (the
+ *    TPM was reset, i.e. the node rebooted, since the log was written, or it was written
+ *    without a TPM): the old log is renamed to report.rotated_to and a new log started;
+ *  - no prefix matches, the log is corrupt (not just a torn tail), it holds entries for
+ *    another PCR or does not start with boot_aggregate: state TCL_MEASURE_MISMATCH with the
+ *    reason; the log is left untouched and every measurement is refused (-ENOTRECOVERABLE,
+ *    status.refused) until an operator acts and the agent is restarted.
+ * A torn tail (a partial last entry: never extended) is truncated; report.torn_bytes says so.
+ * Without a TPM ("none") the log is written all the same and status says it is not anchored.
+ *
+ * Thread safety: every function but open and close may be called from any thread.
+ */
+#ifndef TCL_MEASURE_H
+#define TCL_MEASURE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCL_MEASURE_DEFAULT_LOG		"/var/lib/tcl/measurements.bin"
+#define TCL_MEASURE_DEFAULT_PCR		13
+#define TCL_MEASURE_DEFAULT_TCTI	"device:/dev/tpmrm0"	/* tclctl's default */
+#define TCL_MEASURE_DEFAULT_QUEUE	65536
+#define TCL_MEASURE_DEFAULT_BLOCK_MS	20
+#define TCL_MEASURE_WHY_MAX		512
+
+struct tcl_measure_opts {
+	const char *log_path;	/* NULL: TCL_MEASURE_DEFAULT_LOG */
+	const char *tcti;	/* NULL or "none": no TPM; else a libtss2 TCTI string */
+	uint32_t pcr;		/* 0: 13.  10-15 or 17-22: 0-9 are the firmware's, 16 and 23
+				 * can be reset by anyone, which would let a forged log replay */
+	unsigned int queue_max;	/* 0: TCL_MEASURE_DEFAULT_QUEUE */
+	int block_ms;		/* 0: TCL_MEASURE_DEFAULT_BLOCK_MS; < 0: never wait */
+	/* Tests only; 0 in production. */
+	unsigned int test_exit_after_appends;	/* _exit(99) right after the Nth log append,
+						 * before its extends: a crash in the window */
+	unsigned int test_append_delay_ms;	/* sleep before each append: fills the queue */
+};
+
+enum tcl_measure_state {
+	TCL_MEASURE_OK = 0,
+	TCL_MEASURE_MISMATCH,	/* found at open: log and PCR disagree, or the log is corrupt;
+				 * nothing is appended until an operator acts */
+	TCL_MEASURE_LOG_ERROR,	/* a log write or fdatasync failed: nothing more is appended
+				 * (restart to reopen); entries that were waiting are dropped */
+	TCL_MEASURE_TPM_ERROR,	/* an extend failed: entries are still logged and their extends
+				 * retried with backoff (back to OK when one succeeds); the queue
+				 * fills while the TPM is away */
+};
+
+/* What happened at open; the agent turns it into `agent` events. */
+struct tcl_measure_report {
+	bool anchored;		/* a TPM is in use */
+	bool created;		/* a new log was started (boot_aggregate written) */
+	size_t entries;		/* entries in the log once open */
+	uint64_t torn_bytes;	/* bytes of a torn last entry that were truncated */
+	size_t recovered;	/* entries logged but not extended before a crash, extended now */
+	char rotated_to[PATH_MAX];	/* non-empty: where the previous boot's log went */
+	int ak_err;		/* 0, or why the AK could not be ensured (quotes will retry) */
+	enum tcl_measure_state state;
+	char why[TCL_MEASURE_WHY_MAX];	/* the reason when state != OK */
+};
+
+struct tcl_measure_status {
+	enum tcl_measure_state state;
+	char why[TCL_MEASURE_WHY_MAX];
+	bool anchored;
+	uint32_t pcr;
+	uint64_t entries;	/* complete entries in the log file */
+	uint64_t extended;	/* of those, in the PCR (anchored only; == entries when idle) */
+	uint64_t queued;	/* accepted, not yet in the log */
+	uint64_t log_bytes;
+	uint64_t measured;	/* accepted since open */
+	uint64_t deduped;	/* file measurements already in the log */
+	uint64_t dropped;	/* measurement_dropped: queue full, or lost to a log error */
+	uint64_t refused;	/* not recorded because state was MISMATCH or LOG_ERROR */
+	uint64_t recovered;	/* as in the open report */
+	uint64_t appends;	/* log writes (batches) since open */
+};
+
+struct tcl_measure;
+
+/*
+ * Open the log (creating it and its directories), the TPM, replay and recover as above, ensure
+ * the AK at TCL_TPM_AK_HANDLE and start the worker.  @r may be NULL.  Returns 0 with *@out
+ * set, also in state MISMATCH (check r->state).  Errors, with *@out NULL: -EINVAL bad options,
+ * -EBUSY log held by another process, -EOPNOTSUPP the PCR has a bank other than sha1/sha256
+ * allocated or no sha256 bank, other -errno when the TPM or the log file cannot be used.
+ */
+int tcl_measure_open(const struct tcl_measure_opts *o, struct tcl_measure **out,
+		     struct tcl_measure_report *r);
+
+/*
+ * Queue an ima-ng measurement of the file @path with content digest @sha256, named
+ * "<container_id>:<path>" (container_id NULL or "" for the host: "<path>").  A name longer than
+ * the log allows keeps the path's end behind "...".  0 when queued or already measured for this
+ * (container, digest); -EINVAL on NULL path/digest or a container id containing ':' or '/';
+ * -ENOBUFS dropped (queue full); -ENOTRECOVERABLE refused (state MISMATCH or LOG_ERROR).
+ */
+int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char *path,
+		     const uint8_t sha256[32]);
+
+/*
+ * Queue an ima-buf measurement: @event_name (container_start, image_verify, policy_load,
+ * agent_start, ...) with @canonical_json as the buffer.  The JSON must be canonical
+ * (canonjson.h) so that anyone can recompute it: -EINVAL otherwise, or for an empty or
+ * over-long name, -E2BIG over the log's entry size.  Other returns as tcl_measure_file().
+ */
+int tcl_measure_buf(struct tcl_measure *m, const char *event_name, const char *canonical_json);
+
+/* Wait until everything accepted before the call is in the log and (anchored) in the PCR.
+ * 0; -EIO when the TPM failed (entries logged, extends pending); -ENOTRECOVERABLE when the
+ * pipeline is halted (MISMATCH, LOG_ERROR). */
+int tcl_measure_flush(struct tcl_measure *m);
+
+void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st);
+const char *tcl_measure_state_name(enum tcl_measure_state s);	/* ok, mismatch, log_error, tpm_error */
+
+/*
+ * TPM2_Quote with the AK over PCRs 0-9 and the measurement PCR, sha256 bank, @nonce as
+ * qualifying data (1..TCL_TPM_NONCE_MAX bytes), written to @dir as quote.msg quote.sig
+ * quote.pcrs ak.pub.pem (tcl_tpm_quote_write_dir).  Serialised with the worker's extends by
+ * the tpm module's lock; the quote covers the PCR as it is (call tcl_measure_flush first for a
+ * quote that covers everything queued).  -ENODEV without a TPM.
+ */
+int tcl_measure_quote(struct tcl_measure *m, const uint8_t *nonce, size_t len, const char *dir);
+
+/* Stop accepting, let the worker log and extend what is queued, then free everything. */
+void tcl_measure_close(struct tcl_measure *m);
+
+#endif
