@@ -9,7 +9,7 @@ TCL_RESULTS=${TCL_RESULTS:-/tmp/tcl-results}
 pass() { echo "PASS $*" >>"$TCL_RESULTS"; echo "  ok   $*"; }
 fail() { echo "FAIL $*" >>"$TCL_RESULTS"; echo "  FAIL $*"; }
 # check NAME CMD...: pass when CMD succeeds
-check() { n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
+check() { _cn=$1; shift; if "$@"; then pass "$_cn"; else fail "$_cn"; fi; }
 section() { echo "== $*"; }
 
 # incg CGROUP CMD...: run CMD inside the cgroup (the exec of CMD is the first in-scope action)
@@ -77,3 +77,38 @@ start_container() {
 	runc start "$2"
 }
 stop_container() { runc kill "$1" KILL 2>/dev/null; sleep 0.3; runc delete -f "$1" 2>/dev/null; }
+
+# --- images: OCI layouts in a registry on 127.0.0.1, signed golden manifests ---
+# registry_start DIR: prints "PORT PID"
+registry_start() { bash -c '. "$0/tests/service/registry.sh"; reg_start "$1" >/dev/null && echo "$REG_PORT $REG_PID"' "$TOP" "$1"; }
+# publish ROOTFS NAME TAG KEY: build the image, push it, generate + sign + push its golden
+# manifest (KEY empty: no golden manifest). Prints the image digest.
+publish() {
+	_root=$1 _name=$2 _tag=$3 _key=$4 _d=$T/img-$2-$3
+	rm -rf $_d; mkdir -p $_d
+	python3 "$TOP/tests/guest/mkimage.py" "$_root" $_d/layout "$_tag" >/dev/null || return 1
+	_ref=$("$B/tclctl" image push --oci $_d/layout:$_tag --registry $REG $_name:$_tag 2>/dev/null) || return 1
+	_dig=${_ref#*@}
+	if [ -n "$_key" ]; then
+		"$B/tclctl" golden generate --oci $_d/layout:$_tag --ref ${REG#http://}/$_name:$_tag \
+			-o $_d/golden.json 2>/dev/null &&
+		"$B/tclctl" golden sign --key $_key $_d/golden.json 2>/dev/null &&
+		"$B/tclctl" golden push --registry $REG $_name@$_dig --manifest $_d/golden.json \
+			--sig $_d/golden.json.sig >/dev/null 2>&1 || return 1
+	fi
+	echo $_dig
+}
+# hook_bundle DIR: wire tcl-hook into the bundle's config.json as a createRuntime hook
+hook_bundle() {
+	python3 - "$1/config.json" "$B/tcl-hook" "${2:-}" "${3:-}" <<'PY'
+import json, sys
+p, hook, digest, args = sys.argv[1:]
+c = json.load(open(p))
+c.setdefault("hooks", {})["createRuntime"] = [{"path": hook, "args": ["tcl-hook"], "timeout": 30}]
+if digest:
+    c["annotations"]["org.tcl.image.digest"] = digest
+if args:
+    c["process"]["args"] = ["/bin/sh", "-c", args]
+json.dump(c, open(p, "w"), indent=1)
+PY
+}
