@@ -1,7 +1,7 @@
 #!/bin/sh
-# The tcl demo, run inside the test guest by `make demo`: the agent in enforce mode with scope
-# "containers", one container whose image has a golden set and one whose image has none, and
-# the event stream.
+# The tcl demo, run inside the test guest by `make demo`: a registry on 127.0.0.1 holding two
+# images and a signed golden manifest, tcl-agent in enforce mode, a verified and an unverified
+# container started by runc with tcl-hook as their createRuntime hook, and the event stream.
 set -u
 TOP=$(pwd)
 . "$TOP/tests/guest/lib.sh"
@@ -9,55 +9,56 @@ T=/tmp/demo
 rm -rf $T; mkdir -p $T
 EVENTS=$T/events.jsonl
 say() { printf '\n\033[1m>>> %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
-GOOD=$(printf '1%.0s' $(seq 64)); BAD=$(printf '2%.0s' $(seq 64))
-UID1=0c0ffee0-0000-4000-8000-000000000001; UID2=0c0ffee0-0000-4000-8000-000000000002
-make_bundle $T/good demo.local/shop:1.0 \
-	"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod$(echo $UID1 | tr - _).slice/cri-containerd-$GOOD.scope" \
-	$GOOD shop-7d9f shop-uid default shop $F/tool-a
-make_bundle $T/bad demo.local/unknown:latest "/kubepods/besteffort/pod$UID2/$BAD" \
-	$BAD rogue-1 rogue-uid default rogue $F/tool-b
-for b in good bad; do
-	python3 - $T/$b/config.json <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["process"]["args"] = ["/bin/sh", "-c", "echo hello from $(hostname); /bin/tool-a 2>/dev/null || /bin/tool-b"]
-json.dump(c, open(sys.argv[1], "w"))
-PY
-done
+say "Image storage: docker-registry on 127.0.0.1"
+set -- $(registry_start $T/reg)
+PORT=$1 REG=http://127.0.0.1:$1
+echo "registry at $REG"
+run "$B/tclctl" golden keygen -o $T/release
 
-say "Golden set of image demo.local/shop:1.0: every executable in its root file system"
-"$B/tclctl" policy generate --dir $T/good/rootfs -o $T/shop.json
-python3 - $T/shop.json $T/policy.json <<'PY'
-import json, sys
-shop = json.load(open(sys.argv[1]))
-json.dump({"version": 1, "allow": [], "images": {"demo.local/shop:1.0": {"allow": shop["allow"]}}},
-          open(sys.argv[2], "w"), indent=1)
-PY
-cat $T/policy.json
+say "Image shop:1.0 (busybox + tool-a), with its golden manifest signed by the release key"
+for i in 1 2; do mkdir -p $T/root$i/bin $T/root$i/tmp $T/root$i/proc $T/root$i/dev; cp /bin/busybox $T/root$i/bin/; ln -s busybox $T/root$i/bin/sh; cp $F/tool-a $T/root$i/bin/; done
+D1=$(publish $T/root1 shop 1.0 $T/release.key)
+echo "pushed shop@$D1 and its golden manifest:"
+python3 -m json.tool $T/img-shop-1.0/golden.json
+say "Image shop:1.1: shop:1.0 with /bin/tool-a replaced after signing, golden manifest copied"
+cp $F/tool-b $T/root2/bin/tool-a
+D2=$(publish $T/root2 shop 1.1 "")
+"$B/tclctl" golden push --registry $REG shop@$D2 --manifest $T/img-shop-1.0/golden.json \
+	--sig $T/img-shop-1.0/golden.json.sig >/dev/null 2>&1
+echo "pushed shop@$D2"
 
-say "tcl-agent --enforce --scope containers --policy policy.json"
-start_agent --enforce --scope containers --policy $T/policy.json --events $EVENTS ||
-	{ echo "agent failed to start"; cat /tmp/agent.log; exit 1; }
-"$B/tclctl" status
+say "tcl-agent --enforce --scope containers --registry $REG --trust-key release.pub"
+start_agent --enforce --scope containers --registry $REG --trust-key $T/release.pub \
+	--golden-cache $T/cache --events $EVENTS || { echo "agent failed to start"; cat /tmp/agent.log; exit 1; }
+run "$B/tclctl" status
 
-say "Container 'shop' (image with a golden set): runc run"
-runc run --bundle $T/good $GOOD </dev/null; echo "exit status: $?"
+npod=0
+container() { # NAME ROOTFS IMAGE DIGEST CMD
+	npod=$((npod + 1)); id=$(printf "%064x" $((0xdec0 + npod)))
+	make_bundle $T/$1 "$3" "/kubepods/besteffort/pod0000000$npod-0000-4000-8000-000000000000/$id" \
+		$id $1-pod 0000000$npod-0000-4000-8000-000000000000 default $1
+	rm -rf $T/$1/rootfs; cp -a $2 $T/$1/rootfs
+	hook_bundle $T/$1 "$4" "$5"
+	run runc run --bundle $T/$1 $id </dev/null
+	echo "exit status: $?"
+	runc delete -f $id >/dev/null 2>&1
+}
 
-say "Container 'rogue' (image without a golden set): runc run"
-runc run --bundle $T/bad $BAD </dev/null; echo "exit status: $? (its entrypoint was refused)"
+say "Container 'shop' from the verified image: it starts, runs its own binary, a dropped-in one is denied"
+container shop $T/root1 127.0.0.1:$PORT/shop:1.0 $D1 \
+	"/bin/tool-a; cp /bin/busybox /tmp/bb; echo 'echo dropped-in ran' > /tmp/x.sh; chmod +x /tmp/x.sh; /tmp/x.sh || echo 'dropped-in script: denied'"
 
-say "Inside 'shop', a binary that is not in its image: denied"
-runc run -d --bundle $T/good $GOOD-x >/dev/null 2>&1 </dev/null || true
-cp $F/tool-b $T/good/rootfs/tmp/dropped
-runc exec $GOOD-x /tmp/dropped; echo "exit status: $?"
-runc delete -f $GOOD-x >/dev/null 2>&1
+say "Container 'tampered' from shop:1.1: NOT verified, runc create fails, nothing of it runs"
+container tampered $T/root2 127.0.0.1:$PORT/shop:1.1 $D2 "/bin/tool-a"
 sleep 1.5
 
-say "The event stream (tclctl events)"
-"$B/tclctl" events | grep -v '"type":"agent"'
-
-say "Denials only (tclctl events --verdict deny)"
+say "The event stream: tclctl events (runtime measurements left out for brevity)"
+"$B/tclctl" events | grep -v '"comm":"runc' | grep -v '"type":"agent"'
+say "Only what was refused: tclctl events --verdict deny"
 "$B/tclctl" events --verdict deny
 "$B/tclctl" status | grep counters
 stop_agent
 "$B/tclctl" unload --yes
+bash -c '. "$0/tests/service/registry.sh"; reg_stop "$1"' "$TOP" $T/reg
