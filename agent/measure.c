@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #define ENTRY_OVERHEAD	128		/* header, d-ng and length fields of one entry */
 #define RETRY_MIN_MS	100
 #define RETRY_MAX_MS	30000
+#define TAIL_SAVE_MAX	(4u << 20)	/* a non-zero torn tail is less than one entry */
 
 /* (container, file digest) pairs already in the log: open addressing on 128 bits of
  * SHA-256(container id NUL digest), enough that nobody can craft a file that collides with
@@ -133,6 +135,14 @@ static void sleep_ms(unsigned int ms)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
 }
 
 /* ---- seen set ---- */
@@ -926,6 +936,72 @@ static int start_log(struct tcl_measure *m, const uint8_t agg[32])
 	return err;
 }
 
+/*
+ * tcl_log_open drops an incomplete last entry. A crash mid-append leaves one, but so does a
+ * damaged length field whose entry claims to run past the end of the file; the bytes are
+ * kept beside the log (report.torn_saved_to) before they go, so no evidence is destroyed.
+ */
+static int save_tail(struct tcl_measure *m, struct tcl_measure_report *r)
+{
+	struct tcl_log_scan sc;
+	char stamp[32];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	ssize_t n;
+	int fd, err;
+
+	fd = open(m->log_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Conflicts with a running agent's exclusive lock: its tail is a write in flight. */
+	if (flock(fd, LOCK_SH | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		pr_err(SUB, "%s: held by another process (%s)", m->log_path, strerror(-err));
+		goto out;
+	}
+	err = tcl_log_foreach(m->log_path, NULL, NULL, &sc);
+	if (err || !sc.tail_len) {
+		err = err == -EBADMSG ? 0 : err;	/* tcl_log_open reports it */
+		goto out;
+	}
+	len = sc.tail_len < TAIL_SAVE_MAX ? sc.tail_len : TAIL_SAVE_MAX;
+	buf = malloc(len);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	n = pread(fd, buf, len, sc.valid_len);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	len = n;
+	if (!len || all_zero(buf, len))
+		goto out;	/* blocks allocated but never written: nothing to keep */
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (snprintf(r->torn_saved_to, PATH_MAX, "%s.torn-%s-%llu", m->log_path, stamp,
+		     (unsigned long long)sc.valid_len) >= PATH_MAX) {
+		err = -ENAMETOOLONG;
+		goto out;
+	}
+	err = tcl_write_file_atomic(r->torn_saved_to, buf, len, 0640);
+	if (err)
+		pr_err(SUB, "cannot keep the torn tail of %s in %s: %s", m->log_path,
+		       r->torn_saved_to, strerror(-err));
+	else
+		pr_warn(SUB, "%s: incomplete last entry at offset %llu (%zu bytes) kept in %s",
+			m->log_path, (unsigned long long)sc.valid_len, len, r->torn_saved_to);
+out:
+	if (err)
+		r->torn_saved_to[0] = '\0';
+	free(buf);
+	close(fd);
+	return err;
+}
+
 static int open_log(struct tcl_measure *m, struct tcl_measure_report *r)
 {
 	struct tcl_log_open_report lr;
@@ -933,6 +1009,9 @@ static int open_log(struct tcl_measure *m, struct tcl_measure_report *r)
 	struct scan sc;
 	int err;
 
+	err = save_tail(m, r);
+	if (err)
+		return err;
 	err = tcl_log_open(m->log_path, &m->log, &lr);
 	if (err == -EBADMSG) {
 		set_state(m, TCL_MEASURE_MISMATCH, "%s: corrupt entry at offset %llu (not a "

@@ -31,7 +31,8 @@
  *    another PCR or does not start with boot_aggregate: state TCL_MEASURE_MISMATCH with the
  *    reason; the log is left untouched and every measurement is refused (-ENOTRECOVERABLE,
  *    status.refused) until an operator acts and the agent is restarted.
- * A torn tail (a partial last entry: never extended) is truncated; report.torn_bytes says so.
+ * A torn tail (a partial last entry: never extended) is truncated; report.torn_bytes says so,
+ * and its bytes are first kept in report.torn_saved_to (a damaged length field looks the same).
  * Without a TPM ("none") the log is written all the same and status says it is not anchored.
  *
  * Thread safety: every function but open and close may be called from any thread.
@@ -81,6 +82,7 @@ struct tcl_measure_report {
 	bool created;		/* a new log was started (boot_aggregate written) */
 	size_t entries;		/* entries in the log once open */
 	uint64_t torn_bytes;	/* bytes of a torn last entry that were truncated */
+	char torn_saved_to[PATH_MAX];	/* non-empty: where those bytes were kept */
 	size_t recovered;	/* entries logged but not extended before a crash, extended now */
 	char rotated_to[PATH_MAX];	/* non-empty: where the previous boot's log went */
 	int ak_err;		/* 0, or why the AK could not be ensured (quotes will retry) */
