@@ -7,20 +7,14 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 1
+. tests/swtpm/swtpm-lib.sh
 O=${O:-build}/swtpm
 TMP=$(mktemp -d /tmp/tcl-swtpm.XXXXXX)
 PASS=0
 FAIL=0
-SWTPM_PID=
 
 cleanup() {
-	if [ -n "$SWTPM_PID" ]; then
-		kill "$SWTPM_PID" 2>/dev/null
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$SWTPM_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
+	swtpm_stop
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -29,51 +23,12 @@ ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
 die() { echo "run.sh: $*" >&2; echo "$PASS passed, $((FAIL + 1)) failed"; exit 1; }
 
-# ---- TPM state with an EK certificate from swtpm's local CA, kept inside $TMP.
-mkdir -p "$TMP/state" "$TMP/ca"
-cat >"$TMP/localca.conf" <<EOF
-statedir = $TMP/ca
-signingkey = $TMP/ca/signkey.pem
-issuercert = $TMP/ca/issuercert.pem
-certserial = $TMP/ca/certserial
-EOF
-cat >"$TMP/localca.options" <<EOF
---platform-manufacturer tcl-test
---platform-version 2.1
---platform-model swtpm
-EOF
-cat >"$TMP/swtpm_setup.conf" <<EOF
-create_certs_tool = $(command -v swtpm_localca || echo /usr/bin/swtpm_localca)
-create_certs_tool_config = $TMP/localca.conf
-create_certs_tool_options = $TMP/localca.options
-active_pcr_banks = sha1,sha256
-EOF
-swtpm_setup --tpm2 --tpmstate "$TMP/state" --config "$TMP/swtpm_setup.conf" \
-	--create-ek-cert --create-platform-cert --pcr-banks sha1,sha256 \
-	--write-ek-cert-files "$TMP" --logfile "$TMP/swtpm_setup.log" >/dev/null ||
-	die "swtpm_setup failed: $(tail -5 "$TMP/swtpm_setup.log")"
-
-# ---- swtpm on a random free port pair (server P, control P+1), 127.0.0.1 only.
-port_busy() { ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }
-for _ in $(seq 1 20); do
-	P=$((20000 + RANDOM % 19999))
-	port_busy "$P" && continue
-	port_busy $((P + 1)) && continue
-	rm -f "$TMP/swtpm.pid"
-	swtpm socket --tpm2 --tpmstate dir="$TMP/state" \
-		--server type=tcp,port=$P,bindaddr=127.0.0.1 \
-		--ctrl type=tcp,port=$((P + 1)),bindaddr=127.0.0.1 \
-		--flags not-need-init,startup-clear --pid file="$TMP/swtpm.pid" \
-		--log file="$TMP/swtpm.log" --daemon 2>>"$TMP/swtpm.err" || continue
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/swtpm.pid" ] && break
-		sleep 0.05
-	done
-	SWTPM_PID=$(cat "$TMP/swtpm.pid" 2>/dev/null)
-	[ -n "$SWTPM_PID" ] && break
-done
-[ -n "$SWTPM_PID" ] || die "could not start swtpm: $(tail -3 "$TMP/swtpm.err" 2>/dev/null)"
-TCTI="swtpm:host=127.0.0.1,port=$P"
+# ---- TPM state with an EK certificate from swtpm's local CA, kept inside $TMP; swtpm on a
+# random free port pair (server P, control P+1), 127.0.0.1 only.
+swtpm_make_state "$TMP" || die "$SWTPM_ERR"
+swtpm_start "$TMP" || die "$SWTPM_ERR"
+P=$SWTPM_PORT
+TCTI=$SWTPM_TCTI
 export TPM2TOOLS_TCTI=$TCTI
 echo "swtpm pid $SWTPM_PID on 127.0.0.1:$P (control $((P + 1))), state $TMP/state"
 
