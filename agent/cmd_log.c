@@ -341,7 +341,7 @@ static int cmd_verify(int argc, char **argv)
 				tcl_prog, pcr, strerror(-err));
 			goto out;
 		}
-		for (size_t i = 0; i < n && !bad; i++) {
+		for (size_t i = 0; i < n; i++) {
 			enum tcl_log_alg alg = algs[i] == TCL_TPM_ALG_SHA1 ? TCL_LOG_SHA1 :
 					       TCL_LOG_SHA256;
 			uint8_t v[TCL_TPM_MAX_DIGEST];
