@@ -1,0 +1,960 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Agent side of remote attestation; see attest_client.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "attest_client.h"
+#include "canonjson.h"
+#include "diag.h"
+#include "log.h"
+#include "util.h"
+
+#define SUB "attest"
+#define RESP_MAX (64u << 10)
+#define STATE_MAX (64u << 10)
+
+struct tcl_attest {
+	struct tcl_attest_opts o;
+	char *url, *cert, *key, *ca, *state_path, *log_path;
+	char node_id[254];
+	struct tcl_tpm *tpm;
+	struct tcl_tpm_ak ak;
+	char ak_name[2 * TCL_TPM_NAME_MAX + 1];
+	uint8_t cert_sha[32];
+	char cert_hex[65];
+	CURL *curl;
+	/* state file */
+	bool enrolled;
+	bool log_new;		/* the log changed identity: send it from 0 until acknowledged */
+	uint64_t acked;
+	uint64_t log_dev, log_ino;
+};
+
+/* ---- small helpers ---- */
+
+static void __attribute__((format(printf, 3, 4))) say(char *buf, size_t len, const char *fmt,
+						      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static char *b64(const uint8_t *p, size_t n)
+{
+	char *s;
+
+	if (n > (SIZE_MAX / 4) * 3 - 3)
+		return NULL;
+	s = malloc((n + 2) / 3 * 4 + 1);
+	if (s)
+		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+	return s;
+}
+
+/* Strict enough for what the attestor sends: padding counted, length checked. */
+static int unb64(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strlen(s), pad = 0;
+	uint8_t *tmp;
+	int r;
+
+	if (!n || n % 4 || n / 4 * 3 > cap + 2 || n > INT32_MAX)
+		return -EINVAL;
+	pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
+	tmp = malloc(n / 4 * 3);
+	if (!tmp)
+		return -ENOMEM;
+	r = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+	if (r < 0 || (size_t)r != n / 4 * 3 || (size_t)r - pad > cap) {
+		free(tmp);
+		return -EINVAL;
+	}
+	memcpy(out, tmp, (size_t)r - pad);
+	*len = (size_t)r - pad;
+	free(tmp);
+	return 0;
+}
+
+static int jadd(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!v || json_object_object_add(o, k, v)) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int jadd_b64(struct json_object *o, const char *k, const uint8_t *p, size_t n)
+{
+	char *s = b64(p, n);
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	rc = jadd(o, k, json_object_new_string(s));
+	free(s);
+	return rc;
+}
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool jint(struct json_object *o, const char *k, int64_t *out)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+static void result_reset(struct tcl_attest_result *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- state file ---- */
+
+static int state_save(struct tcl_attest *a)
+{
+	struct json_object *o = json_object_new_object();
+	char *s = NULL;
+	size_t len;
+	int rc = -ENOMEM;
+
+	if (!o)
+		return -ENOMEM;
+	if (jadd(o, "attestor", json_object_new_string(a->url)) ||
+	    jadd(o, "node_id", json_object_new_string(a->node_id)) ||
+	    jadd(o, "ak_name", json_object_new_string(a->ak_name)) ||
+	    jadd(o, "tls_cert_sha256", json_object_new_string(a->cert_hex)) ||
+	    jadd(o, "enrolled", json_object_new_boolean(a->enrolled)) ||
+	    jadd(o, "log_new", json_object_new_boolean(a->log_new)) ||
+	    jadd(o, "acked_offset", json_object_new_int64((int64_t)a->acked)) ||
+	    jadd(o, "log_dev", json_object_new_int64((int64_t)a->log_dev)) ||
+	    jadd(o, "log_ino", json_object_new_int64((int64_t)a->log_ino)))
+		goto out;
+	rc = tcl_canon_json(o, &s, &len);
+	if (!rc)
+		rc = tcl_write_file_atomic(a->state_path, s, len, 0600);
+	if (rc)
+		pr_err(SUB, "cannot write %s: %s", a->state_path, strerror(-rc));
+out:
+	free(s);
+	json_object_put(o);
+	return rc;
+}
+
+/* A state file for another attestor, node, AK or certificate does not apply: start over. */
+static int state_load(struct tcl_attest *a)
+{
+	struct json_object *o = NULL;
+	char *buf = NULL;
+	const char *s;
+	int64_t v;
+	size_t len;
+	int rc;
+
+	rc = tcl_read_file(a->state_path, STATE_MAX, &buf, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc) {
+		pr_err(SUB, "cannot read %s: %s", a->state_path, strerror(-rc));
+		return rc;
+	}
+	rc = tcl_json_parse(a->state_path, buf, len, STATE_MAX, &o);
+	free(buf);
+	if (rc || !json_object_is_type(o, json_type_object)) {
+		pr_warn(SUB, "%s is not a valid state file: enrolling again", a->state_path);
+		json_object_put(o);
+		return 0;
+	}
+	if ((s = jstr(o, "attestor")) && !strcmp(s, a->url) &&
+	    (s = jstr(o, "node_id")) && !strcmp(s, a->node_id) &&
+	    (s = jstr(o, "ak_name")) && !strcmp(s, a->ak_name) &&
+	    (s = jstr(o, "tls_cert_sha256")) && !strcmp(s, a->cert_hex) &&
+	    json_object_get_boolean(json_object_object_get(o, "enrolled"))) {
+		a->enrolled = true;
+		a->log_new = json_object_get_boolean(json_object_object_get(o, "log_new"));
+		if (jint(o, "acked_offset", &v) && v >= 0)
+			a->acked = (uint64_t)v;
+		if (jint(o, "log_dev", &v))
+			a->log_dev = (uint64_t)v;
+		if (jint(o, "log_ino", &v))
+			a->log_ino = (uint64_t)v;
+	} else {
+		pr_info(SUB, "%s is for another attestor, node, AK or certificate: enrolling "
+			"again", a->state_path);
+	}
+	json_object_put(o);
+	return 0;
+}
+
+/* ---- HTTP ---- */
+
+struct resp {
+	char *buf;
+	size_t len;
+	bool over;
+};
+
+static size_t write_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = sz * n;
+	char *nb;
+
+	if (r->len + len > RESP_MAX) {
+		r->over = true;
+		return 0;
+	}
+	nb = realloc(r->buf, r->len + len + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + r->len, p, len);
+	r->buf = nb;
+	r->len += len;
+	r->buf[r->len] = '\0';
+	return len;
+}
+
+static int curl_errno(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -EHOSTUNREACH;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+/* One request.  0 with *status and *json (may be NULL) when the attestor answered;
+ * -errno (logged) when it could not be reached. */
+static int request(struct tcl_attest *a, const char *path, const char *body, size_t blen,
+		   int *status, struct json_object **json, struct tcl_attest_result *r)
+{
+	struct curl_slist *h = NULL;
+	struct resp rs = { NULL, 0, false };
+	char url[1024], cerr[CURL_ERROR_SIZE] = "";
+	CURL *c = a->curl;
+	long code = 0;
+	CURLcode cc;
+	const char *e;
+
+	*status = 0;
+	*json = NULL;
+	say(url, sizeof(url), "%s%s", a->url, path);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_SSLVERSION,
+			 (long)(CURL_SSLVERSION_TLSv1_3 | CURL_SSLVERSION_MAX_DEFAULT));
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (a->ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca);
+	curl_easy_setopt(c, CURLOPT_SSLCERT, a->cert);
+	curl_easy_setopt(c, CURLOPT_SSLKEY, a->key);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, a->o.timeout_s < 5 ? a->o.timeout_s : 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, a->o.timeout_s + (long)(blen >> 20));
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "tcl-agent/1");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &rs);
+	if (body) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+	}
+	cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(h);
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && rs.over)) {
+		say(r->reason, sizeof(r->reason), "%s: %s", url, cerr[0] ? cerr :
+		    curl_easy_strerror(cc));
+		pr_warn(SUB, "%s", r->reason);
+		free(rs.buf);
+		return curl_errno(cc);
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	*status = (int)code;
+	r->http_status = (int)code;
+	if (rs.len && !rs.over &&
+	    (tcl_json_parse("attestor response", rs.buf, rs.len, RESP_MAX, json) ||
+	     !json_object_is_type(*json, json_type_object))) {
+		json_object_put(*json);
+		*json = NULL;
+	}
+	e = jstr(*json, "error");
+	if (code >= 300)
+		say(r->reason, sizeof(r->reason), "%s: HTTP %ld: %s", path, code,
+		    e ? e : rs.over ? "response too large" : "no error text");
+	free(rs.buf);
+	return 0;
+}
+
+static int status_errno(int st)
+{
+	if (st >= 200 && st < 300)
+		return 0;
+	switch (st) {
+	case 404:
+		return -ENOENT;
+	case 409:
+	case 503:
+		return -EAGAIN;
+	case 422:
+		return -EKEYREJECTED;
+	case 401:
+	case 403:
+		return -EACCES;
+	default:
+		return st >= 500 ? -EPROTO : -EINVAL;
+	}
+}
+
+static int call(struct tcl_attest *a, const char *path, const char *body, size_t blen,
+		struct json_object **json, struct tcl_attest_result *r)
+{
+	int st, rc = request(a, path, body, blen, &st, json, r);
+
+	if (rc)
+		return rc;
+	rc = status_errno(st);
+	if (rc && rc != -EAGAIN && rc != -ENOENT)
+		pr_warn(SUB, "%s", r->reason);
+	return rc;
+}
+
+/* ---- open ---- */
+
+static int load_cert(struct tcl_attest *a)
+{
+	FILE *f = fopen(a->cert, "re");
+	unsigned char *der = NULL, *utf8 = NULL;
+	X509 *x;
+	int len, idx, rc = -EINVAL;
+
+	if (!f) {
+		rc = -errno;
+		pr_err(SUB, "client certificate %s: %s", a->cert, strerror(-rc));
+		return rc;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x) {
+		pr_err(SUB, "client certificate %s: not a PEM certificate", a->cert);
+		return -EINVAL;
+	}
+	len = i2d_X509(x, &der);
+	if (len <= 0)
+		goto out;
+	EVP_Digest(der, (size_t)len, a->cert_sha, NULL, EVP_sha256(), NULL);
+	tcl_hex(a->cert_sha, 32, a->cert_hex);
+	if (a->o.node_id) {
+		say(a->node_id, sizeof(a->node_id), "%s", a->o.node_id);
+		rc = 0;
+		goto out;
+	}
+	idx = X509_NAME_get_index_by_NID(X509_get_subject_name(x), NID_commonName, -1);
+	if (idx >= 0) {
+		ASN1_STRING *s = X509_NAME_ENTRY_get_data(
+			X509_NAME_get_entry(X509_get_subject_name(x), idx));
+
+		len = ASN1_STRING_to_UTF8(&utf8, s);
+		if (len > 0 && (size_t)len < sizeof(a->node_id) && !memchr(utf8, 0, (size_t)len)) {
+			memcpy(a->node_id, utf8, (size_t)len);
+			a->node_id[len] = '\0';
+			rc = 0;
+		}
+	}
+	if (rc)
+		pr_err(SUB, "client certificate %s has no usable subject CN (the node id)",
+		       a->cert);
+out:
+	OPENSSL_free(utf8);
+	OPENSSL_free(der);
+	X509_free(x);
+	return rc;
+}
+
+void tcl_attest_close(struct tcl_attest *a)
+{
+	if (!a)
+		return;
+	if (a->curl)
+		curl_easy_cleanup(a->curl);
+	free(a->url);
+	free(a->cert);
+	free(a->key);
+	free(a->ca);
+	free(a->state_path);
+	free(a->log_path);
+	free(a);
+}
+
+static char *dup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int tcl_attest_open(const struct tcl_attest_opts *o, struct tcl_tpm *tpm,
+		    struct tcl_attest **out)
+{
+	struct tcl_attest *a;
+	size_t n;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!o->url || strncmp(o->url, "https://", 8) || !o->cert || !o->key ||
+	    !o->state_path || !o->log_path || !tpm) {
+		pr_err(SUB, "need an https:// attestor URL, a client certificate and key, a state "
+		       "file, the log and a TPM");
+		return -EINVAL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->o = *o;
+	a->o.timeout_s = o->timeout_s > 0 ? o->timeout_s : 30;
+	a->o.retry_min_ms = o->retry_min_ms ? o->retry_min_ms : 500;
+	a->o.retry_max_ms = o->retry_max_ms ? o->retry_max_ms : 60000;
+	a->o.max_attempts = o->max_attempts ? o->max_attempts : 5;
+	a->o.max_log_bytes = o->max_log_bytes ? o->max_log_bytes : 32u << 20;
+	a->tpm = tpm;
+	a->url = strdup(o->url);
+	a->cert = strdup(o->cert);
+	a->key = strdup(o->key);
+	a->ca = dup0(o->ca_file);
+	a->state_path = strdup(o->state_path);
+	a->log_path = strdup(o->log_path);
+	if (!a->url || !a->cert || !a->key || (o->ca_file && !a->ca) || !a->state_path ||
+	    !a->log_path)
+		goto fail;
+	n = strlen(a->url);
+	while (n > 8 && a->url[n - 1] == '/')
+		a->url[--n] = '\0';
+	rc = load_cert(a);
+	if (rc)
+		goto fail;
+	rc = tcl_tpm_ak_ensure(tpm, o->ak_handle, &a->ak);
+	if (rc)
+		goto fail;
+	tcl_hex(a->ak.name, a->ak.name_len, a->ak_name);
+	rc = state_load(a);
+	if (rc)
+		goto fail;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	a->curl = curl_easy_init();
+	if (!a->curl) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	tcl_attest_close(a);
+	return rc;
+}
+
+const char *tcl_attest_node_id(const struct tcl_attest *a)
+{
+	return a->node_id;
+}
+
+bool tcl_attest_enrolled(const struct tcl_attest *a)
+{
+	return a->enrolled;
+}
+
+uint64_t tcl_attest_acked_offset(const struct tcl_attest *a)
+{
+	return a->acked;
+}
+
+const uint8_t *tcl_attest_cert_sha256(const struct tcl_attest *a)
+{
+	return a->cert_sha;
+}
+
+/* ---- retries ---- */
+
+static bool retryable(int rc)
+{
+	return rc == -EAGAIN || rc == -EPROTO || rc == -ECONNREFUSED || rc == -ETIMEDOUT ||
+	       rc == -EHOSTUNREACH || rc == -EIO;
+}
+
+/* Sleep before attempt @n (1-based) in slices, so that *stop is noticed. */
+static int backoff(struct tcl_attest *a, unsigned int n)
+{
+	uint64_t d = a->o.retry_min_ms;
+	uint32_t rnd = 0;
+
+	for (unsigned int i = 1; i < n && d < a->o.retry_max_ms; i++)
+		d *= 2;
+	if (d > a->o.retry_max_ms)
+		d = a->o.retry_max_ms;
+	/* +-25% jitter, so that nodes do not return in lockstep after an outage */
+	RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+	d = d * 3 / 4 + (d / 2 ? rnd % (d / 2 + 1) : 0);
+	while (d) {
+		uint64_t step = d < 100 ? d : 100;
+		struct timespec ts = { 0, (long)step * 1000000L };
+
+		if (a->o.stop && *a->o.stop)
+			return -ECANCELED;
+		nanosleep(&ts, NULL);
+		d -= step;
+	}
+	return a->o.stop && *a->o.stop ? -ECANCELED : 0;
+}
+
+/* ---- enrolment ---- */
+
+static int enrol_once(struct tcl_attest *a, struct tcl_attest_result *r)
+{
+	uint8_t ek[TCL_TPM_PUB_MAX], blob[TCL_TPM_CRED_BLOB_MAX], enc[TCL_TPM_CRED_SECRET_MAX];
+	uint8_t secret[64], *der = NULL;
+	size_t ekl = sizeof(ek), derl = 0, bl = 0, el = 0, sl = sizeof(secret);
+	struct json_object *o = NULL, *resp = NULL;
+	char path[300];
+	const char *s, *t;
+	int rc;
+
+	rc = tcl_tpm_ek_public(a->tpm, ek, &ekl);
+	if (rc)
+		return rc;
+	rc = tcl_tpm_ek_cert(a->tpm, &der, &derl);
+	if (rc && rc != -ENOENT)
+		return rc;
+	rc = -ENOMEM;
+	o = json_object_new_object();
+	if (!o || jadd(o, "node_id", json_object_new_string(a->node_id)) ||
+	    jadd_b64(o, "ek_pub", ek, ekl) || jadd_b64(o, "ak_pub", a->ak.pub, a->ak.pub_len) ||
+	    jadd(o, "tls_cert_sha256", json_object_new_string(a->cert_hex)) ||
+	    (der && jadd_b64(o, "ek_cert", der, derl)))
+		goto out;
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	rc = call(a, "/v1/nodes", s, strlen(s), &resp, r);
+	if (rc)
+		goto out;
+	s = jstr(resp, "credential_blob");
+	t = jstr(resp, "encrypted_secret");
+	if (!s || !t || unb64(s, blob, sizeof(blob), &bl) || unb64(t, enc, sizeof(enc), &el)) {
+		say(r->reason, sizeof(r->reason), "enrolment answer without a usable credential");
+		pr_err(SUB, "%s", r->reason);
+		rc = -EPROTO;
+		goto out;
+	}
+	rc = tcl_tpm_activate_credential(a->tpm, blob, bl, enc, el, secret, &sl);
+	if (rc) {
+		say(r->reason, sizeof(r->reason), "TPM2_ActivateCredential failed: %s",
+		    strerror(-rc));
+		goto out;
+	}
+	json_object_put(o);
+	json_object_put(resp);
+	resp = NULL;
+	o = json_object_new_object();
+	rc = -ENOMEM;
+	if (!o || jadd_b64(o, "secret", secret, sl))
+		goto out;
+	OPENSSL_cleanse(secret, sizeof(secret));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	say(path, sizeof(path), "/v1/nodes/%s/activate", a->node_id);
+	rc = call(a, path, s, strlen(s), &resp, r);
+	if (rc == -ENOENT)	/* the enrolment expired on the way: start over */
+		rc = -EAGAIN;
+	if (rc)
+		goto out;
+	a->enrolled = true;
+	a->acked = 0;
+	a->log_new = false;
+	a->log_dev = a->log_ino = 0;
+	rc = state_save(a);
+	if (!rc)
+		pr_info(SUB, "enrolled with %s as node %s (AK %s)", a->url, a->node_id,
+			a->ak_name);
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	json_object_put(o);
+	json_object_put(resp);
+	free(der);
+	return rc;
+}
+
+int tcl_attest_enrol(struct tcl_attest *a, bool force, struct tcl_attest_result *r)
+{
+	struct tcl_attest_result dummy;
+	int rc = 0;
+
+	if (!r)
+		r = &dummy;
+	result_reset(r);
+	if (a->enrolled && !force)
+		return 0;
+	a->enrolled = false;
+	for (unsigned int n = 1; n <= a->o.max_attempts; n++) {
+		if (n > 1 && backoff(a, n - 1))
+			return -ECANCELED;
+		result_reset(r);
+		rc = enrol_once(a, r);
+		if (!rc || !retryable(rc))
+			break;
+	}
+	return rc;
+}
+
+/* ---- evidence ---- */
+
+void tcl_attest_bind(const uint8_t nonce[32], const uint8_t cert_sha256[32], uint8_t out[32])
+{
+	uint8_t buf[64];
+
+	memcpy(buf, nonce, 32);
+	memcpy(buf + 32, cert_sha256, 32);
+	EVP_Digest(buf, sizeof(buf), out, NULL, EVP_sha256(), NULL);
+}
+
+int tcl_attest_get_challenge(struct tcl_attest *a, struct tcl_attest_challenge *c,
+			     struct tcl_attest_result *r)
+{
+	struct json_object *resp = NULL;
+	char path[300];
+	const char *nonce;
+	int64_t mask = 0, off = -1, exp = 0;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	say(path, sizeof(path), "/v1/nodes/%s/challenge", a->node_id);
+	rc = call(a, path, NULL, 0, &resp, r);
+	if (rc)
+		goto out;
+	nonce = jstr(resp, "nonce");
+	if (!nonce || strlen(nonce) != 64 || tcl_unhex(nonce, c->nonce, 32) ||
+	    !jint(resp, "pcr_mask", &mask) || mask <= 0 || mask > 0xffffff ||
+	    !jint(resp, "log_offset", &off) || off < 0) {
+		say(r->reason, sizeof(r->reason), "challenge answer is malformed");
+		pr_err(SUB, "%s", r->reason);
+		rc = -EPROTO;
+		goto out;
+	}
+	jint(resp, "expires_in", &exp);
+	c->pcr_mask = (uint32_t)mask;
+	c->log_offset = (uint64_t)off;
+	c->expires_in = (long)exp;
+out:
+	json_object_put(resp);
+	return rc;
+}
+
+int tcl_attest_read_log(const char *path, uint64_t off, size_t max, uint8_t **buf,
+			size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct tcl_log_entry e;
+	struct stat st;
+	size_t want, got = 0, pos = 0, n;
+	uint8_t *b = NULL;
+	int rc = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		goto out;
+	}
+	if (off > (uint64_t)st.st_size) {
+		rc = -ESPIPE;
+		goto out;
+	}
+	want = (uint64_t)st.st_size - off < max ? (size_t)((uint64_t)st.st_size - off) : max;
+	b = malloc(want ? want : 1);
+	if (!b) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < want) {
+		ssize_t r = pread(fd, b + got, want - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (!r)
+			break;
+		got += (size_t)r;
+	}
+	/* only complete, valid entries: a torn or in-progress tail waits for the next round */
+	while (pos < got) {
+		const char *why = NULL;
+		int err = tcl_log_parse_entry(b + pos, got - pos, &e, &n, &why);
+
+		if (err) {
+			if (err == -EBADMSG)
+				pr_warn(SUB, "%s: bad entry at offset %" PRIu64 ": %s; sending "
+					"what comes before it", path, off + pos, why ? why : "?");
+			break;
+		}
+		pos += n;
+	}
+	*buf = b;
+	*len = pos;
+	b = NULL;
+out:
+	free(b);
+	close(fd);
+	return rc;
+}
+
+int tcl_attest_evidence_json(const uint8_t nonce[32], const struct tcl_tpm_quote *q,
+			     uint64_t log_offset, const uint8_t *log, size_t log_len, char **json,
+			     size_t *len)
+{
+	struct json_object *o = json_object_new_object();
+	char hex[65];
+	const char *s;
+	int rc = -ENOMEM;
+
+	*json = NULL;
+	tcl_hex(nonce, 32, hex);
+	if (!o || jadd(o, "nonce", json_object_new_string(hex)) ||
+	    jadd_b64(o, "attest", q->attest, q->attest_len) ||
+	    jadd_b64(o, "sig", q->sig, q->sig_len) ||
+	    jadd(o, "bank", json_object_new_string(tcl_tpm_alg_name(q->bank) ?
+						     tcl_tpm_alg_name(q->bank) : "?")) ||
+	    jadd(o, "pcr_mask", json_object_new_int64(q->pcr_mask)) ||
+	    jadd_b64(o, "pcr_values", q->values, q->values_len) ||
+	    jadd(o, "log_offset", json_object_new_int64((int64_t)log_offset)) ||
+	    jadd_b64(o, "log", log, log_len))
+		goto out;
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s)
+		goto out;
+	*len = strlen(s);
+	*json = strdup(s);
+	rc = *json ? 0 : -ENOMEM;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int tcl_attest_post_evidence(struct tcl_attest *a, const char *json, size_t len,
+			     struct tcl_attest_result *r)
+{
+	struct json_object *resp = NULL;
+	char path[300];
+	const char *s;
+	int64_t v;
+	int st, rc;
+
+	say(path, sizeof(path), "/v1/nodes/%s/evidence", a->node_id);
+	rc = request(a, path, json, len, &st, &resp, r);
+	if (rc)
+		return rc;
+	rc = status_errno(st);
+	if ((s = jstr(resp, "verdict")))
+		say(r->verdict, sizeof(r->verdict), "%s", s);
+	if (!rc) {
+		if (!jint(resp, "log_offset", &v) || v < 0) {
+			say(r->reason, sizeof(r->reason), "evidence answer without log_offset");
+			rc = -EPROTO;
+			goto out;
+		}
+		if ((s = jstr(resp, "reason")))
+			say(r->reason, sizeof(r->reason), "%s", s);
+		r->log_offset = (uint64_t)v;
+		if (jint(resp, "accepted_entries", &v))
+			r->accepted_entries = (uint64_t)v;
+		if (jint(resp, "pending_entries", &v))
+			r->pending_entries = (uint64_t)v;
+		if (jint(resp, "findings", &v))
+			r->findings = (uint64_t)v;
+		a->acked = r->log_offset;
+		a->log_new = false;
+		rc = state_save(a);
+	} else if (st == 409) {
+		r->log_offset = jint(resp, "expected_offset", &v) && v >= 0 ? (uint64_t)v : 0;
+	} else if (rc == -EKEYREJECTED) {
+		pr_err(SUB, "the attestor refused the evidence: %s", r->reason);
+	} else if (rc != -EAGAIN && rc != -ENOENT) {
+		pr_warn(SUB, "%s", r->reason);
+	}
+out:
+	json_object_put(resp);
+	return rc;
+}
+
+/* Notice a new log (another file, or shorter than what was acknowledged). */
+static int check_log(struct tcl_attest *a, uint64_t *size)
+{
+	struct stat st;
+
+	if (stat(a->log_path, &st)) {
+		int rc = -errno;
+
+		pr_err(SUB, "measurement log %s: %s", a->log_path, strerror(-rc));
+		return rc == -ENOENT ? -EIO : rc;
+	}
+	*size = (uint64_t)st.st_size;
+	if (st.st_dev == a->log_dev && st.st_ino == a->log_ino && *size >= a->acked)
+		return 0;
+	if (a->log_dev || a->log_ino || a->acked)
+		pr_info(SUB, "%s is a new log: sending it from the start", a->log_path);
+	a->log_dev = st.st_dev;
+	a->log_ino = st.st_ino;
+	a->acked = 0;
+	a->log_new = true;
+	return state_save(a);
+}
+
+static int push_once(struct tcl_attest *a, struct tcl_attest_result *r)
+{
+	struct tcl_attest_challenge ch;
+	struct tcl_tpm_quote *q = NULL;
+	uint8_t qual[32], *log = NULL;
+	uint64_t size = 0, from;
+	size_t len = 0, jl = 0;
+	char *json = NULL;
+	int rc;
+
+	rc = check_log(a, &size);
+	if (rc)
+		return rc;
+	rc = tcl_attest_get_challenge(a, &ch, r);
+	if (rc)
+		return rc;
+	from = a->log_new ? 0 : ch.log_offset;
+	if (a->log_new && ch.log_offset) {
+		/* the attestor expects an old log's offset: only a TPM reset (reboot) starts
+		 * it over; the quote below shows whether there was one */
+		pr_info(SUB, "new log, the attestor stands at %" PRIu64 " of the old one",
+			ch.log_offset);
+	}
+	if (from > size) {
+		say(r->reason, sizeof(r->reason), "the attestor expects log offset %" PRIu64
+		    " but %s has %" PRIu64 " bytes: the log was replaced or truncated; "
+		    "re-enrol (or reboot) to start over", from, a->log_path, size);
+		pr_err(SUB, "%s", r->reason);
+		return -ESPIPE;
+	}
+	if (from != a->acked)
+		pr_info(SUB, "the attestor stands at log offset %" PRIu64 ", acknowledged here: %"
+			PRIu64 "; sending from the attestor's", from, a->acked);
+	q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	tcl_attest_bind(ch.nonce, a->cert_sha, qual);
+	rc = tcl_tpm_quote(a->tpm, qual, sizeof(qual), TCL_TPM_ALG_SHA256, ch.pcr_mask, q);
+	if (rc)
+		goto out;
+	/* after the quote: the bytes cover at least what the PCR covers */
+	rc = tcl_attest_read_log(a->log_path, from, a->o.max_log_bytes, &log, &len);
+	if (rc) {
+		say(r->reason, sizeof(r->reason), "cannot read %s at %" PRIu64 ": %s",
+		    a->log_path, from, strerror(-rc));
+		pr_err(SUB, "%s", r->reason);
+		goto out;
+	}
+	rc = tcl_attest_evidence_json(ch.nonce, q, from, log, len, &json, &jl);
+	if (rc)
+		goto out;
+	rc = tcl_attest_post_evidence(a, json, jl, r);
+	if (rc == -EAGAIN && r->http_status == 409 && a->log_new && r->log_offset) {
+		say(r->reason, sizeof(r->reason), "the log was replaced but the TPM was not "
+		    "reset: the attestor cannot replay it; re-enrol or reboot");
+		pr_err(SUB, "%s", r->reason);
+		rc = -ESPIPE;
+	}
+	if (!rc)
+		pr_debug(SUB, "evidence accepted: %" PRIu64 " entries, offset %" PRIu64
+			 ", verdict %s", r->accepted_entries, r->log_offset, r->verdict);
+out:
+	free(json);
+	free(log);
+	free(q);
+	return rc;
+}
+
+int tcl_attest_push(struct tcl_attest *a, struct tcl_attest_result *r)
+{
+	struct tcl_attest_result dummy;
+	bool reenrolled = false;
+	int rc = 0;
+
+	if (!r)
+		r = &dummy;
+	result_reset(r);
+	if (!a->enrolled) {
+		rc = tcl_attest_enrol(a, false, r);
+		if (rc)
+			return rc;
+	}
+	for (unsigned int n = 1; n <= a->o.max_attempts; n++) {
+		if (n > 1 && r->http_status != 409 && backoff(a, n - 1))
+			return -ECANCELED;
+		result_reset(r);
+		rc = push_once(a, r);
+		if (rc == -ENOENT && !reenrolled && r->http_status == 404) {
+			/* the attestor does not know this node (its state was lost) */
+			pr_warn(SUB, "the attestor does not know node %s: enrolling again",
+				a->node_id);
+			reenrolled = true;
+			rc = tcl_attest_enrol(a, true, r);
+			if (rc)
+				return rc;
+			n--;
+			continue;
+		}
+		if (!rc || !retryable(rc))
+			break;
+	}
+	r->log_offset = rc ? a->acked : r->log_offset;
+	return rc;
+}

@@ -1,0 +1,984 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "api.h"
+#include "b64.h"
+#include "diag.h"
+#include "evidence.h"
+#include "filter.h"
+#include "policy.h"
+#include "server.h"
+#include "tpm.h"
+#include "util.h"
+
+#define SUB "api"
+
+struct ctx {
+	struct att_api *a;
+	struct evhttp_request *req;
+	enum att_route route;
+	int status;
+	const char *body;
+	size_t blen;
+	struct att_peer peer;
+	bool has_peer;
+};
+
+/* ---- replies ---- */
+
+static const char *phrase(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 503: return "Service Unavailable";
+	default: return code >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+static void send_text(struct ctx *c, int code, const char *type, const char *s, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+
+	c->status = code;
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (!b || evbuffer_add(b, s, len)) {
+		evbuffer_free(b);
+		c->status = 500;
+		evhttp_send_error(c->req, 500, NULL);
+		return;
+	}
+	evhttp_send_reply(c->req, code, phrase(code), b);
+	evbuffer_free(b);
+}
+
+/* Send @o (consumed) as the body. */
+static void reply(struct ctx *c, int code, struct json_object *o)
+{
+	const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+
+	if (!s) {
+		json_object_put(o);
+		send_text(c, 500, "application/json", "{\"error\":\"out of memory\"}", 25);
+		return;
+	}
+	send_text(c, code, "application/json", s, strlen(s));
+	json_object_put(o);
+}
+
+static struct json_object *err_obj(const char *fmt, va_list ap)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (o && json_object_object_add(o, "error", json_object_new_string(msg))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static void __attribute__((format(printf, 3, 4))) reply_err(struct ctx *c, int code,
+							    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply(c, code, err_obj(fmt, ap));
+	va_end(ap);
+}
+
+static void jadd(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (o && json_object_object_add(o, k, v))
+		json_object_put(v);
+}
+
+/* ---- authentication ---- */
+
+static bool need_peer(struct ctx *c)
+{
+	if (c->has_peer)
+		return true;
+	reply_err(c, 401, "a client certificate issued by the attestor's client CA is required");
+	return false;
+}
+
+/* The caller must be node @id: certificate CN = id, and when @pin is set, the enrolled cert. */
+static bool is_node(struct ctx *c, const char *id, const char *pin)
+{
+	if (!need_peer(c))
+		return false;
+	if (strcmp(c->peer.cn, id)) {
+		reply_err(c, 403, "client certificate CN \"%.64s\" is not node %s", c->peer.cn, id);
+		return false;
+	}
+	if (pin && strcmp(c->peer.hex, pin)) {
+		reply_err(c, 403, "client certificate %s is not the one node %s enrolled with "
+			  "(%s); re-enrol after a certificate change", c->peer.hex, id, pin);
+		return false;
+	}
+	return true;
+}
+
+static void save(struct att_api *a)
+{
+	a->save_failed = att_state_save(a->st) != 0;
+}
+
+/* ---- enrolment ---- */
+
+static int ek_chain(struct att_api *a, const uint8_t *der, size_t len, char *why, size_t wl)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	X509_STORE_CTX *sc = NULL;
+	int rc = -EKEYREJECTED;
+
+	if (!x || p != der + len) {
+		snprintf(why, wl, "EK certificate is not one DER X.509 certificate");
+		goto out;
+	}
+	sc = X509_STORE_CTX_new();
+	if (!sc || X509_STORE_CTX_init(sc, a->ek_store, x, NULL) != 1) {
+		snprintf(why, wl, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (X509_verify_cert(sc) != 1) {
+		snprintf(why, wl, "EK certificate does not chain to --ek-ca: %s",
+			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc)));
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(sc);
+	X509_free(x);
+	return rc;
+}
+
+struct ak_owner {
+	const char *name, *except;
+	const struct att_node *owner;
+};
+
+static void find_ak(void *val, void *arg)
+{
+	const struct att_node *n = val;
+	struct ak_owner *o = arg;
+
+	if (n->enrolled && strcmp(n->id, o->except) && !strcmp(n->ak_name, o->name))
+		o->owner = n;
+}
+
+static void enrol(struct ctx *c)
+{
+	struct att_api *a = c->a;
+	uint8_t name[TCL_TPM_NAME_MAX], blob[TCL_TPM_CRED_BLOB_MAX], enc[TCL_TPM_CRED_SECRET_MAX];
+	size_t nl = sizeof(name), bl = sizeof(blob), el = sizeof(enc);
+	char err[512], nhex[2 * TCL_TPM_NAME_MAX + 1], *b1 = NULL, *b2 = NULL, *pem = NULL;
+	struct att_enrol_req r;
+	struct ak_owner own;
+	struct att_node *n;
+	struct json_object *o;
+	uint8_t ek_sha[32];
+	const char *ekc;
+	int rc;
+
+	if (att_enrol_parse(c->body, c->blen, &r, err, sizeof(err))) {
+		a->m.enrol_rejected++;
+		reply_err(c, 400, "%s", err);
+		return;
+	}
+	if (!is_node(c, r.node_id, NULL))
+		goto rejected;
+	if (strcmp(r.tls_sha256, c->peer.hex)) {
+		reply_err(c, 403, "tls_cert_sha256 is not the certificate of this connection (%s)",
+			  c->peer.hex);
+		goto rejected;
+	}
+	rc = tcl_tpm_ak_check_sw(r.ak_pub, r.ak_pub_len, name, &nl);
+	if (rc) {
+		reply_err(c, 400, "ak_pub is not an attestation key (restricted signing key, "
+			  "fixedTPM, fixedParent, sensitiveDataOrigin, not decrypt)");
+		goto rejected;
+	}
+	if (tcl_tpm_pub_pem_sw(r.ek_pub, r.ek_pub_len, &pem)) {
+		reply_err(c, 400, "ek_pub is not a TPM2B_PUBLIC RSA or ECC key");
+		goto rejected;
+	}
+	if (r.ek_cert && tcl_tpm_ek_cert_match_sw(r.ek_cert, r.ek_cert_len, r.ek_pub,
+						   r.ek_pub_len)) {
+		reply_err(c, 403, "the EK certificate does not certify ek_pub");
+		goto rejected;
+	}
+	if (a->ek_store && !r.ek_cert) {
+		reply_err(c, 403, "an EK certificate is required (--ek-ca is set)");
+		goto rejected;
+	}
+	if (a->ek_store && ek_chain(a, r.ek_cert, r.ek_cert_len, err, sizeof(err))) {
+		reply_err(c, 403, "%s", err);
+		goto rejected;
+	}
+	ekc = !r.ek_cert ? "none" : a->ek_store ? "verified" : "unchecked";
+	tcl_hex(name, nl, nhex);
+	own = (struct ak_owner){ .name = nhex, .except = r.node_id };
+	att_map_each(&a->st->nodes, find_ak, &own);
+	if (own.owner) {
+		reply_err(c, 409, "this AK is already enrolled as node %s", own.owner->id);
+		goto rejected;
+	}
+	rc = att_node_get_or_add(a->st, r.node_id, a->cfg->max_nodes, &n);
+	if (rc) {
+		reply_err(c, rc == -ENOSPC ? 503 : 500, "%s", rc == -ENOSPC ?
+			  "the attestor holds --max-nodes nodes" : strerror(-rc));
+		goto rejected;
+	}
+	memset(&n->pending, 0, sizeof(n->pending));
+	if (RAND_bytes(n->pending.secret, sizeof(n->pending.secret)) != 1 ||
+	    tcl_tpm_make_credential_sw(r.ek_pub, r.ek_pub_len, name, nl, n->pending.secret,
+				       sizeof(n->pending.secret), blob, &bl, enc, &el)) {
+		reply_err(c, 400, "cannot make a credential for this EK (an RSA EK is needed)");
+		goto rejected;
+	}
+	memcpy(n->pending.ak_pub, r.ak_pub, r.ak_pub_len);
+	n->pending.ak_pub_len = r.ak_pub_len;
+	EVP_Digest(r.ek_pub, r.ek_pub_len, ek_sha, NULL, EVP_sha256(), NULL);
+	tcl_hex(ek_sha, 32, n->pending.ek_sha256);
+	snprintf(n->pending.ek_cert, sizeof(n->pending.ek_cert), "%s", ekc);
+	memcpy(n->pending.tls_sha256, c->peer.hex, sizeof(n->pending.tls_sha256));
+	n->pending.expires = att_mono() + a->cfg->enrol_ttl;
+	n->pending.active = true;
+	if (att_b64_encode(blob, bl, &b1, NULL) || att_b64_encode(enc, el, &b2, NULL)) {
+		n->pending.active = false;
+		reply_err(c, 500, "out of memory");
+		goto out;
+	}
+	a->m.enrol_started++;
+	pr_info(SUB, "node %s: enrolment started (AK %s, EK certificate %s)", n->id, nhex, ekc);
+	o = json_object_new_object();
+	jadd(o, "node_id", json_object_new_string(n->id));
+	jadd(o, "credential_blob", json_object_new_string(b1));
+	jadd(o, "encrypted_secret", json_object_new_string(b2));
+	jadd(o, "ak_name", json_object_new_string(nhex));
+	jadd(o, "expires_in", json_object_new_int64(a->cfg->enrol_ttl));
+	reply(c, 201, o);
+	goto out;
+rejected:
+	a->m.enrol_rejected++;
+out:
+	free(b1);
+	free(b2);
+	free(pem);
+	att_enrol_free(&r);
+}
+
+static void activate(struct ctx *c, const char *id)
+{
+	struct att_api *a = c->a;
+	struct att_node *n = att_node_get(a->st, id);
+	struct att_activate_req r;
+	struct att_pending p;
+	struct json_object *o;
+	char err[512];
+	bool ok;
+
+	if (!n || !n->pending.active || n->pending.expires < att_mono()) {
+		if (n)
+			n->pending.active = false;
+		reply_err(c, 404, "no enrolment of node %s is waiting for activation (it may "
+			  "have expired: POST /v1/nodes again)", id);
+		return;
+	}
+	if (!is_node(c, id, n->pending.tls_sha256))
+		return;
+	if (att_activate_parse(c->body, c->blen, &r, err, sizeof(err))) {
+		reply_err(c, 400, "%s", err);
+		return;
+	}
+	p = n->pending;
+	/* one try per credential: a wrong secret cannot be retried against the same one */
+	memset(&n->pending, 0, sizeof(n->pending));
+	ok = r.secret_len == sizeof(p.secret) &&
+	     !CRYPTO_memcmp(r.secret, p.secret, sizeof(p.secret));
+	OPENSSL_cleanse(&r, sizeof(r));
+	if (!ok) {
+		a->m.enrol_rejected++;
+		pr_warn(SUB, "node %s: activation failed: wrong credential secret", id);
+		reply_err(c, 403, "the secret does not match: the AK and the EK are not in the "
+			  "same TPM");
+		if (!n->enrolled)
+			att_node_remove(a->st, id);
+		return;
+	}
+	if (att_node_set_ak(n, p.ak_pub, p.ak_pub_len)) {
+		reply_err(c, 500, "cannot use the AK");
+		return;
+	}
+	att_node_reset_log(n);
+	memcpy(n->ek_sha256, p.ek_sha256, sizeof(n->ek_sha256));
+	memcpy(n->ek_cert, p.ek_cert, sizeof(n->ek_cert));
+	memcpy(n->tls_sha256, p.tls_sha256, sizeof(n->tls_sha256));
+	n->enrolled_at = att_now();
+	n->enrolled = true;
+	n->evidence_ok = n->evidence_failed = 0;
+	save(a);
+	a->m.enrol_completed++;
+	pr_info(SUB, "node %s: enrolled (AK %s)", id, n->ak_name);
+	o = json_object_new_object();
+	jadd(o, "node_id", json_object_new_string(id));
+	jadd(o, "status", json_object_new_string("enrolled"));
+	jadd(o, "ak_name", json_object_new_string(n->ak_name));
+	jadd(o, "log_offset", json_object_new_int64(0));
+	reply(c, 200, o);
+}
+
+/* ---- challenge and evidence ---- */
+
+static uint32_t quote_mask(const struct att_api *a)
+{
+	return 0x3ffu | 1u << a->cfg->pcr;
+}
+
+static struct att_node *enrolled_node(struct ctx *c, const char *id)
+{
+	struct att_node *n = att_node_get(c->a->st, id);
+
+	if (!n || !n->enrolled) {
+		reply_err(c, 404, "node %s is not enrolled", id);
+		return NULL;
+	}
+	return is_node(c, id, n->tls_sha256) ? n : NULL;
+}
+
+static void challenge(struct ctx *c, const char *id)
+{
+	struct att_api *a = c->a;
+	struct att_node *n = enrolled_node(c, id);
+	uint8_t nonce[ATT_NONCE_LEN];
+	char hex[2 * ATT_NONCE_LEN + 1];
+	struct json_object *o;
+
+	if (!n)
+		return;
+	if (att_nonce_issue(n, att_mono_ms(), a->cfg->nonce_ttl * 1000, a->run_id, nonce)) {
+		reply_err(c, 500, "no randomness");
+		return;
+	}
+	tcl_hex(nonce, sizeof(nonce), hex);
+	o = json_object_new_object();
+	jadd(o, "nonce", json_object_new_string(hex));
+	jadd(o, "expires_in", json_object_new_int64(a->cfg->nonce_ttl));
+	jadd(o, "bank", json_object_new_string("sha256"));
+	jadd(o, "pcr", json_object_new_int64(a->cfg->pcr));
+	jadd(o, "pcr_mask", json_object_new_int64(quote_mask(a)));
+	jadd(o, "log_offset", json_object_new_int64((int64_t)n->log_offset));
+	reply(c, 200, o);
+}
+
+/* Evidence that fails verification: the node is untrusted from now on (until it re-enrols or
+ * its TPM resets), and the reason is kept as a finding. */
+static void __attribute__((format(printf, 4, 5))) reject(struct ctx *c, struct att_node *n,
+							 enum att_reject why, const char *fmt,
+							 ...)
+{
+	struct att_api *a = c->a;
+	struct json_object *o;
+	char msg[ATT_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->m.evidence_rejected[why]++;
+	a->m.findings++;
+	n->evidence_failed++;
+	att_node_finding(n, ATT_NO_OFFSET, att_now(), NULL, NULL, msg);
+	save(a);
+	pr_warn(SUB, "node %s: evidence rejected (%s): %s; node is untrusted", n->id,
+		att_reject_name(why), msg);
+	o = json_object_new_object();
+	jadd(o, "error", json_object_new_string(msg));
+	jadd(o, "reason", json_object_new_string(att_reject_name(why)));
+	jadd(o, "verdict", json_object_new_string("untrusted"));
+	reply(c, 422, o);
+}
+
+static void evidence(struct ctx *c, const char *id)
+{
+	struct att_api *a = c->a;
+	struct att_node *n = enrolled_node(c, id);
+	struct att_appraise_cfg acfg;
+	struct att_appraise_res res;
+	struct tcl_tpm_quote_info info;
+	struct att_evidence ev;
+	struct json_object *o;
+	uint8_t qual[32], buf[ATT_NONCE_LEN + 32];
+	const uint8_t *quoted;
+	char err[512], rbuf[2 * ATT_REASON_MAX];
+	const char *reason;
+	enum att_verdict v;
+	int rc;
+
+	if (!n) {
+		a->m.evidence_rejected[ATT_REJ_AUTH]++;
+		return;
+	}
+	rc = att_evidence_parse(c->body, c->blen, a->cfg->max_body, a->cfg->max_body, &ev, err,
+				sizeof(err));
+	if (rc) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		reply_err(c, rc == -EFBIG ? 413 : 400, "%s", err);
+		return;
+	}
+	if (ev.pcr_mask != quote_mask(a)) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		reply_err(c, 400, "pcr_mask must be 0x%x (PCRs 0-9 and %u)", quote_mask(a),
+			  a->cfg->pcr);
+		goto out;
+	}
+	if (ev.pcr_values_len != 11 * 32) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		reply_err(c, 400, "pcr_values must hold 11 sha256 values");
+		goto out;
+	}
+	rc = att_nonce_take(n, ev.nonce, att_mono_ms());
+	if (rc == -ENOENT && memcmp(ev.nonce, a->run_id, ATT_NONCE_PREFIX)) {
+		/* issued before a restart of the attestor: not the node's fault */
+		a->m.evidence_rejected[ATT_REJ_NONCE_UNKNOWN]++;
+		reply_err(c, 409, "the nonce is from an earlier run of the attestor: get a new "
+			  "challenge");
+		goto out;
+	}
+	if (rc == -ENOENT) {
+		reject(c, n, ATT_REJ_NONCE_UNKNOWN, "nonce was never issued to this node or was "
+		       "already used (replayed evidence)");
+		goto out;
+	}
+	if (rc == -ETIME) {
+		reject(c, n, ATT_REJ_NONCE_EXPIRED, "nonce expired (challenges are valid for %lld "
+		       "s)", (long long)a->cfg->nonce_ttl);
+		goto out;
+	}
+	/* qualifying data = SHA-256(nonce || SHA-256(client certificate DER)) */
+	memcpy(buf, ev.nonce, ATT_NONCE_LEN);
+	memcpy(buf + ATT_NONCE_LEN, c->peer.sha256, 32);
+	EVP_Digest(buf, sizeof(buf), qual, NULL, EVP_sha256(), NULL);
+	rc = tcl_tpm_verify_quote_sw(n->ak_pem, ev.attest, ev.attest_len, ev.sig, ev.sig_len,
+				     qual, sizeof(qual), ev.bank, ev.pcr_mask, ev.pcr_values,
+				     ev.pcr_values_len, &info);
+	switch (rc) {
+	case 0:
+		break;
+	case -EKEYREJECTED:
+		reject(c, n, ATT_REJ_SIGNATURE, "quote signature does not verify with the "
+		       "enrolled AK (forged quote)");
+		goto out;
+	case -ESTALE:
+		reject(c, n, ATT_REJ_BINDING, "quote is not over SHA-256(nonce || this TLS "
+		       "client certificate): replayed or relayed evidence");
+		goto out;
+	case -EILSEQ:
+		reject(c, n, ATT_REJ_PCR_DIGEST, "PCR values do not match the quote's PCR "
+		       "selection and digest");
+		goto out;
+	case -EBADMSG:
+		reject(c, n, ATT_REJ_QUOTE, "quote is malformed (not a TPMS_ATTEST quote with a "
+		       "TPMT_SIGNATURE)");
+		goto out;
+	default:
+		reply_err(c, 500, "cannot verify the quote: %s", strerror(-rc));
+		goto out;
+	}
+	if (n->have_reset_count && info.reset_count != n->reset_count) {
+		if (ev.log_offset) {
+			a->m.evidence_rejected[ATT_REJ_OFFSET]++;
+			o = json_object_new_object();
+			jadd(o, "error", json_object_new_string("the TPM was reset (reboot) since "
+								 "the last evidence: send the new "
+								 "log from offset 0"));
+			jadd(o, "expected_offset", json_object_new_int64(0));
+			reply(c, 409, o);
+			goto out;
+		}
+		pr_info(SUB, "node %s: TPM reset count %u -> %u: a new boot, a new log", id,
+			n->reset_count, info.reset_count);
+		att_node_reset_log(n);
+	}
+	if (ev.log_offset != n->log_offset) {
+		a->m.evidence_rejected[ATT_REJ_OFFSET]++;
+		o = json_object_new_object();
+		jadd(o, "error", json_object_new_string("log_offset is not where the attestor "
+							 "stands: resend from expected_offset"));
+		jadd(o, "expected_offset", json_object_new_int64((int64_t)n->log_offset));
+		reply(c, 409, o);
+		goto out;
+	}
+	/* PCR values in ascending order: 0-9, then the log PCR */
+	quoted = ev.pcr_values + 10 * 32;
+	acfg = (struct att_appraise_cfg){ .pcr = a->cfg->pcr, .max_entries = a->cfg->max_entries,
+		.host_allow = a->have_host_allow ? &a->host_allow : NULL,
+		.golden = a->gc ? att_goldcache_get : NULL, .golden_arg = a->gc };
+	if (a->gc)
+		att_goldcache_epoch(a->gc);
+	rc = att_appraise(&acfg, n, ev.log, ev.log_len, quoted, ev.pcr_values, att_now(), &res);
+	switch (rc) {
+	case 0:
+		break;
+	case -EBADMSG:
+		reject(c, n, ATT_REJ_LOG_MALFORMED, "%s", res.error);
+		goto out;
+	case -EILSEQ:
+		reject(c, n, ATT_REJ_LOG_REPLAY, "%s", res.error);
+		goto out;
+	case -E2BIG:
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		reply_err(c, 413, "%s (--max-entries)", res.error);
+		goto out;
+	case -EAGAIN:
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		pr_warn(SUB, "node %s: evidence deferred: %s", id, res.error);
+		reply_err(c, 503, "%s; retry later", res.error);
+		goto out;
+	default:
+		reply_err(c, 500, "%s", res.error[0] ? res.error : strerror(-rc));
+		goto out;
+	}
+	n->have_reset_count = true;
+	n->reset_count = info.reset_count;
+	n->last_evidence = att_now();
+	n->evidence_ok++;
+	a->m.evidence_accepted++;
+	a->m.entries_appraised += res.accepted_entries;
+	a->m.findings += res.findings;
+	save(a);
+	v = att_node_verdict(n, att_now(), a->cfg->stale_after, &reason, rbuf, sizeof(rbuf));
+	if (res.findings)
+		pr_warn(SUB, "node %s: %zu offending log entries; node is %s: %s", id,
+			res.findings, att_verdict_name(v), reason);
+	else
+		pr_debug(SUB, "node %s: %zu entries appraised, node is %s", id,
+			 res.accepted_entries, att_verdict_name(v));
+	o = json_object_new_object();
+	jadd(o, "verdict", json_object_new_string(att_verdict_name(v)));
+	if (*reason)
+		jadd(o, "reason", json_object_new_string(reason));
+	jadd(o, "log_offset", json_object_new_int64((int64_t)n->log_offset));
+	jadd(o, "accepted_entries", json_object_new_int64((int64_t)res.accepted_entries));
+	jadd(o, "pending_entries", json_object_new_int64((int64_t)res.pending_entries));
+	jadd(o, "findings", json_object_new_int64((int64_t)res.findings));
+	jadd(o, "unappraised", json_object_new_int64((int64_t)res.unappraised));
+	reply(c, 200, o);
+out:
+	att_evidence_free(&ev);
+}
+
+/* ---- verdicts ---- */
+
+static bool can_read(struct ctx *c)
+{
+	return c->a->cfg->open_reads || need_peer(c);
+}
+
+static void get_node(struct ctx *c, const char *id)
+{
+	struct att_node *n = att_node_get(c->a->st, id);
+	struct json_object *o;
+
+	if (!can_read(c))
+		return;
+	if (!n) {
+		o = json_object_new_object();
+		jadd(o, "id", json_object_new_string(id));
+		jadd(o, "verdict", json_object_new_string("unknown"));
+		jadd(o, "reason", json_object_new_string("not enrolled"));
+		reply(c, 404, o);
+		return;
+	}
+	reply(c, 200, att_node_json(n, att_now(), c->a->cfg->stale_after));
+}
+
+struct listing {
+	struct json_object *a;
+	int64_t now, stale;
+};
+
+static void list_node(void *val, void *arg)
+{
+	const struct att_node *n = val;
+	struct listing *l = arg;
+	struct json_object *o = json_object_new_object();
+	char buf[2 * ATT_REASON_MAX];
+	const char *reason;
+	enum att_verdict v = att_node_verdict(n, l->now, l->stale, &reason, buf, sizeof(buf));
+
+	jadd(o, "id", json_object_new_string(n->id));
+	jadd(o, "enrolled", json_object_new_boolean(n->enrolled));
+	jadd(o, "verdict", json_object_new_string(att_verdict_name(v)));
+	if (*reason)
+		jadd(o, "reason", json_object_new_string(reason));
+	jadd(o, "last_evidence", json_object_new_int64(n->last_evidence));
+	if (o && json_object_array_add(l->a, o))
+		json_object_put(o);
+}
+
+static void get_nodes(struct ctx *c)
+{
+	struct listing l = { json_object_new_array(), att_now(), c->a->cfg->stale_after };
+	struct json_object *o = json_object_new_object();
+	void **vals = NULL;
+	size_t n = 0;
+
+	if (!can_read(c)) {
+		json_object_put(l.a);
+		json_object_put(o);
+		return;
+	}
+	if (l.a && !att_map_sorted(&c->a->st->nodes, &vals, &n))
+		for (size_t i = 0; i < n; i++)
+			list_node(vals[i], &l);
+	free(vals);
+	jadd(o, "nodes", l.a);
+	reply(c, 200, o);
+}
+
+struct cfind {
+	const char *id;
+	const struct att_node *n[4];
+	const struct att_container *c[4];
+	size_t count;
+};
+
+static void find_container(void *val, void *arg)
+{
+	struct att_node *n = val;
+	struct cfind *f = arg;
+	struct att_container *c = n->enrolled ? att_container_get(n, f->id) : NULL;
+
+	if (!c)
+		return;
+	if (f->count < 4) {
+		f->n[f->count] = n;
+		f->c[f->count] = c;
+	}
+	f->count++;
+}
+
+static void get_container(struct ctx *c, const char *id)
+{
+	struct cfind f = { .id = id };
+	struct json_object *o;
+	int64_t now = att_now();
+
+	if (!can_read(c))
+		return;
+	att_map_each(&c->a->st->nodes, find_container, &f);
+	if (!f.count) {
+		o = json_object_new_object();
+		jadd(o, "id", json_object_new_string(id));
+		jadd(o, "verdict", json_object_new_string("unknown"));
+		jadd(o, "reason", json_object_new_string("no node has reported this container"));
+		reply(c, 404, o);
+		return;
+	}
+	if (f.count == 1) {
+		reply(c, 200, att_container_json(f.n[0], f.c[0], now, c->a->cfg->stale_after));
+		return;
+	}
+	/* the same id from two nodes: someone is lying about a container */
+	o = json_object_new_object();
+	jadd(o, "id", json_object_new_string(id));
+	jadd(o, "verdict", json_object_new_string("untrusted"));
+	jadd(o, "reason", json_object_new_string("more than one node reports this container id"));
+	{
+		struct json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < f.count && i < 4; i++) {
+			struct json_object *x = att_container_json(f.n[i], f.c[i], now,
+								   c->a->cfg->stale_after);
+
+			if (x && json_object_array_add(arr, x))
+				json_object_put(x);
+		}
+		jadd(o, "instances", arr);
+	}
+	reply(c, 200, o);
+}
+
+static enum att_verdict filter_verdict(void *arg, const char *node, char *reason, size_t len)
+{
+	struct att_api *a = arg;
+	struct att_node *n = att_node_get(a->st, node);
+	const char *r;
+	enum att_verdict v;
+
+	if (!n) {
+		snprintf(reason, len, "not enrolled with the attestor");
+		a->m.filter_failed++;
+		return ATT_UNKNOWN;
+	}
+	v = att_node_verdict(n, att_now(), a->cfg->stale_after, &r, reason, len);
+	if (r != reason)
+		snprintf(reason, len, "%s", r);
+	if (v == ATT_TRUSTED)
+		a->m.filter_kept++;
+	else
+		a->m.filter_failed++;
+	return v;
+}
+
+static void filter(struct ctx *c)
+{
+	char *out = NULL, err[512];
+	size_t len = 0;
+	int rc;
+
+	if (!can_read(c))
+		return;
+	rc = att_filter(c->body, c->blen, c->a->cfg->max_body, filter_verdict, c->a, &out, &len,
+			err, sizeof(err));
+	if (rc) {
+		struct json_object *o = json_object_new_object();
+
+		jadd(o, "Error", json_object_new_string(err));
+		reply(c, rc == -ENOMEM ? 500 : 400, o);
+		return;
+	}
+	send_text(c, 200, "application/json", out, len);
+	free(out);
+}
+
+static void metrics(struct ctx *c)
+{
+	struct att_goldcache_stats gs;
+	char *out = NULL;
+	size_t len = 0;
+
+	if (!can_read(c))
+		return;
+	if (c->a->gc)
+		att_goldcache_stats(c->a->gc, &gs);
+	if (att_metrics_render(&c->a->m, c->a->st, c->a->gc ? &gs : NULL, att_now(),
+			       c->a->cfg->stale_after, &out, &len)) {
+		reply_err(c, 500, "out of memory");
+		return;
+	}
+	send_text(c, 200, "text/plain; version=0.0.4; charset=utf-8", out, len);
+	free(out);
+}
+
+/* ---- routing ---- */
+
+/* "/v1/nodes/<id>[/<verb>]": copy the id (bounded) and point *verb at the rest. */
+static bool path_id(const char *p, const char *prefix, char *id, size_t cap, const char **verb)
+{
+	size_t pl = strlen(prefix), n;
+	const char *s;
+
+	if (strncmp(p, prefix, pl))
+		return false;
+	s = p + pl;
+	n = strcspn(s, "/");
+	if (!n || n >= cap)
+		return false;
+	memcpy(id, s, n);
+	id[n] = '\0';
+	*verb = s + n;
+	return true;
+}
+
+static double secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void att_api_handle(struct evhttp_request *req, void *arg)
+{
+	struct ctx c = { .a = arg, .req = req, .route = ATT_R_OTHER };
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL, *verb = NULL;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char id[ATT_NODE_ID_MAX + 2];
+	bool get = m == EVHTTP_REQ_GET, post = m == EVHTTP_REQ_POST;
+	double t0 = secs();
+
+	c.has_peer = !att_peer_of(req, &c.peer);
+	c.blen = evbuffer_get_length(in);
+	c.body = c.blen ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (c.blen && !c.body) {
+		reply_err(&c, 500, "out of memory");
+		goto done;
+	}
+	if (!path) {
+		reply_err(&c, 400, "bad request URI");
+		goto done;
+	}
+	if (!strcmp(path, "/v1/nodes") && post) {
+		c.route = ATT_R_ENROL;
+		enrol(&c);
+	} else if (!strcmp(path, "/v1/nodes") && get) {
+		c.route = ATT_R_NODE;
+		get_nodes(&c);
+	} else if (path_id(path, "/v1/nodes/", id, ATT_NODE_ID_MAX + 1, &verb)) {
+		if (!att_node_id_valid(id)) {
+			reply_err(&c, 404, "not a node name");
+		} else if (!strcmp(verb, "/challenge") && get) {
+			c.route = ATT_R_CHALLENGE;
+			challenge(&c, id);
+		} else if (!strcmp(verb, "/evidence") && post) {
+			c.route = ATT_R_EVIDENCE;
+			evidence(&c, id);
+		} else if (!strcmp(verb, "/activate") && post) {
+			c.route = ATT_R_ACTIVATE;
+			activate(&c, id);
+		} else if (!*verb && get) {
+			c.route = ATT_R_NODE;
+			get_node(&c, id);
+		} else {
+			reply_err(&c, *verb && strcmp(verb, "/challenge") &&
+				  strcmp(verb, "/evidence") && strcmp(verb, "/activate") ? 404 :
+				  405, "no such method on %s", path);
+		}
+	} else if (path_id(path, "/v1/containers/", id, ATT_CID_MAX + 1, &verb) && !*verb) {
+		c.route = ATT_R_CONTAINER;
+		if (!get)
+			reply_err(&c, 405, "GET only");
+		else if (!att_container_id_valid(id))
+			reply_err(&c, 404, "not a container id");
+		else
+			get_container(&c, id);
+	} else if (!strcmp(path, "/scheduler/filter")) {
+		c.route = ATT_R_FILTER;
+		if (post)
+			filter(&c);
+		else
+			reply_err(&c, 405, "POST only");
+	} else if (!strcmp(path, "/metrics") && get) {
+		c.route = ATT_R_METRICS;
+		metrics(&c);
+	} else if (!strcmp(path, "/healthz") && get) {
+		if (can_read(&c))
+			send_text(&c, 200, "text/plain", "ok\n", 3);
+	} else {
+		reply_err(&c, 404, "no such endpoint");
+	}
+done:
+	att_metrics_observe(&c.a->m, c.route, c.status, secs() - t0);
+}
+
+/* ---- setup ---- */
+
+struct expire {
+	struct att_state *st;
+	int64_t now;
+	char *drop[64];
+	size_t n;
+};
+
+static void expire_one(void *val, void *arg)
+{
+	struct att_node *n = val;
+	struct expire *e = arg;
+
+	if (n->pending.active && n->pending.expires < e->now) {
+		n->pending.active = false;
+		if (!n->enrolled && e->n < 64)
+			e->drop[e->n++] = n->id;
+	}
+}
+
+void att_api_tick(struct att_api *a)
+{
+	struct expire e = { .st = a->st, .now = att_mono() };
+
+	att_map_each(&a->st->nodes, expire_one, &e);
+	for (size_t i = 0; i < e.n; i++) {
+		char id[ATT_NODE_ID_MAX + 1];
+
+		snprintf(id, sizeof(id), "%s", e.drop[i]);
+		att_node_remove(a->st, id);
+	}
+	if (a->save_failed)
+		save(a);
+}
+
+int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_state *st,
+		 struct att_goldcache *gc)
+{
+	char err[512];
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	a->st = st;
+	a->gc = gc;
+	if (RAND_bytes(a->run_id, sizeof(a->run_id)) != 1)
+		return -EIO;
+	if (cfg->host_policy) {
+		struct tcl_policy *p = NULL;
+
+		rc = tcl_policy_load(cfg->host_policy, &p, err, sizeof(err));
+		if (rc) {
+			pr_err("config", "--host-policy: %s", err);
+			return rc;
+		}
+		rc = att_allow_from_policy(p, &a->host_allow);
+		tcl_policy_free(p);
+		if (rc)
+			return rc;
+		a->have_host_allow = true;
+		pr_info("config", "host allowlist: %zu digests from %s", a->host_allow.n,
+			cfg->host_policy);
+	}
+	if (cfg->ek_ca) {
+		a->ek_store = X509_STORE_new();
+		if (!a->ek_store || X509_STORE_load_file(a->ek_store, cfg->ek_ca) != 1) {
+			pr_err("config", "--ek-ca %s: cannot load the CA bundle", cfg->ek_ca);
+			ERR_clear_error();
+			att_api_free(a);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void att_api_free(struct att_api *a)
+{
+	att_allow_free(&a->host_allow);
+	X509_STORE_free(a->ek_store);
+	a->ek_store = NULL;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The attestor's HTTP API (JSON over HTTPS; formats in docs/attestor.md):
+ *   POST /v1/nodes                      enrol: AK + EK (+ EK certificate), returns a credential
+ *   POST /v1/nodes/{id}/activate        the credential's secret: enrolment complete
+ *   GET  /v1/nodes/{id}/challenge       fresh single-use nonce (expires after --nonce-ttl)
+ *   POST /v1/nodes/{id}/evidence        quote + PCRs + log since the last offset
+ *   GET  /v1/nodes, /v1/nodes/{id}      verdicts (trusted|untrusted|unknown|stale), findings
+ *   GET  /v1/containers/{id}            a container's verdict
+ *   POST /scheduler/filter              kube-scheduler extender filter
+ *   GET  /metrics                       Prometheus text format
+ *   GET  /healthz                       "ok"
+ * Node calls need the node's client certificate (subject CN = node id; after enrolment, the
+ * very certificate that enrolled). */
+#ifndef ATT_API_H
+#define ATT_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "appraise.h"
+#include "config.h"
+#include "goldcache.h"
+#include "metrics.h"
+#include "state.h"
+
+struct evhttp_request;
+typedef struct x509_store_st X509_STORE;
+
+struct att_api {
+	const struct att_config *cfg;
+	struct att_state *st;
+	struct att_goldcache *gc;
+	struct att_allow host_allow;
+	bool have_host_allow;
+	X509_STORE *ek_store;		/* NULL: EK certificates optional, chain not checked */
+	struct att_metrics m;
+	uint8_t run_id[ATT_NONCE_PREFIX];
+	bool save_failed;
+};
+
+/* Loads --host-policy and --ek-ca. */
+int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_state *st,
+		 struct att_goldcache *gc);
+void att_api_free(struct att_api *a);
+void att_api_handle(struct evhttp_request *req, void *arg);
+/* Periodic housekeeping: expired enrolments, a state save that failed before. */
+void att_api_tick(struct att_api *a);
+
+#endif

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "appraise.h"
+#include "canonjson.h"
+#include "golden.h"
+#include "log.h"
+#include "policy.h"
+#include "registry.h"
+#include "util.h"
+
+/* ---- host allowlist ---- */
+
+static int cmp32(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+int att_allow_from_policy(const struct tcl_policy *p, struct att_allow *a)
+{
+	size_t k = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (!p->n_allow)
+		return 0;
+	a->d = malloc(p->n_allow * sizeof(*a->d));
+	if (!a->d)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_allow; i++)
+		memcpy(a->d[i], p->allow[i].sha256, 32);
+	qsort(a->d, p->n_allow, sizeof(*a->d), cmp32);
+	for (size_t i = 0; i < p->n_allow; i++)
+		if (!k || memcmp(a->d[k - 1], a->d[i], 32))
+			memcpy(a->d[k++], a->d[i], 32);
+	a->n = k;
+	return 0;
+}
+
+bool att_allow_has(const struct att_allow *a, const uint8_t d[32])
+{
+	return a && a->n && bsearch(d, a->d, a->n, sizeof(*a->d), cmp32);
+}
+
+void att_allow_free(struct att_allow *a)
+{
+	free(a->d);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- helpers ---- */
+
+/* snprintf that may truncate: reasons are bounded on purpose */
+static void __attribute__((format(printf, 3, 4))) say(char *buf, size_t len, const char *fmt,
+						      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void extend256(uint8_t pcr[32], const uint8_t d[32])
+{
+	uint8_t buf[64];
+
+	memcpy(buf, pcr, 32);
+	memcpy(buf + 32, d, 32);
+	EVP_Digest(buf, sizeof(buf), pcr, NULL, EVP_sha256(), NULL);
+}
+
+/* Parse the entry at @off; on failure res->error says where and why. */
+static int entry_at(const uint8_t *log, size_t len, size_t off, uint64_t base,
+		    struct tcl_log_entry *e, size_t *sz, struct att_appraise_res *res)
+{
+	const char *why = NULL;
+	int rc = tcl_log_parse_entry(log + off, len - off, e, sz, &why);
+
+	if (rc == -ENODATA)
+		say(res->error, sizeof(res->error),
+			 "log entry at offset %llu is incomplete (%zu bytes left)",
+			 (unsigned long long)(base + off), len - off);
+	else if (rc)
+		say(res->error, sizeof(res->error), "log entry at offset %llu is malformed: %s",
+			 (unsigned long long)(base + off), why ? why : "?");
+	return rc ? -EBADMSG : 0;
+}
+
+static void digest_str(const struct tcl_log_entry *e, char *out, size_t cap)
+{
+	char hex[2 * TCL_LOG_DIGEST_MAX + 1];
+
+	tcl_hex(e->digest, e->digest_len, hex);
+	say(out, cap, "%s:%s", e->digest_algo, hex);
+}
+
+/* A parsed ima-buf record: the fields the attestor uses. */
+struct record {
+	struct json_object *o;
+	const char *container_id, *image, *image_digest, *result, *golden_sha256, *keyid;
+};
+
+static const char *rec_str(struct json_object *o, const char *k, bool *bad)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v))
+		return NULL;
+	if (!json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+		*bad = true;
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+/* 0 or -EINVAL with @why set.  The image reference, when present, must fit ATT_IMAGE_MAX. */
+static int record_parse(const struct tcl_log_entry *e, struct record *r, const char **why)
+{
+	bool bad = false;
+
+	memset(r, 0, sizeof(*r));
+	if (e->buf_len > ATT_RECORD_MAX) {
+		*why = "record larger than 64 KiB";
+		return -EINVAL;
+	}
+	/* tcl_json_parse logs; a hostile node could make it log a lot, but only once per
+	 * record it also pays a TPM extend for. */
+	if (tcl_json_parse("ima-buf record", (const char *)e->buf, e->buf_len, ATT_RECORD_MAX,
+			   &r->o) || !json_object_is_type(r->o, json_type_object)) {
+		*why = "record is not a JSON object";
+		goto bad;
+	}
+	r->container_id = rec_str(r->o, "container_id", &bad);
+	r->image = rec_str(r->o, "image", &bad);
+	r->image_digest = rec_str(r->o, "image_digest", &bad);
+	r->result = rec_str(r->o, "result", &bad);
+	r->golden_sha256 = rec_str(r->o, "golden_sha256", &bad);
+	r->keyid = rec_str(r->o, "keyid", &bad);
+	if (bad) {
+		*why = "a field is not a string";
+		goto bad;
+	}
+	if (r->container_id && !att_container_id_valid(r->container_id)) {
+		*why = "container_id is not [A-Za-z0-9_.-]{1,128}";
+		goto bad;
+	}
+	if (r->image && strlen(r->image) > ATT_IMAGE_MAX) {
+		*why = "image reference longer than 512 bytes";
+		goto bad;
+	}
+	if (r->image_digest && !tcl_digest_valid(r->image_digest)) {
+		*why = "image_digest is not sha256:<64 hex>";
+		goto bad;
+	}
+	return 0;
+bad:
+	json_object_put(r->o);
+	r->o = NULL;
+	return -EINVAL;
+}
+
+static void record_free(struct record *r)
+{
+	json_object_put(r->o);
+	r->o = NULL;
+}
+
+/* Split "<cid>:<path>"; false when the name is neither that nor "/path". */
+static bool split_name(const char *name, char cid[ATT_CID_MAX + 1], const char **path)
+{
+	const char *colon;
+
+	cid[0] = '\0';
+	if (name[0] == '/') {
+		*path = name;
+		return true;
+	}
+	colon = strchr(name, ':');
+	if (!colon || colon == name || colon - name > ATT_CID_MAX || colon[1] != '/')
+		return false;
+	memcpy(cid, name, colon - name);
+	cid[colon - name] = '\0';
+	*path = colon + 1;
+	return att_container_id_valid(cid);
+}
+
+/* ---- per evidence ---- */
+
+/* What one evidence knows about a container's golden manifest. */
+struct cgold {
+	const struct tcl_golden *g;
+	const char *keyid;
+	int rc;
+	char err[ATT_REASON_MAX];
+};
+
+struct run {
+	const struct att_appraise_cfg *cfg;
+	struct att_node *n;
+	const uint8_t *log;
+	uint64_t base;
+	int64_t now;
+	const uint8_t *pcr0_9;
+	struct att_appraise_res *res;
+	struct att_map gold;		/* image digest -> struct cgold, for this evidence */
+	int rc;				/* -ENOMEM while appraising */
+};
+
+static void cgold_free(void *p)
+{
+	free(p);
+}
+
+static struct cgold *gold_of(struct run *r, const char *image, const char *digest)
+{
+	struct cgold *cg = att_map_get(&r->gold, digest);
+
+	if (cg)
+		return cg;
+	cg = calloc(1, sizeof(*cg));
+	if (!cg || att_map_put(&r->gold, digest, cg)) {
+		free(cg);
+		return NULL;
+	}
+	cg->rc = r->cfg->golden ? r->cfg->golden(r->cfg->golden_arg, image ? image : "", digest,
+						 &cg->g, &cg->keyid, cg->err, sizeof(cg->err))
+				: -ENOENT;
+	if (!r->cfg->golden)
+		say(cg->err, sizeof(cg->err), "no registry configured");
+	return cg;
+}
+
+static void node_find(struct run *r, uint64_t off, const char *name, const char *digest,
+		      const char *reason)
+{
+	if (att_node_finding(r->n, r->base + off, r->now, name, digest, reason))
+		r->rc = -ENOMEM;
+	r->res->findings++;
+}
+
+static void cont_find(struct run *r, struct att_container *c, uint64_t off, const char *name,
+		      const char *digest, const char *reason)
+{
+	if (att_container_finding(r->n, c, r->base + off, r->now, name, digest, reason))
+		r->rc = -ENOMEM;
+	r->res->findings++;
+}
+
+static void on_file(struct run *r, const struct tcl_log_entry *e, uint64_t off)
+{
+	char cid[ATT_CID_MAX + 1], dg[16 + 2 * TCL_LOG_DIGEST_MAX], why[ATT_REASON_MAX];
+	const char *path;
+	struct att_container *c;
+	struct cgold *cg;
+
+	digest_str(e, dg, sizeof(dg));
+	if (!strcmp(e->name, "boot_aggregate")) {
+		uint8_t agg[32];
+
+		if (r->base + off != 0) {
+			node_find(r, off, e->name, dg, "boot_aggregate after the start of the log");
+		} else if (r->pcr0_9) {
+			tcl_log_boot_aggregate((const uint8_t (*)[32])r->pcr0_9, agg);
+			if (e->digest_len != 32 || strcmp(e->digest_algo, "sha256") ||
+			    memcmp(agg, e->digest, 32))
+				node_find(r, off, e->name, dg,
+					  "boot_aggregate does not match the quoted PCRs 0-9");
+		}
+		return;
+	}
+	if (r->base + off == 0)
+		node_find(r, off, e->name, dg, "the log does not start with boot_aggregate");
+	if (!split_name(e->name, cid, &path)) {
+		node_find(r, off, e->name, dg,
+			  "entry name is neither /PATH nor <container-id>:/PATH");
+		return;
+	}
+	if (strcmp(e->digest_algo, "sha256") || e->digest_len != 32) {
+		node_find(r, off, e->name, dg, "file digest is not sha256: cannot be appraised");
+		return;
+	}
+	if (!cid[0]) {
+		if (!r->cfg->host_allow) {
+			r->n->unappraised++;
+			r->res->unappraised++;
+		} else if (!att_allow_has(r->cfg->host_allow, e->digest)) {
+			node_find(r, off, path, dg, "host file is not in the host allowlist");
+		}
+		return;
+	}
+	c = att_container_get(r->n, cid);
+	if (!c) {
+		say(why, sizeof(why), "file entry for container %s, which has no "
+			 "container_start before it", cid);
+		node_find(r, off, path, dg, why);
+		return;
+	}
+	c->files++;
+	if (att_allow_has(r->cfg->host_allow, e->digest))
+		return;
+	if (!c->image_digest[0]) {
+		cont_find(r, c, off, path, dg, "executed in a container with no image digest");
+		return;
+	}
+	cg = gold_of(r, c->image, c->image_digest);
+	if (!cg) {
+		r->rc = -ENOMEM;
+		return;
+	}
+	if (cg->rc) {
+		say(why, sizeof(why), "executed in a container whose image is not verified: "
+			 "%s", cg->err);
+		cont_find(r, c, off, path, dg, why);
+		return;
+	}
+	if (!tcl_golden_has_digest(cg->g, e->digest)) {
+		say(why, sizeof(why), "not in the golden manifest of %s@%s", c->image,
+			 c->image_digest);
+		cont_find(r, c, off, path, dg, why);
+	}
+}
+
+static void on_start(struct run *r, const struct record *rec, uint64_t off, const char *dg)
+{
+	struct att_container *c = NULL;
+	char why[ATT_REASON_MAX];
+	struct cgold *cg;
+	int rc;
+
+	if (!rec->container_id) {
+		node_find(r, off, "container_start", dg, "container_start without container_id");
+		return;
+	}
+	rc = att_container_add(r->n, rec->container_id, &c);
+	if (rc) {
+		say(why, sizeof(why), "container %s: %s", rec->container_id,
+			 rc == -ENOSPC ? "too many containers on this node" : strerror(-rc));
+		node_find(r, off, "container_start", dg, why);
+		return;
+	}
+	if (c->started && (strcmp(c->image_digest, rec->image_digest ? rec->image_digest : "") ||
+			   strcmp(c->image, rec->image ? rec->image : ""))) {
+		cont_find(r, c, off, "container_start", dg,
+			  "a second container_start names another image");
+		return;
+	}
+	say(c->image, sizeof(c->image), "%s", rec->image ? rec->image : "");
+	say(c->image_digest, sizeof(c->image_digest), "%s",
+		 rec->image_digest ? rec->image_digest : "");
+	if (!c->started) {
+		c->start_offset = r->base + off;
+		c->started = r->now;
+	}
+	c->stopped = false;
+	if (!rec->image_digest) {
+		cont_find(r, c, off, "container_start", dg,
+			  "container_start has no image_digest: the image cannot be appraised");
+		return;
+	}
+	cg = gold_of(r, c->image, c->image_digest);
+	if (!cg) {
+		r->rc = -ENOMEM;
+		return;
+	}
+	if (cg->rc) {
+		say(why, sizeof(why), "image %s@%s is not verified: %s", c->image,
+			 c->image_digest, cg->err);
+		cont_find(r, c, off, "container_start", dg, why);
+		return;
+	}
+	say(c->golden_sha256, sizeof(c->golden_sha256), "%s", cg->g->sha256);
+	say(c->golden_keyid, sizeof(c->golden_keyid), "%s", cg->keyid ? cg->keyid : "");
+}
+
+static void on_verify(struct run *r, const struct record *rec, uint64_t off, const char *dg)
+{
+	struct att_container *c = rec->container_id ? att_container_get(r->n, rec->container_id)
+						    : NULL;
+	char why[ATT_REASON_MAX];
+	struct cgold *cg;
+
+	if (!rec->image_digest || !rec->result) {
+		node_find(r, off, "image_verify", dg, "image_verify without image_digest or result");
+		return;
+	}
+	if (strcmp(rec->result, "verified"))
+		return;		/* a refusal: the container never ran */
+	cg = gold_of(r, rec->image, rec->image_digest);
+	if (!cg) {
+		r->rc = -ENOMEM;
+		return;
+	}
+	why[0] = '\0';
+	if (cg->rc)
+		say(why, sizeof(why), "the node verified %s@%s, the attestor cannot: %s",
+			 rec->image ? rec->image : "", rec->image_digest, cg->err);
+	else if (rec->golden_sha256 && strcmp(rec->golden_sha256, cg->g->sha256))
+		say(why, sizeof(why), "the node verified %s against golden manifest %.64s, "
+			 "the registry's is %s", rec->image_digest, rec->golden_sha256,
+			 cg->g->sha256);
+	else if (rec->keyid && cg->keyid && strcmp(rec->keyid, cg->keyid))
+		say(why, sizeof(why), "the node says key %.64s signed the golden manifest "
+			 "of %s, the attestor found key %s", rec->keyid, rec->image_digest,
+			 cg->keyid);
+	if (!why[0])
+		return;
+	if (c)
+		cont_find(r, c, off, "image_verify", dg, why);
+	else
+		node_find(r, off, "image_verify", dg, why);
+}
+
+static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
+{
+	char dg[16 + 2 * TCL_LOG_DIGEST_MAX], why[ATT_REASON_MAX];
+	const char *w = NULL;
+	struct record rec;
+	bool start = !strcmp(e->name, "container_start");
+	bool stop = !strcmp(e->name, "container_stop");
+	bool verify = !strcmp(e->name, "image_verify");
+
+	if (!start && !stop && !verify)
+		return;
+	digest_str(e, dg, sizeof(dg));
+	if (record_parse(e, &rec, &w)) {
+		say(why, sizeof(why), "malformed %s record: %s", e->name, w);
+		node_find(r, off, e->name, dg, why);
+		return;
+	}
+	if (start) {
+		on_start(r, &rec, off, dg);
+	} else if (stop) {
+		struct att_container *c = rec.container_id ?
+			att_container_get(r->n, rec.container_id) : NULL;
+
+		if (c)
+			c->stopped = true;
+	} else {
+		on_verify(r, &rec, off, dg);
+	}
+	record_free(&rec);
+}
+
+/* Golden manifests the accepted prefix needs, fetched before anything changes, so that an
+ * unreachable registry refuses the evidence as a whole. */
+static int prefetch(struct run *r, size_t len)
+{
+	struct tcl_log_entry e;
+	struct record rec;
+	const char *w;
+	size_t off = 0, sz;
+
+	while (off < len) {
+		if (entry_at(r->log, len, off, r->base, &e, &sz, r->res))
+			return -EBADMSG;
+		off += sz;
+		if (!e.buf || (strcmp(e.name, "container_start") && strcmp(e.name, "image_verify")))
+			continue;
+		if (record_parse(&e, &rec, &w))
+			continue;
+		if (rec.image_digest) {
+			struct cgold *cg = gold_of(r, rec.image, rec.image_digest);
+
+			if (!cg) {
+				record_free(&rec);
+				return -ENOMEM;
+			}
+			if (cg->rc == -EAGAIN) {
+				say(r->res->error, sizeof(r->res->error), "%s", cg->err);
+				record_free(&rec);
+				return -EAGAIN;
+			}
+		}
+		record_free(&rec);
+	}
+	return 0;
+}
+
+int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const uint8_t *log,
+		 size_t len, const uint8_t quoted[32], const uint8_t *pcr0_9, int64_t now,
+		 struct att_appraise_res *res)
+{
+	struct run r = { .cfg = cfg, .n = n, .log = log, .base = n->log_offset, .now = now,
+			 .pcr0_9 = pcr0_9, .res = res };
+	struct tcl_log_entry e;
+	struct tcl_log_digests d;
+	size_t off = 0, sz, count = 0, match_len = 0, match_entries = 0;
+	bool matched;
+	char qh[65], rh[65];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memcpy(res->pcr, n->pcr, 32);
+	matched = !memcmp(res->pcr, quoted, 32);
+	while (!matched && off < len) {
+		if (entry_at(log, len, off, r.base, &e, &sz, res))
+			return -EBADMSG;
+		if (++count > cfg->max_entries) {
+			say(res->error, sizeof(res->error),
+				 "more than %zu log entries in one evidence", cfg->max_entries);
+			return -E2BIG;
+		}
+		if (e.pcr != cfg->pcr) {
+			say(res->error, sizeof(res->error),
+				 "log entry at offset %llu extends PCR %u, not PCR %u",
+				 (unsigned long long)(r.base + off), e.pcr, cfg->pcr);
+			return -EBADMSG;
+		}
+		rc = tcl_log_entry_digests(&e, &d);
+		if (rc)
+			return rc;
+		extend256(res->pcr, d.sha256);
+		off += sz;
+		if (!memcmp(res->pcr, quoted, 32)) {
+			matched = true;
+			match_len = off;
+			match_entries = count;
+		}
+	}
+	if (!matched) {
+		tcl_hex(res->pcr, 32, rh);
+		tcl_hex(quoted, 32, qh);
+		say(res->error, sizeof(res->error),
+			 "the log from offset %llu (%zu entries) replays PCR %u to %s, the quote "
+			 "says %s", (unsigned long long)r.base, count, cfg->pcr, rh, qh);
+		return -EILSEQ;
+	}
+	/* what comes after the quoted prefix: complete entries the next evidence will carry */
+	for (off = match_len; off < len; off += sz) {
+		if (tcl_log_parse_entry(log + off, len - off, &e, &sz, NULL))
+			break;
+		res->pending_entries++;
+	}
+	rc = prefetch(&r, match_len);
+	if (rc)
+		goto out;
+	for (off = 0; off < match_len && !r.rc; off += sz) {
+		if (entry_at(log, match_len, off, r.base, &e, &sz, res)) {
+			rc = -EBADMSG;	/* cannot happen: the same bytes parsed above */
+			goto out;
+		}
+		if (e.buf)
+			on_buf(&r, &e, off);
+		else
+			on_file(&r, &e, off);
+	}
+	if (r.rc) {
+		rc = r.rc;
+		say(res->error, sizeof(res->error), "out of memory while appraising");
+		goto out;
+	}
+	res->accepted_len = match_len;
+	res->accepted_entries = match_entries;
+	n->log_offset += match_len;
+	n->log_entries += match_entries;
+	memcpy(n->pcr, quoted, 32);
+	rc = 0;
+out:
+	att_map_free(&r.gold, cgold_free);
+	return rc;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The attestor's state: enrolled nodes (AK, EK binding, TLS client certificate), where each
+ * node's log stands (offset, replayed PCR value, TPM reset count), containers seen in the logs,
+ * findings (offending entries and failed evidence, with reasons) and verdicts.
+ *
+ * Persisted as one JSON file (format in docs/attestor.md), written to a temp file, fsync'd and
+ * renamed, and reloaded at start.  Nonces and enrolments in progress live in memory only: a
+ * restart invalidates them, which costs a node one more round trip and nothing else.
+ *
+ * Verdicts are derived, never stored on their own:
+ *   untrusted  any finding on the node or on one of its containers (sticky until the node
+ *              re-enrols or its TPM resets, i.e. it reboots and starts a new log)
+ *   unknown    enrolled (or not) but no evidence accepted yet
+ *   stale      trusted, but the last accepted evidence is older than stale_after
+ *   trusted    otherwise */
+#ifndef ATT_STATE_H
+#define ATT_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "map.h"
+
+#define ATT_NODE_ID_MAX		253	/* a Kubernetes node name (DNS subdomain) */
+#define ATT_CID_MAX		128
+#define ATT_IMAGE_MAX		512
+#define ATT_REASON_MAX		512
+#define ATT_FINDINGS_KEPT	64	/* per node and per container; the rest are counted */
+#define ATT_CONTAINERS_MAX	4096	/* per node; stopped trusted ones are dropped first */
+#define ATT_NONCES		8	/* outstanding challenges per node */
+#define ATT_NONCE_LEN		32
+#define ATT_STATE_MAX_BYTES	(1024u << 20)
+#define ATT_AK_PUB_MAX		1024
+
+enum att_verdict { ATT_UNKNOWN, ATT_TRUSTED, ATT_UNTRUSTED, ATT_STALE };
+
+const char *att_verdict_name(enum att_verdict v);
+
+/* An offending log entry, or a failed piece of evidence (offset = ATT_NO_OFFSET). */
+#define ATT_NO_OFFSET UINT64_MAX
+struct att_finding {
+	uint64_t offset;	/* log offset of the entry */
+	int64_t time;		/* unix seconds when it was found */
+	char *name;		/* entry name (file or event), NULL if none */
+	char *digest;		/* "sha256:<hex>", NULL if none */
+	char *container_id;	/* NULL for host entries and evidence failures */
+	char *reason;
+};
+
+struct att_findings {
+	struct att_finding *v;	/* the first ATT_FINDINGS_KEPT */
+	size_t n;
+	uint64_t total;		/* including those not kept */
+};
+
+struct att_container {
+	char id[ATT_CID_MAX + 1];
+	char image[ATT_IMAGE_MAX + 1];
+	char image_digest[72];		/* "" when the container_start record had none */
+	char golden_sha256[65];		/* manifest that appraised it, "" when not verified */
+	char golden_keyid[65];
+	uint64_t start_offset;
+	int64_t started;		/* unix seconds of the evidence that reported the start */
+	bool stopped;
+	uint64_t files;			/* file entries appraised */
+	struct att_findings findings;
+};
+
+struct att_pending {			/* an enrolment waiting for the credential's secret */
+	bool active;
+	int64_t expires;		/* monotonic seconds */
+	uint8_t secret[32];
+	uint8_t ak_pub[ATT_AK_PUB_MAX];
+	size_t ak_pub_len;
+	char ek_sha256[65];
+	char ek_cert[16];
+	char tls_sha256[65];
+};
+
+struct att_nonce {
+	uint8_t v[ATT_NONCE_LEN];
+	int64_t expires;		/* monotonic milliseconds; 0: slot free */
+};
+
+struct att_node {
+	char id[ATT_NODE_ID_MAX + 1];
+	bool enrolled;
+	/* enrolment */
+	uint8_t ak_pub[ATT_AK_PUB_MAX];	/* marshalled TPM2B_PUBLIC */
+	size_t ak_pub_len;
+	char *ak_pem;			/* derived from ak_pub */
+	char ak_name[2 * 68 + 1];	/* hex TPM name */
+	char ek_sha256[65];		/* SHA-256 of the EK TPM2B_PUBLIC */
+	char ek_cert[16];		/* "verified" (chain checked), "unchecked" or "none" */
+	char tls_sha256[65];		/* SHA-256 of the client certificate DER */
+	int64_t enrolled_at;
+	/* where the log stands */
+	bool have_reset_count;
+	uint32_t reset_count;
+	uint64_t log_offset;
+	uint64_t log_entries;
+	uint8_t pcr[32];		/* sha256 bank, replayed up to log_offset */
+	/* verdict inputs */
+	int64_t last_evidence;		/* unix seconds of the last accepted evidence, 0: never */
+	uint64_t evidence_ok, evidence_failed;
+	uint64_t unappraised;		/* host entries with no host allowlist configured */
+	struct att_findings findings;	/* evidence failures and host entries */
+	struct att_map containers;	/* id -> struct att_container */
+	size_t untrusted_containers;
+	/* memory only */
+	struct att_pending pending;
+	struct att_nonce nonces[ATT_NONCES];
+};
+
+struct att_state {
+	char *path;			/* NULL: not persisted (tests) */
+	struct att_map nodes;		/* id -> struct att_node */
+	bool dirty;
+};
+
+bool att_node_id_valid(const char *s);		/* [a-z0-9]([-a-z0-9.]*[a-z0-9])?, <= 253 */
+bool att_container_id_valid(const char *s);	/* [A-Za-z0-9_.-]{1,128} */
+
+/* Load @path (absent file: empty state).  -EBADMSG with a message naming the problem when the
+ * file is malformed: the attestor refuses to start rather than forget enrolments. */
+int att_state_load(const char *path, struct att_state *st);
+int att_state_save(struct att_state *st);
+void att_state_free(struct att_state *st);
+/* Serialise (what save writes); *out malloc'd. */
+int att_state_to_json(const struct att_state *st, char **out, size_t *len);
+int att_state_from_json(const char *buf, size_t len, struct att_state *st);
+
+struct att_node *att_node_get(struct att_state *st, const char *id);
+/* Existing node or a new one (not enrolled).  -ENOSPC when @max nodes exist already. */
+int att_node_get_or_add(struct att_state *st, const char *id, size_t max, struct att_node **n);
+void att_node_remove(struct att_state *st, const char *id);
+/* Forget what the log said: offset 0, PCR zero, containers and findings cleared. */
+void att_node_reset_log(struct att_node *n);
+/* Set ak_pub and derive ak_pem and ak_name. */
+int att_node_set_ak(struct att_node *n, const uint8_t *pub, size_t len);
+
+struct att_container *att_container_get(struct att_node *n, const char *id);
+/* New or existing container; -ENOSPC when the node holds ATT_CONTAINERS_MAX and none can be
+ * dropped. */
+int att_container_add(struct att_node *n, const char *id, struct att_container **c);
+
+/* Record a finding (strings copied, NULL allowed except reason). */
+int att_finding_add(struct att_findings *f, uint64_t offset, int64_t now, const char *name,
+		    const char *digest, const char *container_id, const char *reason);
+int att_node_finding(struct att_node *n, uint64_t offset, int64_t now, const char *name,
+		     const char *digest, const char *reason);
+int att_container_finding(struct att_node *n, struct att_container *c, uint64_t offset,
+			  int64_t now, const char *name, const char *digest, const char *reason);
+void att_findings_free(struct att_findings *f);
+
+/* Reported verdicts; *reason (may be NULL) gets a short human reason. */
+enum att_verdict att_node_verdict(const struct att_node *n, int64_t now, int64_t stale_after,
+				  const char **reason, char *buf, size_t buflen);
+enum att_verdict att_container_verdict(const struct att_node *n, const struct att_container *c,
+				       int64_t now, int64_t stale_after, char *buf,
+				       size_t buflen);
+
+struct json_object;
+/* JSON views for the API (new objects). */
+struct json_object *att_findings_json(const struct att_findings *f);
+struct json_object *att_node_json(const struct att_node *n, int64_t now, int64_t stale_after);
+struct json_object *att_container_json(const struct att_node *n, const struct att_container *c,
+				       int64_t now, int64_t stale_after);
+
+/* Nonces: issue a fresh one valid for ttl_ms, starting with the 8 bytes of @prefix (the
+ * attestor's run id, so that a nonce from before a restart is recognised as such) and random
+ * after that; take = check and consume.
+ * take: 0, -ENOENT never issued (or already used), -ETIME expired (consumed too). */
+#define ATT_NONCE_PREFIX 8
+int att_nonce_issue(struct att_node *n, int64_t now_ms, int64_t ttl_ms,
+		    const uint8_t prefix[ATT_NONCE_PREFIX], uint8_t out[ATT_NONCE_LEN]);
+int att_nonce_take(struct att_node *n, const uint8_t nonce[ATT_NONCE_LEN], int64_t now_ms);
+
+/* Clocks used throughout: wall seconds (persisted), monotonic seconds / milliseconds. */
+int64_t att_now(void);
+int64_t att_mono(void);
+int64_t att_mono_ms(void);
+
+#endif

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A simulated tcl node for the attestor tests: a real TPM (swtpm), a real measurement log
+ * (agent/log.h, the agent's writer) and the agent's attestation client (agent/attest_client.h),
+ * plus the ways a compromised node could try to cheat.
+ *
+ *   nodesim OPTIONS enrol [--force]
+ *   nodesim OPTIONS append [--log-only|--tpm-only] ENTRY...
+ *       boot                     boot_aggregate of the TPM's PCRs 0-9 (first entry)
+ *       start:CID:IMAGE:DIGEST   container_start record (canonical JSON)
+ *       stop:CID                 container_stop record
+ *       exec:CID:PATH:HEX        file executed in a container ("CID:PATH", sha256 HEX)
+ *       host:PATH:HEX            file executed on the host
+ *       verify:IMAGE:DIGEST:RESULT[:GOLDEN_SHA256]   image_verify record
+ *   nodesim OPTIONS push                 one attestation round (with the client's retries)
+ *   nodesim OPTIONS forge KEY.pem        quote re-signed with another RSA key
+ *   nodesim OPTIONS replay               honest evidence, then the same evidence again
+ *   nodesim OPTIONS stale SECONDS        wait that long between challenge and evidence
+ *   nodesim OPTIONS tamper [--no-reseal] the last log entry sent with another file digest
+ *   nodesim OPTIONS relay CERT.pem       quote bound to another TLS client certificate
+ *   nodesim OPTIONS offset               the acknowledged offset and the log size
+ * OPTIONS: --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR [--pcr N]
+ *          [--attempts N] [--retry-ms N]
+ * The log is DIR/log.bin, the client state DIR/attest.json.  Results go to stdout as one JSON
+ * line; the exit status is 0 when the attestor accepted the (last) evidence, 1 otherwise,
+ * 2 for usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "attest_client.h"
+#include "canonjson.h"
+#include "diag.h"
+#include "log.h"
+#include "tpm.h"
+#include "util.h"
+
+static const char *tcti, *dir;
+static uint32_t pcr = 13;
+static struct tcl_attest_opts opts;
+static char log_path[4096], state_path[4096];
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: nodesim --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR\n"
+		"               [--pcr N] [--attempts N] [--retry-ms N] COMMAND ...\n"
+		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
+		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
+		"          relay CERT.pem | offset\n"
+		"Entries: boot | start:CID:IMAGE:DIGEST | stop:CID | exec:CID:PATH:HEX |\n"
+		"         host:PATH:HEX | verify:IMAGE:DIGEST:RESULT[:GOLDEN_SHA256]\n");
+}
+
+static void print(const char *what, int rc, const struct tcl_attest_result *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "what", json_object_new_string(what));
+	json_object_object_add(o, "rc", json_object_new_int(rc));
+	json_object_object_add(o, "error", json_object_new_string(rc ? strerror(-rc) : ""));
+	json_object_object_add(o, "status", json_object_new_int(r->http_status));
+	json_object_object_add(o, "verdict", json_object_new_string(r->verdict));
+	json_object_object_add(o, "reason", json_object_new_string(r->reason));
+	json_object_object_add(o, "log_offset", json_object_new_int64((int64_t)r->log_offset));
+	json_object_object_add(o, "accepted", json_object_new_int64((int64_t)r->accepted_entries));
+	json_object_object_add(o, "pending", json_object_new_int64((int64_t)r->pending_entries));
+	json_object_object_add(o, "findings", json_object_new_int64((int64_t)r->findings));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+/* ---- log entries ---- */
+
+static int record(struct tcl_log_buf *b, const char *name, struct json_object *o,
+		  struct tcl_log_digests *d)
+{
+	char *s = NULL;
+	size_t len;
+	int rc = tcl_canon_json(o, &s, &len);
+
+	if (!rc)
+		rc = tcl_log_encode_buf(b, pcr, name, s, len, d);
+	free(s);
+	json_object_put(o);
+	return rc;
+}
+
+/* Split @spec at ':' into at most @max fields (the last takes the rest). */
+static int split(char *spec, char **f, int max)
+{
+	int n = 0;
+
+	f[n++] = spec;
+	while (n < max && (spec = strchr(spec, ':'))) {
+		*spec++ = '\0';
+		f[n++] = spec;
+	}
+	return n;
+}
+
+static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
+		  struct tcl_log_digests *d)
+{
+	char *f[6];
+	uint8_t dg[32];
+	int n;
+
+	if (!strcmp(spec, "boot")) {
+		uint8_t pcrs[10][32], agg[32];
+		size_t dl;
+		int rc = tcl_tpm_pcr_read_many(t, TCL_TPM_ALG_SHA256, 0x3ff, &pcrs[0][0],
+					       sizeof(pcrs), &dl);
+
+		if (rc)
+			return rc;
+		tcl_log_boot_aggregate((const uint8_t (*)[32])pcrs, agg);
+		return tcl_log_encode_ng(b, pcr, agg, "boot_aggregate", d);
+	}
+	if (!strncmp(spec, "start:", 6)) {
+		struct json_object *o = json_object_new_object();
+
+		n = split(spec + 6, f, 3);
+		if (n != 3)
+			return -EINVAL;
+		/* the keys tcl_ocimeta_start_record writes, those the attestor reads */
+		json_object_object_add(o, "container_id", json_object_new_string(f[0]));
+		json_object_object_add(o, "image", json_object_new_string(f[1]));
+		json_object_object_add(o, "image_digest", json_object_new_string(f[2]));
+		json_object_object_add(o, "runtime", json_object_new_string("runc"));
+		return record(b, "container_start", o, d);
+	}
+	if (!strncmp(spec, "stop:", 5)) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "container_id", json_object_new_string(spec + 5));
+		return record(b, "container_stop", o, d);
+	}
+	if (!strncmp(spec, "verify:", 7)) {
+		struct json_object *o = json_object_new_object();
+
+		n = split(spec + 7, f, 4);
+		if (n < 3)
+			return -EINVAL;
+		json_object_object_add(o, "image", json_object_new_string(f[0]));
+		json_object_object_add(o, "image_digest", json_object_new_string(f[1]));
+		json_object_object_add(o, "result", json_object_new_string(f[2]));
+		if (n == 4)
+			json_object_object_add(o, "golden_sha256", json_object_new_string(f[3]));
+		return record(b, "image_verify", o, d);
+	}
+	if (!strncmp(spec, "exec:", 5)) {
+		char name[4400];
+
+		n = split(spec + 5, f, 3);
+		if (n != 3 || strlen(f[2]) != 64 || tcl_unhex(f[2], dg, 32))
+			return -EINVAL;
+		snprintf(name, sizeof(name), "%s:%s", f[0], f[1]);
+		return tcl_log_encode_ng(b, pcr, dg, name, d);
+	}
+	if (!strncmp(spec, "host:", 5)) {
+		n = split(spec + 5, f, 2);
+		if (n != 2 || strlen(f[1]) != 64 || tcl_unhex(f[1], dg, 32))
+			return -EINVAL;
+		return tcl_log_encode_ng(b, pcr, dg, f[0], d);
+	}
+	return -EINVAL;
+}
+
+/* Append entries to the log and extend the TPM, as the agent does (log first).  --log-only
+ * and --tpm-only make the two disagree on purpose. */
+static int cmd_append(struct tcl_tpm *t, int argc, char **argv)
+{
+	bool log_only = false, tpm_only = false;
+	struct tcl_log_digests *d = calloc((size_t)argc + 1, sizeof(*d));
+	struct tcl_tpm_digests *td = calloc((size_t)argc + 1, sizeof(*td));
+	struct tcl_log_buf b = { 0 };
+	struct tcl_log *l = NULL;
+	size_t n = 0, done = 0;
+	int rc = 0;
+
+	if (!d || !td)
+		return -ENOMEM;
+	for (int i = 0; i < argc && !rc; i++) {
+		if (!strcmp(argv[i], "--log-only")) {
+			log_only = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--tpm-only")) {
+			tpm_only = true;
+			continue;
+		}
+		rc = encode(t, &b, argv[i], &d[n]);
+		if (rc) {
+			fprintf(stderr, "nodesim: bad entry '%s'\n", argv[i]);
+			break;
+		}
+		tcl_tpm_digests_add(&td[n], TCL_TPM_ALG_SHA1, d[n].sha1);
+		tcl_tpm_digests_add(&td[n], TCL_TPM_ALG_SHA256, d[n].sha256);
+		n++;
+	}
+	if (!rc && !tpm_only) {
+		rc = tcl_log_open(log_path, &l, NULL);
+		if (!rc)
+			rc = tcl_log_append(l, b.p, b.len);
+		tcl_log_close(l);
+	}
+	if (!rc && !log_only)
+		rc = tcl_tpm_extend_batch(t, pcr, td, n, &done);
+	if (rc)
+		fprintf(stderr, "nodesim: append: %s\n", strerror(-rc));
+	tcl_log_buf_free(&b);
+	free(d);
+	free(td);
+	return rc;
+}
+
+/* ---- misbehaviour ---- */
+
+/* Replace the quote's signature by one from @key_path (TPMT_SIGNATURE, RSASSA-SHA256). */
+static int forge(struct tcl_tpm_quote *q, const char *key_path)
+{
+	FILE *f = fopen(key_path, "re");
+	EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t sig[512];
+	size_t sl = sizeof(sig);
+	int rc = -EINVAL;
+
+	if (f)
+		fclose(f);
+	if (!k || !md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSign(md, sig, &sl, q->attest, q->attest_len) != 1)
+		goto out;
+	q->sig[0] = 0x00;	/* TPM_ALG_RSASSA */
+	q->sig[1] = 0x14;
+	q->sig[2] = 0x00;	/* TPM_ALG_SHA256 */
+	q->sig[3] = 0x0b;
+	q->sig[4] = (uint8_t)(sl >> 8);
+	q->sig[5] = (uint8_t)sl;
+	memcpy(q->sig + 6, sig, sl);
+	q->sig_len = 6 + sl;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+static int cert_sha(const char *path, uint8_t out[32])
+{
+	FILE *f = fopen(path, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	int len = x ? i2d_X509(x, &der) : -1;
+
+	if (f)
+		fclose(f);
+	if (len > 0)
+		EVP_Digest(der, (size_t)len, out, NULL, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	X509_free(x);
+	return len > 0 ? 0 : -EINVAL;
+}
+
+/* Change the file digest of the last ima-ng entry in @log (and, with @reseal, fix its
+ * template SHA-1 so that it still parses: only the replay can tell). */
+static int tamper(uint8_t *log, size_t len, bool reseal)
+{
+	size_t off = 0, n, last = SIZE_MAX;
+	struct tcl_log_entry e;
+
+	while (off < len && !tcl_log_parse_entry(log + off, len - off, &e, &n, NULL)) {
+		if (!e.buf)
+			last = off;
+		off += n;
+	}
+	if (last == SIZE_MAX)
+		return -ENOENT;
+	if (tcl_log_parse_entry(log + last, len - last, &e, &n, NULL))
+		return -EINVAL;
+	((uint8_t *)e.digest)[0] ^= 0x5a;
+	if (reseal)
+		EVP_Digest(e.data, e.data_len, log + last + 4, NULL, EVP_sha1(), NULL);
+	return 0;
+}
+
+enum mode { M_FORGE, M_REPLAY, M_STALE, M_TAMPER, M_RELAY };
+
+static int misbehave(struct tcl_attest *a, struct tcl_tpm *t, enum mode m, const char *arg,
+		     bool reseal)
+{
+	struct tcl_attest_result r = { 0 };
+	struct tcl_attest_challenge ch;
+	struct tcl_tpm_quote *q = calloc(1, sizeof(*q));
+	uint8_t qual[32], other[32], *log = NULL;
+	size_t len = 0, jl = 0;
+	char *json = NULL;
+	int rc;
+
+	if (!q)
+		return -ENOMEM;
+	rc = tcl_attest_get_challenge(a, &ch, &r);
+	if (rc)
+		goto out;
+	if (m == M_STALE)
+		sleep((unsigned int)atoi(arg));
+	if (m == M_RELAY) {
+		rc = cert_sha(arg, other);
+		if (rc)
+			goto out;
+		tcl_attest_bind(ch.nonce, other, qual);
+	} else {
+		tcl_attest_bind(ch.nonce, tcl_attest_cert_sha256(a), qual);
+	}
+	rc = tcl_tpm_quote(t, qual, sizeof(qual), TCL_TPM_ALG_SHA256, ch.pcr_mask, q);
+	if (!rc)
+		rc = tcl_attest_read_log(log_path, ch.log_offset, 64u << 20, &log, &len);
+	if (!rc && m == M_FORGE)
+		rc = forge(q, arg);
+	if (!rc && m == M_TAMPER)
+		rc = tamper(log, len, reseal);
+	if (!rc)
+		rc = tcl_attest_evidence_json(ch.nonce, q, ch.log_offset, log, len, &json, &jl);
+	if (rc)
+		goto out;
+	rc = tcl_attest_post_evidence(a, json, jl, &r);
+	if (m == M_REPLAY) {
+		print("first", rc, &r);
+		memset(&r, 0, sizeof(r));
+		rc = tcl_attest_post_evidence(a, json, jl, &r);
+	}
+out:
+	print(m == M_REPLAY ? "replayed" : "evidence", rc, &r);
+	free(json);
+	free(log);
+	free(q);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "tpm", required_argument, NULL, 't' }, { "url", required_argument, NULL, 'u' },
+		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' }, { "dir", required_argument, NULL, 'd' },
+		{ "pcr", required_argument, NULL, 'p' },
+		{ "attempts", required_argument, NULL, 'n' },
+		{ "retry-ms", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct tcl_attest_result r = { 0 };
+	struct tcl_attest *a = NULL;
+	struct tcl_tpm *t = NULL;
+	const char *cmd;
+	int o, rc;
+
+	tcl_prog = "nodesim";
+	while ((o = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		switch (o) {
+		case 't': tcti = optarg; break;
+		case 'u': opts.url = optarg; break;
+		case 'c': opts.cert = optarg; break;
+		case 'k': opts.key = optarg; break;
+		case 'a': opts.ca_file = optarg; break;
+		case 'd': dir = optarg; break;
+		case 'p': pcr = (uint32_t)atoi(optarg); break;
+		case 'n': opts.max_attempts = (unsigned int)atoi(optarg); break;
+		case 'r': opts.retry_min_ms = (unsigned int)atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc || !tcti || !dir) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	snprintf(log_path, sizeof(log_path), "%s/log.bin", dir);
+	snprintf(state_path, sizeof(state_path), "%s/attest.json", dir);
+	opts.state_path = state_path;
+	opts.log_path = log_path;
+	opts.retry_max_ms = opts.retry_min_ms ? opts.retry_min_ms * 8 : 2000;
+	mkdir(dir, 0700);
+	rc = tcl_tpm_open(tcti, &t);
+	if (rc) {
+		fprintf(stderr, "nodesim: TPM %s: %s\n", tcti, strerror(-rc));
+		return 1;
+	}
+	if (!strcmp(cmd, "append")) {
+		rc = cmd_append(t, argc - optind, argv + optind);
+		goto out;
+	}
+	if (!strcmp(cmd, "offset")) {
+		struct stat st;
+
+		rc = tcl_attest_open(&opts, t, &a);
+		if (!rc)
+			printf("{\"acked\":%llu,\"log_size\":%lld}\n",
+			       (unsigned long long)tcl_attest_acked_offset(a),
+			       stat(log_path, &st) ? 0LL : (long long)st.st_size);
+		goto out;
+	}
+	rc = tcl_attest_open(&opts, t, &a);
+	if (rc)
+		goto out;
+	if (!strcmp(cmd, "enrol")) {
+		bool force = optind < argc && !strcmp(argv[optind], "--force");
+
+		rc = tcl_attest_enrol(a, force, &r);
+		print("enrol", rc, &r);
+	} else if (!strcmp(cmd, "push")) {
+		rc = tcl_attest_push(a, &r);
+		print("push", rc, &r);
+	} else if (!strcmp(cmd, "forge") && optind < argc) {
+		rc = misbehave(a, t, M_FORGE, argv[optind], false);
+	} else if (!strcmp(cmd, "replay")) {
+		rc = misbehave(a, t, M_REPLAY, NULL, false);
+	} else if (!strcmp(cmd, "stale") && optind < argc) {
+		rc = misbehave(a, t, M_STALE, argv[optind], false);
+	} else if (!strcmp(cmd, "tamper")) {
+		rc = misbehave(a, t, M_TAMPER, NULL,
+			       !(optind < argc && !strcmp(argv[optind], "--no-reseal")));
+	} else if (!strcmp(cmd, "relay") && optind < argc) {
+		rc = misbehave(a, t, M_RELAY, argv[optind], false);
+	} else {
+		usage(stderr);
+		rc = -EINVAL;
+		tcl_attest_close(a);
+		tcl_tpm_close(t);
+		return 2;
+	}
+out:
+	tcl_attest_close(a);
+	tcl_tpm_close(t);
+	return rc ? 1 : 0;
+}
