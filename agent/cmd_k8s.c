@@ -569,6 +569,23 @@ __attribute__((format(printf, 2, 3))) static int ti_fail(const struct trusted_im
 	return -EINVAL;
 }
 
+/* A DNS subdomain (RFC 1123), as object names are. */
+static bool is_dns_subdomain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if (!alnum && (edge || (s[i] != '-' && s[i] != '.')))
+			return false;
+	}
+	return true;
+}
+
 static bool is_hex64(const char *s)
 {
 	if (strlen(s) != 64)
@@ -645,6 +662,8 @@ static int ti_parse(json_object *o, const char *origin, size_t idx, struct trust
 		return rc;
 	if (!t->name || !*t->name)
 		return ti_fail(t, "metadata.name is missing");
+	if (!is_dns_subdomain(t->name))
+		return ti_fail(t, "metadata.name \"%s\" is not a DNS subdomain name", t->name);
 	snprintf(t->where, sizeof(t->where), "%s: TrustedImage %s", origin, t->name);
 	if (!json_object_object_get_ex(o, "spec", &spec) ||
 	    !json_object_is_type(spec, json_type_object))
@@ -1226,7 +1245,7 @@ static int k8s_render(int argc, char **argv)
 
 	if (!r)
 		return 1;
-	optind = 1;
+	optind = 0; /* 0: glibc re-initialises, so options may follow files */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TRUST_KEY:
@@ -1463,7 +1482,7 @@ static int k8s_hook_spec(int argc, char **argv)
 	char *end;
 	int c, rc = EXIT_USAGE;
 
-	optind = 1;
+	optind = 0; /* 0: glibc re-initialises, so options may follow files */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HOOK:

@@ -162,8 +162,10 @@ fi
 golden=$out/sha256-$manifest_sha.tcl
 "$tclctl" golden generate --oci "$out/oci:$tag" --ref "$repo@sha256:$manifest_sha" -o "$golden"
 "$tclctl" golden sign --key "$key" -o "$golden.sig" "$golden"
-keyid=$("$tclctl" golden verify --pub <(openssl pkey -in "$key" -pubout) --sig "$golden.sig" \
-	"$golden" >/dev/null && sed -n 's/.*"keyid":"\([0-9a-f]\{64\}\)".*/\1/p' "$golden.sig")
+openssl pkey -in "$key" -pubout -out "$work/key.pub" 2>/dev/null ||
+	die "cannot derive the public key of $key"
+"$tclctl" golden verify --pub "$work/key.pub" --sig "$golden.sig" "$golden" >/dev/null
+keyid=$(sed -n 's/.*"keyid":"\([0-9a-f]\{64\}\)".*/\1/p' "$golden.sig")
 [ -n "$keyid" ] || die "cannot read the key id from $golden.sig"
 golden_sha=$(sha "$golden")
 echo "sha256:$manifest_sha" > "$out/digest"
