@@ -969,7 +969,8 @@ static int sets_dedup(struct img_sets *s)
 }
 
 /* --base: a policy file or a ConfigMap manifest holding one. */
-static int load_base(const char *path, const char *data_key, struct tcl_policy **out)
+static int load_base(const char *path, const char *data_key, const char *base_name,
+		     struct tcl_policy **out)
 {
 	json_object *docs = NULL, *o, *v, *data;
 	char *buf = NULL, err[1024], origin[PATH_MAX + 300];
@@ -984,13 +985,34 @@ static int load_base(const char *path, const char *data_key, struct tcl_policy *
 	if (rc)
 		goto out;
 	rc = -EINVAL;
-	if (json_object_array_length(docs) != 1 ||
-	    !json_object_is_type(o = json_object_array_get_idx(docs, 0), json_type_object)) {
-		pr_err(SUB, "--base %s: want one policy object or one ConfigMap", path);
+	o = NULL;
+	if (json_object_array_length(docs) == 1) {
+		o = json_object_array_get_idx(docs, 0);
+	} else {
+		/* A manifest file with several objects (deploy/10-policy-configmap.yaml): the
+		 * ConfigMap named base_name. */
+		for (size_t i = 0; i < json_object_array_length(docs); i++) {
+			json_object *d = json_object_array_get_idx(docs, i), *k, *m, *n;
+
+			if (json_object_object_get_ex(d, "kind", &k) &&
+			    json_object_is_type(k, json_type_string) &&
+			    !strcmp(json_object_get_string(k), "ConfigMap") &&
+			    json_object_object_get_ex(d, "metadata", &m) &&
+			    json_object_object_get_ex(m, "name", &n) &&
+			    json_object_is_type(n, json_type_string) &&
+			    !strcmp(json_object_get_string(n), base_name))
+				o = d;
+		}
+	}
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		pr_err(SUB, "--base %s: want one policy object, one ConfigMap, or a ConfigMap named "
+		       "%s among several objects", path, base_name);
 		goto out;
 	}
 	if (!json_object_object_get_ex(o, "kind", &v)) {
 		/* A plain policy file: parse its own text, for line numbers in messages. */
+		if (json_object_array_length(docs) != 1)
+			goto out;
 		rc = tcl_policy_parse(buf, len, path, out, err, sizeof(err));
 		if (rc)
 			pr_err(SUB, "--base %s", err);
@@ -1144,6 +1166,8 @@ static const char render_help[] =
 	"  --base FILE             policy JSON, or a ConfigMap manifest holding one, whose global\n"
 	"                          \"allow\" list and \"images\" are kept (default: empty)\n"
 	"  --base-key KEY          the ConfigMap data key of --base (default policy.json)\n"
+	"  --base-name NAME        the ConfigMap to use when --base holds several objects\n"
+	"                          (default tcl-policy-base, as in deploy/10-policy-configmap.yaml)\n"
 	"  --golden-dir DIR        read DIR/sha256-<hex>.tcl and DIR/sha256-<hex>.tcl.sig instead\n"
 	"                          of the registry (hex = the image manifest digest)\n"
 	"  --registry URL          registry to pull golden manifests from (default: the host in\n"
@@ -1161,7 +1185,7 @@ static const char render_help[] =
 
 enum { OPT_TRUST_KEY = 0x100, OPT_BASE, OPT_BASE_KEY, OPT_GOLDEN_DIR, OPT_REGISTRY,
        OPT_AUTH_FILE, OPT_CA_FILE, OPT_TIMEOUT, OPT_NO_PATHS, OPT_FORMAT, OPT_NAME,
-       OPT_NAMESPACE, OPT_HOOK, OPT_STAGE, OPT_REMOVE };
+       OPT_NAMESPACE, OPT_HOOK, OPT_STAGE, OPT_REMOVE, OPT_BASE_NAME };
 
 /* Every TrustedImage of one input file, lists expanded. */
 static int render_file(const struct render *r, const char *path, struct img_sets *s,
@@ -1219,6 +1243,7 @@ static int k8s_render(int argc, char **argv)
 		{ "trust-key", required_argument, NULL, OPT_TRUST_KEY },
 		{ "base", required_argument, NULL, OPT_BASE },
 		{ "base-key", required_argument, NULL, OPT_BASE_KEY },
+		{ "base-name", required_argument, NULL, OPT_BASE_NAME },
 		{ "golden-dir", required_argument, NULL, OPT_GOLDEN_DIR },
 		{ "registry", required_argument, NULL, OPT_REGISTRY },
 		{ "auth-file", required_argument, NULL, OPT_AUTH_FILE },
@@ -1233,6 +1258,7 @@ static int k8s_render(int argc, char **argv)
 		{}
 	};
 	const char *base_path = NULL, *base_key = "policy.json", *format = "policy";
+	const char *base_name = "tcl-policy-base";
 	const char *name = "tcl-policy", *ns = "tcl-system", *out = "-";
 	struct render *r = calloc(1, sizeof(*r));
 	struct tcl_policy *base = NULL;
@@ -1260,6 +1286,9 @@ static int k8s_render(int argc, char **argv)
 			break;
 		case OPT_BASE_KEY:
 			base_key = optarg;
+			break;
+		case OPT_BASE_NAME:
+			base_name = optarg;
 			break;
 		case OPT_GOLDEN_DIR:
 			r->golden_dir = optarg;
@@ -1337,7 +1366,7 @@ static int k8s_render(int argc, char **argv)
 		}
 	}
 	if (base_path) {
-		if (load_base(base_path, base_key, &base))
+		if (load_base(base_path, base_key, base_name, &base))
 			goto out;
 	} else {
 		base = calloc(1, sizeof(*base));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* tclctl k8s render|hook-spec: the Kubernetes side without a controller (docs/kubernetes.md).
  *
- *   k8s render [--base FILE] [--base-key KEY] --trust-key PEM... [--golden-dir DIR]
- *              [--registry URL] [--auth-file F] [--ca-file PEM] [--timeout S] [--no-paths]
+ *   k8s render [--base FILE] [--base-key KEY] [--base-name NAME] --trust-key PEM...
+ *              [--golden-dir DIR] [--registry URL] [--auth-file F] [--ca-file PEM] [--timeout S] [--no-paths]
  *              [--format policy|configmap] [--name NAME] [--namespace NS] [-o FILE|-] FILE...
  *     Read TrustedImage objects (tcl.io/v1alpha1; YAML, multi-document YAML or JSON; single
  *     objects or kind: List / TrustedImageList as `kubectl get -o yaml|json` prints them; "-" is
@@ -13,7 +13,8 @@
  *     write the agent's policy (policy.h, version 1): the base policy's "allow" and "images"
  *     plus one "images" entry per TrustedImage, keyed by spec.image, its distinct file digests
  *     sorted.  --base is a policy JSON file or a ConfigMap manifest whose data[KEY] (default
- *     "policy.json") is one.  --format configmap wraps the policy in a ConfigMap named NAME
+ *     "policy.json") is one; in a file of several objects, the ConfigMap named NAME (default
+ *     tcl-policy-base).  --format configmap wraps the policy in a ConfigMap named NAME
  *     (default tcl-policy) in NS (default tcl-system), refused over the 1 MiB ConfigMap limit.
  *     Nothing is written unless every object checks out; the output is deterministic.
  *   k8s hook-spec --hook PATH [--stage STAGE] [--timeout S] [--remove] [-o FILE|-] [SPEC|-]
