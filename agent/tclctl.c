@@ -15,6 +15,7 @@
 #include "cmd_golden.h"
 #include "cmd_policy.h"
 #include "cmd_registry.h"
+#include "cmd_verify.h"
 #include "diag.h"
 #include "evstream.h"
 #include "maps.h"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 		"  policy generate --dir DIR... [-o FILE]\n"
 		"  policy check FILE\n"
 		"  image push|resolve ...         OCI images in a registry (tclctl image --help)\n"
+		"  image verify --registry URL --trust-key PEM REF\n"
+		"                                 verify an image against its signed golden manifest\n"
 		"  golden generate|sign|verify|keygen ...\n"
 		"                                 golden manifests of OCI images (tclctl golden --help)\n"
 		"  golden push|pull ...           golden manifests beside their image in a registry\n"
@@ -256,8 +259,11 @@ int main(int argc, char **argv)
 		return cmd_unload(argc, argv);
 	if (!strcmp(cmd, "policy"))
 		return tcl_cmd_policy(argc - 1, argv + 1);
-	if (!strcmp(cmd, "image"))
+	if (!strcmp(cmd, "image")) {
+		if (argc > 1 && !strcmp(argv[1], "verify"))
+			return tcl_cmd_image_verify(argc - 1, argv + 1);
 		return tcl_cmd_image(argc, argv);
+	}
 	if (!strcmp(cmd, "golden")) {
 		if (argc > 1 && (!strcmp(argv[1], "push") || !strcmp(argv[1], "pull")))
 			return tcl_cmd_golden_registry(argc, argv);

@@ -32,6 +32,14 @@ D3=$(publish $T/root3 shop 1.1 "")
 curl -s $REG/v2/shop/tags/list | grep -q "sha256-${D1#sha256:}.tcl" &&
 	pass "golden manifest stored beside the image (tag sha256-<hex>.tcl)" || fail "golden manifest tag"
 
+out=$("$B/tclctl" image verify --registry $REG --trust-key $T/trusted.pub --cache $T/cli-cache \
+	127.0.0.1:$PORT/shop@$D1 2>&1)
+echo "$out" | grep -q '^verified' && pass "tclctl image verify: verified" || fail "tclctl image verify: verified ($out)"
+out=$("$B/tclctl" image verify --registry $REG --trust-key $T/trusted.pub --cache $T/cli-cache \
+	127.0.0.1:$PORT/rogue@$D5 2>&1)
+echo "$out" | grep -q '^NOT verified: .*not signed by a trusted key' &&
+	pass "tclctl image verify: untrusted key is NOT verified" || fail "tclctl image verify: untrusted ($out)"
+
 check "agent starts with --registry and --trust-key" start_agent --enforce --scope containers \
 	--registry $REG --trust-key $T/trusted.pub --golden-cache $T/cache --events $EVENTS
 
