@@ -279,3 +279,24 @@ void tcl_evstream_handle(struct tcl_evstream *s, const struct pollfd *fds, int n
 		if (s->clients[i].out_len > s->clients[i].out_off && !client_flush(&s->clients[i]))
 			client_drop(s, i);
 }
+
+int tcl_evstream_request(const char *socket_path, const char *request)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(request);
+	int fd, err;
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, request, len) != (ssize_t)len) {
+		err = -errno;
+		close(fd);
+		return err ? err : -EIO;
+	}
+	return fd;
+}

@@ -35,4 +35,7 @@ int tcl_evstream_pollfds(struct tcl_evstream *s, struct pollfd *fds, int max);
 /* Handle the revents of the fds given by tcl_evstream_pollfds. */
 void tcl_evstream_handle(struct tcl_evstream *s, const struct pollfd *fds, int n);
 
+/* Client side: connect to the agent's socket and send one request line. fd or -errno. */
+int tcl_evstream_request(const char *socket_path, const char *request);
+
 #endif

@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,22 +78,13 @@ static int read_stdin(char **out, size_t *len)
 static int ask_agent(const char *socket_path, const char *req, int timeout_ms, char *reply,
 		     size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timespec start, now;
 	size_t got = 0;
 	int fd, ret;
 
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = tcl_evstream_request(socket_path, req);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		ret = -errno;
-		goto out;
-	}
+		return fd;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -47,23 +45,7 @@ static void usage(FILE *f)
 
 static int connect_agent(const char *request)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	return tcl_evstream_request(socket_path, request);
 }
 
 static const char *const counter_names[TCL_CNT_MAX] = {
