@@ -210,8 +210,8 @@ static int seen_add(struct seen *s, const uint8_t key[16])
 
 		if (bigger.cap > SEEN_MAX) {
 			if (!s->full_warned)
-				pr_warn(SUB, "dedup set full (%zu files): further files are measured "
-					"on every exec", s->n);
+				pr_warn(SUB, "dedup set full (%zu files): further files are "
+					"measured on every exec", s->n);
 			s->full_warned = true;
 			return -ENOSPC;
 		}

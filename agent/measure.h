@@ -71,9 +71,9 @@ enum tcl_measure_state {
 				 * nothing is appended until an operator acts */
 	TCL_MEASURE_LOG_ERROR,	/* a log write or fdatasync failed: nothing more is appended
 				 * (restart to reopen); entries that were waiting are dropped */
-	TCL_MEASURE_TPM_ERROR,	/* an extend failed: entries are still logged and their extends
-				 * retried with backoff (back to OK when one succeeds); the queue
-				 * fills while the TPM is away */
+	TCL_MEASURE_TPM_ERROR,	/* an extend failed: entries are still logged and their
+				 * extends retried with backoff (back to OK when one succeeds);
+				 * the queue fills while the TPM is away */
 };
 
 /* What happened at open; the agent turns it into `agent` events. */
@@ -143,7 +143,8 @@ int tcl_measure_buf(struct tcl_measure *m, const char *event_name, const char *c
 int tcl_measure_flush(struct tcl_measure *m);
 
 void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st);
-const char *tcl_measure_state_name(enum tcl_measure_state s);	/* ok, mismatch, log_error, tpm_error */
+/* "ok", "mismatch", "log_error", "tpm_error" */
+const char *tcl_measure_state_name(enum tcl_measure_state s);
 
 /*
  * TPM2_Quote with the AK over PCRs 0-9 and the measurement PCR, sha256 bank, @nonce as

@@ -69,7 +69,8 @@ grep -q 'report: anchored=1 created=1 entries=1 .*state=ok' $out &&
 m burst 1500 --containers 3 --bufs 10 --names $W/names >$out 2>&1
 rc=$?
 grep '^burst:' $out | sed 's/^/    /'
-[ $rc = 0 ] && grep -q "entries=1511 extended=1511 queued=0 measured=1510 deduped=0 dropped=0" $out &&
+[ $rc = 0 ] && grep -q "entries=1511 extended=1511 queued=0 measured=1510 deduped=0 dropped=0" \
+	$out &&
 	pass "1,500 files (3 containers) + 10 events logged and extended" ||
 	fail "1,500 measurements: $(tail -3 $out)"
 ctl log show --log $L 2>/dev/null | cut -d' ' -f5 | grep -v '^boot_aggregate$' | sort >$W/logged
@@ -114,7 +115,8 @@ wait $bg
 rc=$?
 [ $rc = 137 ] && pass "kill -9 during a burst" || fail "kill -9 during a burst (exit $rc)"
 m status >$out 2>&1
-grep -q 'report: .*state=ok' $out && pass "restart after kill -9: $(grep -oE 'entries=[0-9]+ |recovered=[0-9]+' $out | head -2 | tr '\n' ' ')" ||
+got=$(grep -oE 'entries=[0-9]+ |recovered=[0-9]+' $out | head -2 | tr '\n' ' ')
+grep -q 'report: .*state=ok' $out && pass "restart after kill -9: $got" ||
 	fail "restart after kill -9: $(cat $out)"
 check "log verify --strict after kill -9 + restart" verify_q --strict
 check "evmctl accepts the log after kill -9 + restart" evm $L
@@ -130,5 +132,6 @@ m quote "$N" $W/q >$out 2>&1 && cq $W/q "$N" && pass "tpm2_checkquote accepts th
 cq $W/q "$WRONG" && fail "tpm2_checkquote rejects a wrong nonce" ||
 	pass "tpm2_checkquote rejects a wrong nonce"
 ctl ak export -o $W/ak.pem --tpm $TCTI >/dev/null 2>&1 && cmp -s $W/ak.pem $W/q/ak.pub.pem &&
-	pass "tclctl ak export gives the quoting key" || fail "tclctl ak export gives the quoting key"
+	pass "tclctl ak export gives the quoting key" ||
+	fail "tclctl ak export gives the quoting key"
 rm -rf $W

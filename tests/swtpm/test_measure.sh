@@ -122,7 +122,9 @@ pcrs_files() { # write $TMP/pcrs.sha256 and $TMP/pcrs.sha1 from the live TPM
 		ctl log pcrs --bank sha1 -o "$TMP/pcrs.sha1" --tpm "$SWTPM_TCTI"
 }
 verify_live() { ctl log verify --log "$L" --tpm "$SWTPM_TCTI" "$@"; }
-evm_ok() { evmctl ima_measurement --pcrs "sha256,$TMP/pcrs.sha256" --pcrs "sha1,$TMP/pcrs.sha1" "$1"; }
+evm_ok() {
+	evmctl ima_measurement --pcrs "sha256,$TMP/pcrs.sha256" --pcrs "sha1,$TMP/pcrs.sha1" "$1"
+}
 
 echo "== a new log"
 check "open a new log: boot_aggregate written and extended" 0 m status
@@ -141,7 +143,8 @@ check "10,000 file measurements (5 containers) + 50 events, flushed" 0 \
 	m burst 10000 --containers 5 --bufs 50 --names "$TMP/names"
 grep '^burst:' "$TMP/out"
 has "status: 10,051 entries, all extended, nothing dropped" \
-	'status: state=ok anchored=1 pcr=13 entries=10051 extended=10051 queued=0 measured=10050 deduped=0 dropped=0'
+	'status: state=ok anchored=1 pcr=13 entries=10051 extended=10051 queued=0 '\
+'measured=10050 deduped=0 dropped=0'
 ctl log show --log "$L" >"$TMP/show" 2>"$TMP/show.err"
 check "log show: 10,051 lines" 0 test "$(wc -l <"$TMP/show")" = 10051
 cut -d' ' -f5 "$TMP/show" | grep -v '^boot_aggregate$' | sort >"$TMP/logged"
@@ -183,12 +186,14 @@ echo "== crash between append and extend (test hook)"
 mplain --crash-after-appends 1 burst 3000 --start 100000 >"$TMP/out" 2>&1
 check "the driver exited in the window (hook: after the first append)" 0 test $? = 99
 check "tclctl log verify: the PCR is the replay of a prefix" 0 verify_live
-has "... the rest logged, not extended" 'prefix sha256: PCR 13 = .* entries; the last [0-9]+ are logged'
+has "... the rest logged, not extended" \
+	'prefix sha256: PCR 13 = .* entries; the last [0-9]+ are logged'
 check "... which --strict refuses" 1 verify_live --strict
 pcrs_files
 check "evmctl accepts it (a prefix replays to the PCR)" 0 evm_ok "$L"
 check "reopen completes the extends" 0 m status
-has "report: recovered > 0, state ok" 'report: anchored=1 created=0 entries=[0-9]+ .*recovered=[1-9][0-9]* .*state=ok'
+has "report: recovered > 0, state ok" \
+	'report: anchored=1 created=0 entries=[0-9]+ .*recovered=[1-9][0-9]* .*state=ok'
 recovered=$(field recovered)
 check "tclctl log verify --strict after the recovery" 0 verify_live --strict
 pcrs_files
@@ -214,7 +219,8 @@ check "tclctl log verify: the PCR is the replay of the log or a prefix" 0 verify
 cp "$TMP/out" "$TMP/kill.verify"
 check "reopen: state ok, logged-but-unextended entries extended" 0 m status
 has "report state ok" 'report: anchored=1 created=0 .*state=ok'
-echo "    after kill -9: $(grep -oE 'entries=[0-9]+|recovered=[0-9]+' "$TMP/out" | head -2 | tr '\n' ' ')"
+echo "    after kill -9: $(grep -oE 'entries=[0-9]+|recovered=[0-9]+' "$TMP/out" | head -2 |
+	tr '\n' ' ')"
 check "tclctl log verify --strict after the restart" 0 verify_live --strict
 pcrs_files
 check "evmctl accepts the log after kill -9 + restart (both banks)" 0 evm_ok "$L"
@@ -256,7 +262,8 @@ off=$(logedit offset "$L" $((ENTRIES - 5)))
 head -c "$off" "$L" >"$TMP/trunc.bin"
 check "tclctl log verify: a log cut at an entry boundary" 1 \
 	ctl log verify --log "$TMP/trunc.bin" --tpm "$SWTPM_TCTI"
-has "... is a clear MISMATCH" "MISMATCH sha256: PCR 13 = [0-9a-f]{64} is not the replay of the $((ENTRIES - 5)) entries"
+has "... is a clear MISMATCH" \
+	"MISMATCH sha256: PCR 13 = [0-9a-f]{64} is not the replay of the $((ENTRIES - 5)) entries"
 cp "$TMP/trunc.bin" "$TMP/trunc.orig"
 check "the pipeline refuses it: state mismatch (exit 3)" 3 \
 	"$TS" --log "$TMP/trunc.bin" --tpm "$SWTPM_TCTI" status
@@ -273,12 +280,14 @@ cp "$L" "$TMP/corrupt.bin"
 logedit flip "$TMP/corrupt.bin" 777
 check "the pipeline refuses a corrupted log: state mismatch (exit 3)" 3 \
 	"$TS" --log "$TMP/corrupt.bin" --tpm "$SWTPM_TCTI" status
-has "... naming the offset" "why: .*corrupt.bin: corrupt entry at offset $(logedit offset "$L" 777) "
+has "... naming the offset" \
+	"why: .*corrupt.bin: corrupt entry at offset $(logedit offset "$L" 777) "
 check "the real log is still fine" 0 verify_live --strict
 
 echo "== the PCR extended behind the agent's back"
 sha256sum "$L" >"$TMP/before.sum"
-tpm2_pcrextend "13:sha1=$(printf x | sha1sum | cut -c1-40),sha256=$(printf x | sha256sum | cut -c1-64)"
+tpm2_pcrextend "13:sha1=$(printf x | sha1sum | cut -c1-40),sha256=$(printf x | sha256sum |
+	cut -c1-64)"
 check "open: state mismatch (exit 3)" 3 m status
 has "... with the reason" 'why: PCR 13 .* is not the replay of any prefix of the [0-9]+ entries'
 check "measurements are refused" 1 m burst 10 --start 900000
@@ -292,7 +301,9 @@ echo "== TPM reset (reboot): the old log is moved aside"
 swtpm_reboot "$TMP" || die "$SWTPM_ERR"
 export TPM2TOOLS_TCTI=$SWTPM_TCTI
 check "open after the reset: a new log" 0 m status
-has "report: rotated, created" 'report: anchored=1 created=1 entries=1 .*rotated_to=[^ ]*measurements.bin.prev-[0-9TZ]+ .*state=ok'
+has "report: rotated, created" \
+	'report: anchored=1 created=1 entries=1 .*rotated_to=[^ ]*measurements.bin.prev-[0-9TZ]+ '\
+'.*state=ok'
 old=$(sed -n 's/.*rotated_to=\([^ ]*\) .*/\1/p' "$TMP/out")
 check "the previous boot's log is kept intact" 0 sha256sum -c --quiet \
 	<(sed "s#  .*#  $old#" "$TMP/before.sum")
