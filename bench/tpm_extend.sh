@@ -3,7 +3,9 @@
 # Benchmark (issue 8 item 6): PCR extends per second through the measurement pipeline's batching
 # worker (agent/measure.c: queue -> log append + fdatasync -> tcl_tpm_extend_batch, both banks)
 # vs one `tpm2_pcrextend` process per entry, side by side against the same throwaway swtpm.
-# Prints both rates and their ratio; writes bench/results/tpm.json. Not part of `make test`.
+# Prints both rates and their ratio, and what queueing one measurement costs the caller with and
+# without a TPM (it must not wait for the TPM); writes bench/results/tpm.json. Not part of
+# `make test`.
 # usage: bench/tpm_extend.sh [N_WORKER (20000)] [N_PCREXTEND (300)]
 # Needs: swtpm, swtpm-tools, tpm2-tools, libtss2, OpenSSL 3, json-c.
 set -u
@@ -45,6 +47,16 @@ wsec=$(sed -n 's/.*all logged and extended after \([0-9.]*\) s.*/\1/p' "$TMP/bur
 wrate=$(awk -v n="$NW" -v s="$wsec" 'BEGIN { printf "%.0f", n / s }')
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 
+# The caller's side: time to queue the N measurements (tcl_measure_file only), with the TPM
+# and with --tpm none. The TPM must not show here: extends happen in the worker.
+qsec=$(sed -n 's/.* events queued in \([0-9.]*\) s.*/\1/p' "$TMP/burst.out")
+"$TMP/measure_tool" --log "$TMP/log/none.bin" --tpm none burst "$NW" >"$TMP/none.out" 2>&1 ||
+	die "burst without TPM failed: $(tail -3 "$TMP/none.out")"
+nsec=$(sed -n 's/.* events queued in \([0-9.]*\) s.*/\1/p' "$TMP/none.out")
+qus=$(awk -v n="$NW" -v s="$qsec" 'BEGIN { printf "%.2f", s * 1e6 / n }')
+nus=$(awk -v n="$NW" -v s="$nsec" 'BEGIN { printf "%.2f", s * 1e6 / n }')
+qratio=$(awk -v a="$qus" -v b="$nus" 'BEGIN { printf "%.2f", a / b }')
+
 # 2. One tpm2_pcrextend process per entry (both banks, as the worker extends them).
 D1=$(printf tcl | sha1sum | cut -c1-40)
 D2=$(printf tcl | sha256sum | cut -c1-64)
@@ -63,6 +75,8 @@ printf '%-44s %10s %10s %14s\n' "batching worker (log+fdatasync+extend)" "$NW" "
 printf '%-44s %10s %10s %14s\n' "one tpm2_pcrextend process per entry" "$NP" "$psec" "$prate"
 printf 'ratio worker / tpm2_pcrextend: %sx   (log on %s; worker run incl. process start: %s s)\n' \
 	"$ratio" "$fs" "$wall"
+printf 'caller cost per measurement (queueing): %s us with the TPM, %s us with --tpm none: %sx\n' \
+	"$qus" "$nus" "$qratio"
 
 mkdir -p bench/results
 cat >bench/results/tpm.json.tmp <<JSON
@@ -74,7 +88,8 @@ cat >bench/results/tpm.json.tmp <<JSON
   "log_filesystem": "$fs",
   "worker": { "entries": $NW, "seconds": $wsec, "extends_per_s": $wrate },
   "tpm2_pcrextend": { "entries": $NP, "seconds": $psec, "extends_per_s": $prate },
-  "ratio": $ratio
+  "ratio": $ratio,
+  "caller_us_per_measurement": { "tpm": $qus, "no_tpm": $nus, "ratio": $qratio }
 }
 JSON
 mv bench/results/tpm.json.tmp bench/results/tpm.json
