@@ -726,10 +726,9 @@ static int fetch_registry(const struct render *r, const struct trusted_image *t,
 		return ti_fail(t, "cannot use registry %s: %s", url, strerror(-rc));
 	rc = tcl_golden_pull(reg, where.repo, t->ref.digest, (void **)man, mlen, (void **)sig,
 			     slen);
+	/* The registry module has said why; this names the object it was for. */
 	if (rc)
-		ti_fail(t, "no golden manifest from %s: %s", tcl_registry_url(reg),
-			tcl_registry_last_error(reg) ? tcl_registry_last_error(reg) :
-						       strerror(-rc));
+		ti_fail(t, "no golden manifest for %s from %s", t->image, tcl_registry_url(reg));
 	tcl_registry_close(reg);
 	return rc;
 }

@@ -39,6 +39,7 @@ T=$(mktemp -d /tmp/tcl-k8s-test.XXXXXX)
 attestor_pid=
 cleanup() {
 	[ -n "$attestor_pid" ] && kill "$attestor_pid" 2>/dev/null && wait "$attestor_pid" 2>/dev/null
+	[ -n "${REG_PID:-}" ] && declare -F reg_stop >/dev/null && reg_stop "$T/reg" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -353,6 +354,38 @@ EOF
 		ok "render rejects each of the $n bad TrustedImages"
 	else
 		bad "render rejected $rejected of $n bad TrustedImages"
+	fi
+	# the default source: golden manifests beside their images in a real registry
+	if command -v docker-registry >/dev/null && [ -f tests/service/registry.sh ]; then
+		. tests/service/registry.sh
+		if reg_start "$T/reg" >"$T/out" 2>&1; then
+			H1=127.0.0.1:$REG_PORT
+			"$TCLCTL" image push --oci "$T/img-$m1:one" "$H1/apps/one:v1" >"$T/push" 2>&1 &&
+			"$TCLCTL" golden push "$H1/apps/one@sha256:$m1" --manifest "$G/sha256-$m1.tcl" \
+				--sig "$G/sha256-$m1.tcl.sig" >>"$T/push" 2>&1 ||
+				{ bad "push an image and its golden manifest"; cat "$T/push"; }
+			sed "s|$R/one|$H1/apps/one|g" "$T/ti-one.yaml" > "$T/ti-reg.yaml"
+			check "render pulls the golden manifest from the registry" "$TCLCTL" k8s render \
+				--trust-key "$T/key.pub" -o "$T/reg-policy.json" "$T/ti-reg.yaml"
+			check "... into a policy that passes tclctl policy check" "$TCLCTL" policy check \
+				"$T/reg-policy.json"
+			check "... with the same digests as from files" $PY -c '
+import json, sys
+a, b = (json.load(open(f))["images"] for f in sys.argv[1:3])
+assert list(a.values())[0] == b[sys.argv[3]], "differ"' "$T/reg-policy.json" "$T/policy.json" \
+				"$R/one@sha256:$m1"
+			sed "s|$R/one|$H1/apps/two|g" "$T/ti-one.yaml" > "$T/ti-reg2.yaml"
+			refuse "render refuses an image without a golden manifest in the registry" \
+				'no golden manifest' "$TCLCTL" k8s render --trust-key "$T/key.pub" \
+				"$T/ti-reg2.yaml"
+			reg_stop "$T/reg"
+			refuse "render fails closed with the registry down" 'no golden manifest' \
+				"$TCLCTL" k8s render --trust-key "$T/key.pub" --timeout 2 "$T/ti-reg.yaml"
+		else
+			bad "start docker-registry on 127.0.0.1"; tail -5 "$T/out"
+		fi
+	else
+		skip "docker-registry not installed: render from a registry not checked"
 	fi
 	check "render --help" "$TCLCTL" k8s render --help
 	refuse "render without --trust-key is a usage error" 'trust-key' \
