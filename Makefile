@@ -10,7 +10,7 @@ PREFIX    ?= /usr/local
 O         := build
 
 PKGS      := libbpf libelf zlib tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c \
-             libcurl libevent libevent_openssl libarchive
+             libcurl libevent libevent_openssl libarchive yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
 
@@ -34,7 +34,7 @@ BPF_SKEL  := $(BPF_SRC:bpf/%.bpf.c=$(O)/%.skel.h)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -Ivmlinux
 
 .SECONDARY:
-.PHONY: all vmlinux test unit unit-san guest-test fixtures demo install clean bench fuzz deps
+.PHONY: all vmlinux test unit unit-san guest-test fixtures image demo install clean bench fuzz deps
 all: $(PROGS)
 
 deps:
@@ -123,6 +123,12 @@ install: all
 	install -D -m 0755 $(O)/tclctl $(DESTDIR)$(PREFIX)/sbin/tclctl
 	install -D -m 0755 $(O)/tcl-hook $(DESTDIR)$(PREFIX)/sbin/tcl-hook
 	install -D -m 0644 policy/example.json $(DESTDIR)/etc/tcl/policy.json.example
+	install -D -m 0755 scripts/install-hooks.sh $(DESTDIR)$(PREFIX)/lib/tcl/install-hooks.sh
+	scripts/install-hooks.sh --root $(or $(DESTDIR),/) --tclctl $(O)/tclctl || echo "install: hooks not installed (see above)"
+
+# The agent's own container image, as a reproducible OCI layout with a signed golden manifest.
+image: all
+	scripts/build-image.sh --bin $(O) --out $(O)/image
 
 clean:
 	rm -rf $(O)

@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "ocimeta.h"
 #include "maps.h"
+#include "measure.h"
 #include "policy.h"
 #include "runtime.h"
 #include "scope.h"
@@ -44,7 +45,10 @@ struct agent {
 	const char *pin_dir;
 	const char *cgroup_root;
 	struct tcl_verifier_opts vopts;
+	struct tcl_measure_opts mopts;
 	/* state */
+	struct tcl_measure *measure;
+	struct tcl_measure_report mrep;
 	struct tcl_verifier *verifier;
 	struct tcl_bpf *bpf;
 	struct tcl_policy *policy;
@@ -72,6 +76,10 @@ static void usage(FILE *f)
 		"  --socket PATH        event/status socket for tclctl (default %s)\n"
 		"  --pin-dir DIR        where programs, links and maps are pinned (default %s)\n"
 		"  --cgroup-root DIR    cgroup v2 mount (default /sys/fs/cgroup)\n"
+		"  --log PATH           measurement log, IMA binary format (default %s)\n"
+		"  --tpm TCTI|none      TPM for the log's PCR, a libtss2 TCTI (default device:/dev/tpmrm0\n"
+		"                       when it exists, else none: the log is then not anchored)\n"
+		"  --pcr N              the PCR the log extends (default %d)\n"
 		"  --registry URL       image storage: golden manifests are pulled from here\n"
 		"  --trust-key PEM      public key that signs golden manifests (repeatable)\n"
 		"  --golden-cache DIR   verified golden manifests (default %s)\n"
@@ -81,7 +89,8 @@ static void usage(FILE *f)
 		"\n"
 		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
 		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
-		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_DEFAULT_GOLDEN_CACHE);
+		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_MEASURE_DEFAULT_LOG, TCL_MEASURE_DEFAULT_PCR,
+		TCL_DEFAULT_GOLDEN_CACHE);
 }
 
 static void emit_line(struct agent *a, const char *line, int len)
@@ -113,6 +122,48 @@ static void emit_agent_event(struct agent *a, const char *reason, const char *fm
 		  tcl_event_format_simple("agent", NULL, reason, msg, -1, NULL, line, sizeof(line)));
 }
 
+/* Every digest the kernel reports is measured, whatever the verdict (as IMA measures before
+ * it appraises); the pipeline keeps one entry per (container, digest). */
+static void measure_event(struct agent *a, const struct tcl_event *e,
+			  const struct tcl_event_meta *m)
+{
+	char path[TCL_PATH_LEN + 1];
+	int ret;
+
+	if (!a->measure || e->reason == TCL_REASON_HASH_FAILED)
+		return;
+	memcpy(path, e->path, TCL_PATH_LEN);
+	path[TCL_PATH_LEN] = '\0';
+	ret = tcl_measure_file(a->measure, m->container_id && *m->container_id ? m->container_id :
+									       NULL,
+			       path, e->sha256);
+	if (ret && ret != -ENOTRECOVERABLE && ret != -ENOBUFS)
+		pr_warn("measure", "%s not measured: %s", path, strerror(-ret));
+}
+
+/* Measure a canonical JSON record built from key/value pairs (strings; NULL values skipped). */
+static void measure_record(struct agent *a, const char *event, const char *const *kv)
+{
+	json_object *o = json_object_new_object();
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	if (!a->measure || !o)
+		goto out;
+	for (; kv[0]; kv += 2)
+		if (kv[1] && *kv[1])
+			json_object_object_add(o, kv[0], json_object_new_string(kv[1]));
+	if (tcl_canon_json(o, &text, &len))
+		goto out;
+	ret = tcl_measure_buf(a->measure, event, text);
+	if (ret && ret != -ENOTRECOVERABLE)
+		pr_warn("measure", "%s not measured: %s", event, strerror(-ret));
+out:
+	free(text);
+	json_object_put(o);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
@@ -127,6 +178,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	tcl_scope_meta(a->scope, ((struct tcl_event *)data)->scope_cgid, &meta);
 	emit_line(a, line, tcl_event_format(data, &meta, line, sizeof(line)));
+	measure_event(a, data, &meta);
 	return 0;
 }
 
@@ -141,6 +193,19 @@ static void on_container(void *ctx, bool started, const struct tcl_container_vie
 	emit_line(a, line,
 		  tcl_event_format_simple(started ? "container_start" : "container_stop", NULL, NULL,
 					  msg, -1, &c->meta, line, sizeof(line)));
+	if (started && a->measure && c->start_record) {
+		int ret = tcl_measure_buf(a->measure, "container_start", c->start_record);
+
+		if (ret && ret != -ENOTRECOVERABLE)
+			pr_warn("measure", "container_start not measured: %s", strerror(-ret));
+	} else if (started) {
+		measure_record(a, "container_start",
+			       (const char *const[]){ "container_id", c->meta.container_id,
+						      "pod_uid", c->meta.pod_uid, "image",
+						      c->meta.image, "image_digest",
+						      c->meta.image_digest, "cgroup", c->cgroup_path,
+						      NULL });
+	}
 }
 
 static void check_drops(struct agent *a)
@@ -186,6 +251,19 @@ static int apply_policy(struct agent *a, struct tcl_policy *p)
 	total_added += added;
 	total_removed += removed;
 	a->n_allow = p->n_allow;
+	{
+		char n_global[24], n_images[24], sha[65] = "";
+		uint8_t file_sha[32];
+
+		snprintf(n_global, sizeof(n_global), "%zu", p->n_allow);
+		snprintf(n_images, sizeof(n_images), "%zu", p->n_images);
+		if (a->policy_path && !tcl_sha256_file(a->policy_path, file_sha))
+			tcl_hex(file_sha, 32, sha);
+		measure_record(a, "policy_load",
+			       (const char *const[]){ "policy", a->policy_path, "sha256", sha,
+						      "global_digests", n_global, "image_sets",
+						      n_images, NULL });
+	}
 	pr_info("policy", "%zu global digests, %zu image sets (%zu added, %zu removed)", p->n_allow,
 		p->n_images, total_added, total_removed);
 	return 0;
@@ -232,16 +310,77 @@ static void reload_policy(struct agent *a)
 	emit_agent_event(a, "policy_loaded", "policy reloaded: %zu digests", p->n_allow);
 }
 
+static void report_measure_open(struct agent *a)
+{
+	const struct tcl_measure_report *r = &a->mrep;
+
+	if (r->torn_bytes)
+		emit_agent_event(a, "log_torn_tail",
+				 "measurement log: a torn last entry (%llu bytes) was truncated%s%s",
+				 (unsigned long long)r->torn_bytes,
+				 r->torn_saved_to[0] ? ", saved to " : "", r->torn_saved_to);
+	if (r->recovered)
+		emit_agent_event(a, "log_recovered",
+				 "measurement log: %zu entries logged before a crash were extended now",
+				 r->recovered);
+	if (r->rotated_to[0])
+		emit_agent_event(a, "log_rotated", "the TPM was reset: previous log kept as %s",
+				 r->rotated_to);
+	if (r->ak_err)
+		emit_agent_event(a, "ak_unavailable", "attestation key unavailable: %s",
+				 strerror(-r->ak_err));
+	if (r->state != TCL_MEASURE_OK)
+		emit_agent_event(a, "log_mismatch",
+				 "measurement log refuses appends (%s): %s; enforcement goes on",
+				 tcl_measure_state_name(r->state), r->why);
+	measure_record(a, "agent_start",
+		       (const char *const[]){ "mode", a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit",
+					      "scope", a->scope_arg, "policy", a->policy_path,
+					      "registry", a->vopts.registry_url, NULL });
+}
+
 static int status_json(void *ctx, char *buf, size_t len)
 {
 	struct agent *a = ctx;
+	json_object *o = json_object_new_object(), *m;
+	struct tcl_measure_status st;
+	int n;
 
-	return snprintf(buf, len,
-			"{\"pid\":%d,\"mode\":\"%s\",\"scope\":\"%s\",\"policy\":\"%s\","
-			"\"allow\":%zu,\"started\":\"%s\",\"pin_dir\":\"%s\",\"reattached\":%s}\n",
-			getpid(), a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit", a->scope_arg,
-			a->policy_path ? a->policy_path : "", a->n_allow, a->started, a->pin_dir,
-			a->bpf->reattached ? "true" : "false");
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "mode", json_object_new_string(a->mode == TCL_MODE_ENFORCE ?
+									 "enforce" : "audit"));
+	json_object_object_add(o, "scope", json_object_new_string(a->scope_arg));
+	json_object_object_add(o, "policy", json_object_new_string(a->policy_path ?
+								     a->policy_path : ""));
+	json_object_object_add(o, "allow", json_object_new_int64(a->n_allow));
+	json_object_object_add(o, "containers",
+			       json_object_new_int64(tcl_scope_containers(a->scope)));
+	json_object_object_add(o, "started", json_object_new_string(a->started));
+	json_object_object_add(o, "pin_dir", json_object_new_string(a->pin_dir));
+	json_object_object_add(o, "reattached", json_object_new_boolean(a->bpf->reattached));
+	if (a->measure) {
+		tcl_measure_status(a->measure, &st);
+		m = json_object_new_object();
+		json_object_object_add(m, "state",
+				       json_object_new_string(tcl_measure_state_name(st.state)));
+		if (st.why[0])
+			json_object_object_add(m, "why", json_object_new_string(st.why));
+		json_object_object_add(m, "anchored", json_object_new_boolean(st.anchored));
+		json_object_object_add(m, "pcr", json_object_new_int64(st.pcr));
+		json_object_object_add(m, "entries", json_object_new_int64(st.entries));
+		json_object_object_add(m, "extended", json_object_new_int64(st.extended));
+		json_object_object_add(m, "queued", json_object_new_int64(st.queued));
+		json_object_object_add(m, "dropped", json_object_new_int64(st.dropped));
+		json_object_object_add(m, "refused", json_object_new_int64(st.refused));
+		json_object_object_add(o, "log", m);
+	}
+	n = snprintf(buf, len, "%s\n",
+		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return n < (int)len ? n : -E2BIG;
 }
 
 /* The cgroup of a process: its cgroup v2 path and id. */
@@ -361,6 +500,13 @@ reply:
 					  vr.verified ? "allow" : enforce ? "deny" : "audit",
 					  vr.verified ? NULL : "not_verified", msg, -1, &em, line,
 					  sizeof(line)));
+	measure_record(a, "image_verify",
+		       (const char *const[]){ "container_id", em.container_id, "image", em.image,
+					      "image_digest", em.image_digest, "golden_manifest",
+					      vr.manifest_sha256, "keyid", vr.keyid, "result",
+					      vr.verified ? "verified" : "not_verified", "reason",
+					      vr.verified ? NULL : vr.reason, "resolved_by_name",
+					      vr.resolved_by_name ? "true" : NULL, NULL });
 	{
 		json_object *r = json_object_new_object();
 
@@ -469,6 +615,9 @@ int main(int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "registry", required_argument, NULL, 'R' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "tpm", required_argument, NULL, 'T' },
+		{ "pcr", required_argument, NULL, 'N' },
 		{ "trust-key", required_argument, NULL, 'K' },
 		{ "golden-cache", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
@@ -516,6 +665,23 @@ int main(int argc, char **argv)
 		case 'R':
 			a.vopts.registry_url = optarg;
 			break;
+		case 'L':
+			a.mopts.log_path = optarg;
+			break;
+		case 'T':
+			a.mopts.tcti = optarg;
+			break;
+		case 'N': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v > 23) {
+				fprintf(stderr, "tcl-agent: bad --pcr %s\n", optarg);
+				return 2;
+			}
+			a.mopts.pcr = (uint32_t)v;
+			break;
+		}
 		case 'K':
 			if (a.vopts.n_trust_keys == TCL_MAX_TRUST_KEYS) {
 				fprintf(stderr, "tcl-agent: at most %d --trust-key\n",
@@ -573,6 +739,16 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	tcl_rfc3339(now.tv_sec, now.tv_nsec, a.started, sizeof(a.started));
 
+	/* The measurement log opens before anything is attached: a log that cannot be written
+	 * (or a TPM that cannot be used) is a start-up error, not a silent gap. */
+	if (!a.mopts.tcti) {
+		a.mopts.tcti = access("/dev/tpmrm0", R_OK | W_OK) ? "none" : "device:/dev/tpmrm0";
+		if (!strcmp(a.mopts.tcti, "none"))
+			pr_warn("measure", "no TPM at /dev/tpmrm0: the log is not anchored (--tpm)");
+	}
+	if (tcl_measure_open(&a.mopts, &a.measure, &a.mrep))
+		return 1;
+
 	ret = tcl_bpf_open(a.pin_dir, &a.bpf);
 	if (ret)
 		return 1;
@@ -612,6 +788,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	write_state(&a);
+	report_measure_open(&a);
 	emit_agent_event(&a, a.bpf->reattached ? "reattached" : "started",
 			 "tcl-agent %s, mode %s, scope %s, %zu global digests",
 			 a.bpf->reattached ? "re-attached to pinned programs" : "attached programs",
@@ -628,6 +805,7 @@ out:
 	tcl_bpf_close(a.bpf);
 	tcl_policy_free(a.policy);
 	tcl_verifier_free(a.verifier);
+	tcl_measure_close(a.measure);
 	if (a.events_out && a.events_out != stdout)
 		fclose(a.events_out);
 	unlink(TCL_STATE_FILE);

@@ -11,6 +11,8 @@
 
 #include "bpf_loader.h"
 #include "cmd_golden.h"
+#include "cmd_k8s.h"
+#include "cmd_log.h"
 #include "cmd_policy.h"
 #include "cmd_registry.h"
 #include "cmd_verify.h"
@@ -38,6 +40,11 @@ static void usage(FILE *f)
 		"  golden generate|sign|verify|keygen ...\n"
 		"                                 golden manifests of OCI images (tclctl golden --help)\n"
 		"  golden push|pull ...           golden manifests beside their image in a registry\n"
+		"  log show|verify|pcrs ...       the measurement log: IMA ascii form, replay vs the PCR\n"
+		"  quote --nonce HEX -o DIR       a TPM quote in the files tpm2_checkquote reads\n"
+		"  ak export [-o FILE]            the attestation key (PEM)\n"
+		"  k8s render|hook-spec ...       TrustedImage objects -> agent policy; tcl-hook in a\n"
+		"                                 runtime spec (tclctl k8s --help)\n"
 		"  unload --yes                   detach and remove every pinned program and map\n"
 		"\n"
 		"Each command takes --help.\n");
@@ -239,6 +246,12 @@ int main(int argc, char **argv)
 		return cmd_events(argc, argv);
 	if (!strcmp(cmd, "unload"))
 		return cmd_unload(argc, argv);
+	if (!strcmp(cmd, "log"))
+		return tcl_cmd_log(argc, argv);
+	if (!strcmp(cmd, "quote"))
+		return tcl_cmd_quote(argc, argv);
+	if (!strcmp(cmd, "ak"))
+		return tcl_cmd_ak(argc, argv);
 	if (!strcmp(cmd, "policy"))
 		return tcl_cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "image")) {
@@ -246,6 +259,8 @@ int main(int argc, char **argv)
 			return tcl_cmd_image_verify(argc - 1, argv + 1);
 		return tcl_cmd_image(argc, argv);
 	}
+	if (!strcmp(cmd, "k8s"))
+		return tcl_cmd_k8s(argc, argv);
 	if (!strcmp(cmd, "golden")) {
 		if (argc > 1 && (!strcmp(argv[1], "push") || !strcmp(argv[1], "pull")))
 			return tcl_cmd_golden_registry(argc, argv);

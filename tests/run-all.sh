@@ -46,7 +46,7 @@ for t in build/unit/test_* build/unit-san/test_*; do
 done
 
 echo "== host tests against real tools"
-for s in tests/host/test_*.sh tests/swtpm/run.sh tests/service/test_*.sh; do
+for s in tests/host/test_*.sh tests/swtpm/run.sh tests/swtpm/test_*.sh tests/service/test_*.sh tests/k8s/test_*.sh; do
 	[ -f "$s" ] || continue
 	name=${s#tests/}
 	log="$logdir/${name//\//_}.log"
