@@ -7,11 +7,12 @@
  *   nodesim OPTIONS enrol [--force]
  *   nodesim OPTIONS append [--log-only|--tpm-only] ENTRY...
  *       boot                     boot_aggregate of the TPM's PCRs 0-9 (first entry)
- *       start:CID:IMAGE:DIGEST   container_start record (canonical JSON)
- *       stop:CID                 container_stop record
- *       exec:CID:PATH:HEX        file executed in a container ("CID:PATH", sha256 HEX)
- *       host:PATH:HEX            file executed on the host
- *       verify:IMAGE:DIGEST:RESULT[:GOLDEN_SHA256]   image_verify record
+ *       start,CID,IMAGE,DIGEST   container_start record (canonical JSON)
+ *       stop,CID                 container_stop record
+ *       exec,CID,PATH,HEX        file executed in a container ("CID:PATH", sha256 HEX)
+ *       host,PATH,HEX            file executed on the host
+ *       verify,IMAGE,DIGEST,RESULT[,GOLDEN_SHA256]   image_verify record
+ *   (fields are separated by ',' since image references and digests contain ':')
  *   nodesim OPTIONS push                 one attestation round (with the client's retries)
  *   nodesim OPTIONS forge KEY.pem        quote re-signed with another RSA key
  *   nodesim OPTIONS replay               honest evidence, then the same evidence again
@@ -20,7 +21,7 @@
  *   nodesim OPTIONS relay CERT.pem       quote bound to another TLS client certificate
  *   nodesim OPTIONS offset               the acknowledged offset and the log size
  * OPTIONS: --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR [--pcr N]
- *          [--attempts N] [--retry-ms N]
+ *          [--attempts N] [--retry-ms N] [--node ID (default: the certificate's CN)]
  * The log is DIR/log.bin, the client state DIR/attest.json.  Results go to stdout as one JSON
  * line; the exit status is 0 when the attestor accepted the (last) evidence, 1 otherwise,
  * 2 for usage errors.
@@ -53,12 +54,12 @@ static char log_path[4096], state_path[4096];
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: nodesim --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR\n"
-		"               [--pcr N] [--attempts N] [--retry-ms N] COMMAND ...\n"
+		"               [--pcr N] [--attempts N] [--retry-ms N] [--node ID] COMMAND ...\n"
 		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
 		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
 		"          relay CERT.pem | offset\n"
-		"Entries: boot | start:CID:IMAGE:DIGEST | stop:CID | exec:CID:PATH:HEX |\n"
-		"         host:PATH:HEX | verify:IMAGE:DIGEST:RESULT[:GOLDEN_SHA256]\n");
+		"Entries: boot | start,CID,IMAGE,DIGEST | stop,CID | exec,CID,PATH,HEX |\n"
+		"         host,PATH,HEX | verify,IMAGE,DIGEST,RESULT[,GOLDEN_SHA256]\n");
 }
 
 static void print(const char *what, int rc, const struct tcl_attest_result *r)
@@ -97,13 +98,13 @@ static int record(struct tcl_log_buf *b, const char *name, struct json_object *o
 	return rc;
 }
 
-/* Split @spec at ':' into at most @max fields (the last takes the rest). */
+/* Split @spec at ',' into at most @max fields (the last takes the rest). */
 static int split(char *spec, char **f, int max)
 {
 	int n = 0;
 
 	f[n++] = spec;
-	while (n < max && (spec = strchr(spec, ':'))) {
+	while (n < max && (spec = strchr(spec, ','))) {
 		*spec++ = '\0';
 		f[n++] = spec;
 	}
@@ -128,7 +129,7 @@ static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
 		tcl_log_boot_aggregate((const uint8_t (*)[32])pcrs, agg);
 		return tcl_log_encode_ng(b, pcr, agg, "boot_aggregate", d);
 	}
-	if (!strncmp(spec, "start:", 6)) {
+	if (!strncmp(spec, "start,", 6)) {
 		struct json_object *o = json_object_new_object();
 
 		n = split(spec + 6, f, 3);
@@ -141,13 +142,13 @@ static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
 		json_object_object_add(o, "runtime", json_object_new_string("runc"));
 		return record(b, "container_start", o, d);
 	}
-	if (!strncmp(spec, "stop:", 5)) {
+	if (!strncmp(spec, "stop,", 5)) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "container_id", json_object_new_string(spec + 5));
 		return record(b, "container_stop", o, d);
 	}
-	if (!strncmp(spec, "verify:", 7)) {
+	if (!strncmp(spec, "verify,", 7)) {
 		struct json_object *o = json_object_new_object();
 
 		n = split(spec + 7, f, 4);
@@ -160,7 +161,7 @@ static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
 			json_object_object_add(o, "golden_sha256", json_object_new_string(f[3]));
 		return record(b, "image_verify", o, d);
 	}
-	if (!strncmp(spec, "exec:", 5)) {
+	if (!strncmp(spec, "exec,", 5)) {
 		char name[4400];
 
 		n = split(spec + 5, f, 3);
@@ -169,7 +170,7 @@ static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
 		snprintf(name, sizeof(name), "%s:%s", f[0], f[1]);
 		return tcl_log_encode_ng(b, pcr, dg, name, d);
 	}
-	if (!strncmp(spec, "host:", 5)) {
+	if (!strncmp(spec, "host,", 5)) {
 		n = split(spec + 5, f, 2);
 		if (n != 2 || strlen(f[1]) != 64 || tcl_unhex(f[1], dg, 32))
 			return -EINVAL;
@@ -358,6 +359,7 @@ int main(int argc, char **argv)
 		{ "pcr", required_argument, NULL, 'p' },
 		{ "attempts", required_argument, NULL, 'n' },
 		{ "retry-ms", required_argument, NULL, 'r' },
+		{ "node", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct tcl_attest_result r = { 0 };
@@ -378,6 +380,7 @@ int main(int argc, char **argv)
 		case 'p': pcr = (uint32_t)atoi(optarg); break;
 		case 'n': opts.max_attempts = (unsigned int)atoi(optarg); break;
 		case 'r': opts.retry_min_ms = (unsigned int)atoi(optarg); break;
+		case 'i': opts.node_id = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -1,0 +1,447 @@
+#!/bin/bash
+# Service test of tcl-attestor: real HTTPS (TLS 1.3, client certificates) on 127.0.0.1, one
+# swtpm per simulated node, a real docker-registry holding small OCI images and their signed
+# golden manifests, and tests/service/attestor/nodesim (the agent's log writer and
+# attestation client, plus the ways a compromised node could cheat).  The attestor and nodesim
+# are built with ASan/UBSan; a sanitizer report anywhere is a failure.
+# Prints "N passed, N failed"; exit status 1 when anything failed.
+# TCL_ATTESTOR_O=DIR builds there (default: a fresh directory under the test's temp dir).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/registry.sh"
+. "$HERE/attestor/lib.sh"
+
+T=$(mktemp -d /tmp/tcl-attest.XXXXXX)
+B=${TCL_ATTESTOR_O:-$T/build}
+cleanup() {
+	att_cleanup
+	reg_stop "$T/reg"
+	[ -n "${BGPID:-}" ] && { kill "$BGPID" 2>/dev/null; wait "$BGPID" 2>/dev/null; }
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+die() { echo "test_attestor: $*" >&2; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+
+# run RC CMD...: keep OUT/ERR/RC; a sanitizer report is a failure whatever RC is
+run() {
+	local want=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err"
+	RC=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+	if grep -q -e 'Sanitizer' -e 'runtime error:' "$T/err"; then
+		echo "--- sanitizer report from: $*" >&2
+		cat "$T/err" >&2
+		return 1
+	fi
+	[ "$RC" = "$want" ]
+}
+
+# expect NAME RC PATTERN CMD...: exit status RC and PATTERN (grep -E) in stdout+stderr
+expect() {
+	local name=$1 want=$2 pat=$3
+	shift 3
+	if run "$want" "$@" && printf '%s\n%s\n' "$OUT" "$ERR" | grep -qE -- "$pat"; then
+		ok "$name"
+	else
+		bad "$name (rc=$RC, want $want; pattern '$pat')"
+		printf '  stdout: %s\n  stderr: %s\n' "$OUT" "$ERR" | head -20
+	fi
+}
+
+# check NAME PYTHON-EXPR: evaluated with d = the JSON in $T/get.json (from get/post below)
+check() {
+	if python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$T/get.json" "$2" 2>"$T/check.err"; then
+		ok "$1"
+	else
+		bad "$1 ($2)"
+		head -c 1500 "$T/get.json"
+		echo
+		cat "$T/check.err"
+	fi
+}
+
+CURL=(curl -s --cacert "$T/ca.crt" --cert "$T/reader.crt" --key "$T/reader.key")
+get() {		# get PATH: body in $T/get.json, status in $ST
+	ST=$("${CURL[@]}" -o "$T/get.json" -w '%{http_code}' "$ATT_URL$1")
+}
+post() {	# post PATH FILE [curl options]: as get
+	local p=$1 f=$2
+	shift 2
+	ST=$("${CURL[@]}" -o "$T/get.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "@$f" "$@" "$ATT_URL$p")
+}
+
+# ---- build ----
+att_build "$B" san || die "build failed"
+ATT_BIN=$B/tcl-attestor
+NS=$B/nodesim
+TCLCTL=$B/tclctl
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+
+ns() {		# ns NODE CMD...: nodesim as node-NODE (its swtpm, certificate, directory)
+	local n=$1
+	shift
+	"$NS" --tpm "${TCTI[$n]}" --url "$ATT_URL" --cert "$T/node-$n.crt" \
+		--key "$T/node-$n.key" --ca "$T/ca.crt" --dir "$T/n-$n" --attempts 2 \
+		--retry-ms 200 "$@"
+}
+
+# ---- PKI: test CA; every node's certificate has CN = node id ----
+att_pki "$T" || die "openssl failed"
+NODES="good tamper forge replay stale badpcr exec unsigned relay reboot noek"
+for n in $NODES dup; do
+	att_cert "$T" "node-$n" "node-$n" || die "openssl failed"
+done
+att_cert "$T" node-rogue node-good rogue-ca || die "openssl failed"
+openssl genrsa -out "$T/forge.key" 2048 2>/dev/null || die "openssl genrsa failed"
+
+# ---- registry, images, golden manifests ----
+reg_start "$T/reg" || die "docker-registry does not start"
+HP=${REG_URL#http://}
+for i in 1 2 3 4; do
+	python3 "$HERE/mkoci.py" "$T/oci$i" "v1=image-$i" || die "mkoci failed"
+done
+"$TCLCTL" golden keygen -o "$T/golden" >/dev/null || die "golden keygen failed"
+"$TCLCTL" golden keygen -o "$T/other" >/dev/null || die "golden keygen failed"
+declare -A DIG GSHA HELLO
+for i in 1 2 3 4; do
+	out=$("$TCLCTL" image push --oci "$T/oci$i" --registry "$REG_URL" "test/app$i:v1") ||
+		die "image push failed"
+	DIG[$i]=${out#*@}
+	"$TCLCTL" golden generate --oci "$T/oci$i" --ref "$HP/test/app$i:v1" -o "$T/g$i.json" ||
+		die "golden generate failed"
+	key=$T/golden.key
+	[ $i = 3 ] && key=$T/other.key		# app3: signed by a key the attestor does not trust
+	"$TCLCTL" golden sign --key "$key" "$T/g$i.json" || die "golden sign failed"
+	GSHA[$i]=$(sha256sum "$T/g$i.json" | cut -c1-64)
+	HELLO[$i]=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["files"]["/bin/hello"])' \
+		"$T/g$i.json")
+	[ $i = 4 ] && continue			# app4: no golden manifest at all
+	"$TCLCTL" golden push --registry "$REG_URL" "test/app$i@${DIG[$i]}" \
+		--manifest "$T/g$i.json" --sig "$T/g$i.json.sig" >/dev/null || die "golden push failed"
+done
+echo "images: app1 ${DIG[1]}, app2 ${DIG[2]} (golden), app3 (untrusted key), app4 (none)"
+
+# host allowlist: the container runtime
+RUNC=$(printf 'runc binary' | sha256sum | cut -c1-64)
+printf '{"version":1,"allow":[{"sha256":"%s","path":"/usr/bin/runc"}]}\n' "$RUNC" >"$T/host.json"
+EVIL=$(printf 'dropped in at run time' | sha256sum | cut -c1-64)
+C1=$(printf 'c1' | sha256sum | cut -c1-64)
+C2=$(printf 'c2' | sha256sum | cut -c1-64)
+C3=$(printf 'c3' | sha256sum | cut -c1-64)
+C4=$(printf 'c4' | sha256sum | cut -c1-64)
+
+# ---- one swtpm per node, EK certificates from swtpm's local CA ----
+for n in $NODES dup; do
+	if [ $n = noek ]; then
+		att_tpm "$T" $n --no-ek-cert || die "swtpm for $n"
+	else
+		att_tpm "$T" $n || die "swtpm for $n"
+	fi
+done
+[ -s "$T/swtpm-ca/ek-ca.pem" ] || die "no swtpm local CA"
+# node-dup shares node-good's TPM: the same AK under two names
+TCTI[dup]=${TCTI[good]}
+
+ATT_ARGS=(--cert "$T/server.crt" --key "$T/server.key" --client-ca "$T/ca.crt"
+	--state "$T/state.json" --registry "$REG_URL" --trust-key "$T/golden.pub"
+	--ek-ca "$T/swtpm-ca/ek-ca.pem" --host-policy "$T/host.json" --nonce-ttl 3)
+att_start "$T" "${ATT_ARGS[@]}" --stale-after 600 || die "tcl-attestor does not start"
+
+expect "--help lists the flags" 0 "--nonce-ttl" "$ATT_BIN" --help
+expect "unknown flag is a usage error" 2 "unknown option" "$ATT_BIN" --bogus
+expect "mutual TLS is mandatory" 2 "--client-ca are required" "$ATT_BIN" --cert x --key y
+printf 'listen = 127.0.0.1:1\nnonce-ttl = soon\n' >"$T/bad.conf"
+expect "config file: bad value names file and line" 2 "bad.conf:2: invalid value 'soon'" \
+	"$ATT_BIN" --config "$T/bad.conf"
+printf 'listen = 127.0.0.1:1\ncolour = blue\n' >"$T/bad.conf"
+expect "config file: unknown key" 2 "bad.conf:2: unknown key 'colour'" \
+	"$ATT_BIN" --config "$T/bad.conf"
+
+# ---- TLS ----
+refused() {	# refused NAME CURL-ARGS...: the TLS handshake fails (no HTTP status at all)
+	local name=$1 code
+	shift
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$@" "$ATT_URL/healthz")
+	[ "$code" = 000 ] && ok "$name" || bad "$name (HTTP $code)"
+}
+refused "no client certificate: TLS refused" --cacert "$T/ca.crt"
+refused "certificate from another CA: TLS refused" --cacert "$T/ca.crt" \
+	--cert "$T/node-rogue.crt" --key "$T/node-rogue.key"
+refused "TLS 1.2 refused" --tls-max 1.2 --cacert "$T/ca.crt" --cert "$T/reader.crt" \
+	--key "$T/reader.key"
+expect "TLS 1.3 with a client certificate" 0 "^ok$" "${CURL[@]}" "$ATT_URL/healthz"
+
+# ---- enrolment ----
+expect "noek: no EK certificate while --ek-ca is set" 1 "HTTP 403: an EK certificate is required" \
+	ns noek enrol
+expect "good: enrol (EK certificate chain, MakeCredential/ActivateCredential)" 0 \
+	'"what":"enrol","rc":0' ns good enrol
+grep -q "node node-good: enrolment started .*EK certificate verified" "$T/attestor.log" &&
+	ok "EK certificate verified against --ek-ca" || bad "EK certificate not verified"
+expect "dup: the same AK under another node name" 1 "HTTP 409: this AK is already enrolled as node node-good" \
+	ns dup enrol
+expect "certificate CN must be the node id" 1 "HTTP 403: client certificate CN \"node-tamper\" is not node node-x" \
+	"$NS" --tpm "${TCTI[tamper]}" --url "$ATT_URL" --cert "$T/node-tamper.crt" \
+	--key "$T/node-tamper.key" --ca "$T/ca.crt" --dir "$T/n-x" --node node-x --attempts 1 enrol
+for n in tamper forge replay stale badpcr exec unsigned relay reboot; do
+	run 0 ns $n enrol || bad "enrol node-$n: $OUT $ERR"
+done
+ok "8 more nodes enrolled"
+get /v1/nodes/node-good
+check "enrolled node without evidence: unknown" \
+	'd["verdict"] == "unknown" and d["enrolled"] and d["ek_cert"] == "verified"'
+
+# ---- honest node with two verified containers ----
+honest() {	# honest NODE: boot, runtime, two containers that run what their images hold
+	ns "$1" append boot "host,/usr/bin/runc,$RUNC" \
+		"start,$C1,$HP/test/app1:v1,${DIG[1]}" \
+		"verify,$HP/test/app1:v1,${DIG[1]},verified,${GSHA[1]}" \
+		"exec,$C1,/bin/hello,${HELLO[1]}" \
+		"start,$C2,$HP/test/app2:v1,${DIG[2]}" \
+		"verify,$HP/test/app2:v1,${DIG[2]},verified,${GSHA[2]}" \
+		"exec,$C2,/bin/hello,${HELLO[2]}" "exec,$C2,/usr/bin/runc,$RUNC"
+}
+honest good || bad "append to node-good's log"
+expect "good: evidence accepted, trusted" 0 '"rc":0.*"verdict":"trusted".*"accepted":9' ns good push
+get /v1/nodes/node-good
+check "GET /v1/nodes/node-good: trusted, 2 trusted containers, offset = log size" \
+	"d['verdict'] == 'trusted' and len(d['containers']) == 2 and
+	 all(c['verdict'] == 'trusted' for c in d['containers']) and
+	 d['log_offset'] == $(stat -c %s "$T/n-good/log.bin") and d['findings'] == []"
+get "/v1/containers/$C1"
+check "GET /v1/containers/C1: trusted, verified against app1's golden manifest" \
+	"d['verdict'] == 'trusted' and d['node'] == 'node-good' and
+	 d['golden_sha256'] == '${GSHA[1]}' and d['image_digest'] == '${DIG[1]}'"
+get "/v1/containers/$(printf 'zz' | sha256sum | cut -c1-64)"
+check "unknown container: 404, unknown" "d['verdict'] == 'unknown'"
+[ "$ST" = 404 ] && ok "... with status 404" || bad "unknown container status $ST"
+printf '{"Pod":{"metadata":{"name":"p"}},"NodeNames":["node-good"]}' >"$T/args.json"
+post /scheduler/filter "$T/args.json"
+check "filter keeps the trusted node" \
+	"d['NodeNames'] == ['node-good'] and d['FailedNodes'] == {} and d['Error'] == ''"
+expect "good: a second round with nothing new is trusted" 0 '"verdict":"trusted".*"accepted":0' \
+	ns good push
+
+# ---- each way of cheating: untrusted with the reason ----
+# a tampered log entry: an unknown binary ran; the log sent names a golden digest instead
+# (template hash recomputed so the entry parses; only the replay can tell)
+honest tamper && ns tamper push >/dev/null || bad "node-tamper honest round"
+ns tamper append "exec,$C1,/bin/hello,$EVIL" >/dev/null
+expect "tampered log entry: refused, log does not replay" 1 \
+	'HTTP 422: the log from offset [0-9]+ \(1 entries\) replays PCR 13 to [0-9a-f]{64}, the quote says' \
+	ns tamper tamper
+expect "tampered entry without a matching template hash: malformed" 1 \
+	'HTTP 422: log entry at offset [0-9]+ is malformed' ns tamper tamper --no-reseal
+# a forged quote: signed by a key that is not the enrolled AK
+honest forge
+expect "forged quote (other key): refused" 1 \
+	"HTTP 422: quote signature does not verify with the enrolled AK" ns forge forge "$T/forge.key"
+# a replayed nonce
+honest replay
+if run 1 ns replay replay && grep -q '"what":"first","rc":0' "$T/out" &&
+	grep -q '"what":"replayed".*HTTP 422: nonce was never issued to this node or was already used' \
+		"$T/out"; then
+	ok "replayed evidence: first accepted, the replay refused"
+else
+	bad "replayed evidence (rc=$RC): $OUT $ERR"
+fi
+# a stale nonce (--nonce-ttl 3)
+honest stale
+expect "stale nonce: refused" 1 "HTTP 422: nonce expired" ns stale stale 4
+# a log that replays to a different PCR: the TPM got an extend the log does not have
+honest badpcr && ns badpcr push >/dev/null || bad "node-badpcr honest round"
+ns badpcr append --log-only "exec,$C1,/bin/hello,${HELLO[1]}"
+expect "entry in the log but not yet in the PCR: prefix accepted, entry pending" 0 \
+	'"verdict":"trusted".*"accepted":0,"pending":1' ns badpcr push
+ns badpcr append --tpm-only "exec,$C1,/bin/hello,$EVIL"
+expect "log that replays to a different PCR: refused" 1 \
+	"HTTP 422: the log from offset [0-9]+ \\(1 entries\\) replays PCR 13 to" ns badpcr push
+# an exec of a file that is not in the golden set (agent in audit mode)
+honest exec
+pre=$(stat -c %s "$T/n-exec/log.bin")
+ns exec append "exec,$C1,/tmp/dropped,$EVIL"
+expect "exec outside the golden set: evidence accepted, node untrusted" 0 \
+	'"verdict":"untrusted","reason":"container '"$C1"': not in the golden manifest of' ns exec push
+get /v1/nodes/node-exec
+check "the offending entry: path, digest, log offset, container, reason" \
+	"[(f['name'], f['digest'], f['container_id'], f['offset']) for c in d['containers']
+	  for f in c['findings']] == [('/tmp/dropped', 'sha256:$EVIL', '$C1', $pre)] and
+	 [c for c in d['containers'] if c['id'] == '$C1'][0]['verdict'] == 'untrusted' and
+	 [c for c in d['containers'] if c['id'] == '$C2'][0]['verdict'] == 'untrusted' and
+	 'node node-exec is untrusted' in [c for c in d['containers'] if c['id'] == '$C2'][0]['reason']"
+get "/v1/containers/$C2"
+check "a container id reported by two nodes is untrusted" \
+	"d['verdict'] == 'untrusted' and 'more than one node' in d['reason']"
+# images that cannot be verified
+ns unsigned append boot "start,$C3,$HP/test/app3:v1,${DIG[3]}" "exec,$C3,/bin/hello,${HELLO[3]}" \
+	"start,$C1,$HP/test/app4:v1,${DIG[4]}"
+expect "container of an image signed by an untrusted key: untrusted" 0 \
+	'"verdict":"untrusted".*signed by key [0-9a-f]{64}, which is not a trusted key' ns unsigned push
+get /v1/nodes/node-unsigned
+check "container of an image without golden manifest: untrusted (no golden manifest)" \
+	"any('no golden manifest' in c['reason'] for c in d['containers'])"
+# evidence relayed through another TLS session (bound to another client certificate)
+honest relay
+expect "evidence bound to another TLS client certificate: refused" 1 \
+	"HTTP 422: quote is not over SHA-256\\(nonce \\|\\| this TLS client certificate\\)" \
+	ns relay relay "$T/node-good.crt"
+
+# ---- verdicts and the scheduler filter ----
+for n in tamper forge replay stale badpcr exec unsigned relay; do
+	get "/v1/nodes/node-$n"
+	[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' \
+		"$T/get.json")" = untrusted ] && ok "node-$n is untrusted" ||
+		bad "node-$n: $(head -c 300 "$T/get.json")"
+done
+python3 -c 'import json, sys
+names = ["node-" + n for n in sys.argv[2:]] + ["node-unknown"]
+json.dump({"Pod": {"metadata": {"name": "p"}}, "NodeNames": names}, open(sys.argv[1], "w"))' \
+	"$T/args.json" good tamper forge replay stale badpcr exec unsigned relay reboot
+post /scheduler/filter "$T/args.json"
+check "filter (NodeNames): only node-good is kept" "d['NodeNames'] == ['node-good']"
+check "... every other node failed, with its reason" \
+	"set(d['FailedNodes']) == set('node-' + n for n in 'tamper forge replay stale badpcr exec unsigned relay reboot unknown'.split()) and
+	 'does not verify with the enrolled AK' in d['FailedNodes']['node-forge'] and
+	 'nonce was never issued' in d['FailedNodes']['node-replay'] and
+	 'nonce expired' in d['FailedNodes']['node-stale'] and
+	 'replays PCR 13' in d['FailedNodes']['node-badpcr'] and
+	 'replays PCR 13' in d['FailedNodes']['node-tamper'] and
+	 'not in the golden manifest' in d['FailedNodes']['node-exec'] and
+	 'TLS client certificate' in d['FailedNodes']['node-relay'] and
+	 'no evidence' in d['FailedNodes']['node-reboot'] and
+	 'not enrolled' in d['FailedNodes']['node-unknown'] and
+	 d['FailedAndUnresolvableNodes'] == d['FailedNodes']"
+python3 -c 'import json, sys
+items = [{"metadata": {"name": "node-" + n, "labels": {"x": n}}} for n in sys.argv[2:]]
+json.dump({"Pod": {}, "Nodes": {"metadata": {"resourceVersion": "7"}, "items": items}},
+          open(sys.argv[1], "w"))' "$T/args.json" exec good forge
+post /scheduler/filter "$T/args.json"
+check "filter (Nodes): the trusted node object is returned as sent" \
+	"d['Nodes']['items'] == [{'metadata': {'name': 'node-good', 'labels': {'x': 'good'}}}] and
+	 d['Nodes']['metadata'] == {'resourceVersion': '7'} and d['NodeNames'] == ['node-good'] and
+	 set(d['FailedNodes']) == {'node-exec', 'node-forge'}"
+printf '{"Pod":{},"NodeNames":"node-good"}' >"$T/args.json"
+post /scheduler/filter "$T/args.json"
+check "filter: malformed ExtenderArgs is an Error" "'NodeNames is not an array' in d['Error']"
+[ "$ST" = 400 ] && ok "... with status 400" || bad "malformed filter status $ST"
+
+# ---- bounds and malformed requests ----
+NC=(--cert "$T/node-good.crt" --key "$T/node-good.key")
+printf '{"nonce":"00","bogus":1}' >"$T/ev.json"
+post /v1/nodes/node-good/evidence "$T/ev.json" "${NC[@]}"
+check "evidence with an unknown key: 400 naming it" "d['error'] == 'evidence: unknown key \"bogus\"'"
+printf '{"nonce":' >"$T/ev.json"
+post /v1/nodes/node-good/evidence "$T/ev.json" "${NC[@]}"
+check "truncated JSON: 400" "'not valid JSON' in d['error']"
+python3 -c 'import sys; sys.stdout.write("{\"log\":\"" + "A" * (65 << 20) + "\"}")' >"$T/big.json"
+ST=$("${CURL[@]}" "${NC[@]}" -o /dev/null -w '%{http_code}' --data-binary "@$T/big.json" \
+	"$ATT_URL/v1/nodes/node-good/evidence")
+[ "$ST" = 413 ] && ok "65 MiB evidence body: 413" || bad "65 MiB body: status $ST"
+post /v1/nodes/node-forge/evidence "$T/ev.json" "${NC[@]}"
+check "another node's endpoint with node-good's certificate: 403" "'is not node node-forge' in d['error']"
+get /v1/nodes/node-good
+check "... and none of that changed node-good" "d['verdict'] == 'trusted'"
+
+# ---- metrics ----
+ST=$("${CURL[@]}" -o "$T/metrics.txt" -w '%{http_code}' "$ATT_URL/metrics")
+m() { grep -qx -- "$1" "$T/metrics.txt" && ok "metrics: $1" || bad "metrics: no line '$1'"; }
+m 'tcl_attestor_evidence_rejected_total{reason="signature"} 1'
+m 'tcl_attestor_evidence_rejected_total{reason="nonce_unknown"} 1'
+m 'tcl_attestor_evidence_rejected_total{reason="nonce_expired"} 1'
+m 'tcl_attestor_evidence_rejected_total{reason="binding"} 1'
+m 'tcl_attestor_evidence_rejected_total{reason="log_replay"} 2'
+m 'tcl_attestor_evidence_rejected_total{reason="log_malformed"} 1'
+m 'tcl_attestor_enrolments_total{result="completed"} 10'
+m 'tcl_attestor_nodes{verdict="trusted"} 1'
+m 'tcl_attestor_nodes{verdict="untrusted"} 8'
+grep -qE '^tcl_attestor_request_duration_seconds_count\{route="evidence"\} [1-9]' "$T/metrics.txt" &&
+	ok "metrics: evidence request durations" || bad "metrics: no evidence durations"
+
+# ---- restart: enrolments and verdicts survive ----
+att_stop && ok "attestor stops cleanly on SIGTERM (state saved, no leak)" ||
+	bad "attestor exit status $? (see $T/attestor.log)"
+grep -E 'Sanitizer|runtime error' "$T/attestor.log" && bad "sanitizer report in the attestor log"
+att_restart "$T" "${ATT_ARGS[@]}" --stale-after 600 || die "attestor does not restart"
+get /v1/nodes/node-good
+check "after restart: node-good still trusted, containers kept" \
+	"d['verdict'] == 'trusted' and len(d['containers']) == 2"
+get /v1/nodes/node-exec
+check "after restart: node-exec still untrusted with its offending entry" \
+	"d['verdict'] == 'untrusted' and 'not in the golden manifest' in d['reason']"
+expect "after restart: node-good attests without enrolling again" 0 '"verdict":"trusted"' \
+	ns good push
+grep -c "node node-good: enrolled" "$T/attestor.log" | grep -qx 1 &&
+	ok "... (enrolled once in all)" || bad "node-good enrolled more than once"
+
+# ---- outage: the client keeps the backlog and catches up ----
+att_stop
+before=$(stat -c %s "$T/n-good/log.bin")
+ns good append "exec,$C1,/bin/hello,${HELLO[1]}" "start,$C4,$HP/test/app2:v1,${DIG[2]}" \
+	"exec,$C4,/bin/hello,${HELLO[2]}" "stop,$C4"
+expect "attestor down: push fails after its retries" 1 '"rc":-111' ns good push
+ns good offset >"$T/get.json"
+check "... and the acknowledged offset stays where it was" "d['acked'] == $before and d['log_size'] > $before"
+# come back while the client is backing off
+ns good append "exec,$C2,/bin/hello,${HELLO[2]}"
+"$NS" --tpm "${TCTI[good]}" --url "$ATT_URL" --cert "$T/node-good.crt" --key "$T/node-good.key" \
+	--ca "$T/ca.crt" --dir "$T/n-good" --attempts 10 --retry-ms 300 push >"$T/bg.out" 2>&1 &
+BGPID=$!
+sleep 1
+att_restart "$T" "${ATT_ARGS[@]}" --stale-after 600 || die "attestor does not restart"
+wait "$BGPID"
+rc=$?
+BGPID=
+[ $rc = 0 ] && grep -q '"verdict":"trusted","reason":"","log_offset":'"$(stat -c %s "$T/n-good/log.bin")"',"accepted":5' "$T/bg.out" &&
+	ok "client retrying through the outage sends the whole backlog (5 entries)" ||
+	bad "catch-up: rc=$rc $(cat "$T/bg.out")"
+get "/v1/containers/$C4"
+check "the container started and stopped during the outage is known" \
+	"d['verdict'] == 'trusted' and d['stopped']"
+
+# ---- reboot: TPM reset, new log ----
+honest reboot && ns reboot push >/dev/null || bad "node-reboot first boot"
+att_tpm_reboot "$T" reboot || die "swtpm reboot"
+mv "$T/n-reboot/log.bin" "$T/n-reboot/log.bin.old"
+ns reboot append boot "host,/usr/bin/runc,$RUNC"
+expect "after a reboot (TPM reset, new log): accepted from offset 0" 0 \
+	'"verdict":"trusted","reason":"","log_offset":[0-9]+,"accepted":2' ns reboot push
+get /v1/nodes/node-reboot
+check "... the old boot's containers are gone" "d['containers'] == [] and d['log_entries'] == 2"
+
+# ---- staleness ----
+att_stop
+att_restart "$T" "${ATT_ARGS[@]}" --stale-after 2 || die "attestor does not restart"
+sleep 3
+get /v1/nodes/node-good
+check "no evidence for longer than --stale-after: stale" "d['verdict'] == 'stale'"
+printf '{"Pod":{},"NodeNames":["node-good"]}' >"$T/args.json"
+post /scheduler/filter "$T/args.json"
+check "filter drops the stale node" "d['NodeNames'] == [] and 'stale' in d['FailedNodes']['node-good']"
+expect "fresh evidence: trusted again" 0 '"verdict":"trusted"' ns good push
+
+# ---- state file ----
+att_stop && ok "attestor stops cleanly again" || bad "attestor exit status $?"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d["version"] == 1 and len(d["nodes"]) == 10 else 1)' \
+	"$T/state.json" && ok "state file: version 1, the 10 enrolled nodes" || bad "state file content"
+cp "$T/state.json" "$T/state.good"
+printf '{"version":1,"nodes":[{"id":"x"}]}' >"$T/state.json"
+expect "a corrupt state file stops the attestor (it never forgets enrolments silently)" 1 \
+	'refusing to start with a partial state' "$ATT_BIN" --listen 127.0.0.1:1 "${ATT_ARGS[@]}"
+cp "$T/state.good" "$T/state.json"
+grep -E 'Sanitizer|runtime error' "$T/attestor.log" >/dev/null && bad "sanitizer report in the attestor log" ||
+	ok "no sanitizer report in the attestor log"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
