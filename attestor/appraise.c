@@ -105,7 +105,7 @@ static void digest_str(const struct tcl_log_entry *e, char *out, size_t cap)
 /* A parsed ima-buf record: the fields the attestor uses. */
 struct record {
 	struct json_object *o;
-	const char *container_id, *image, *image_digest, *result, *golden_sha256, *keyid;
+	const char *container_id, *image, *image_digest, *result, *golden_manifest, *keyid;
 };
 
 static const char *rec_str(struct json_object *o, const char *k, bool *bad)
@@ -119,7 +119,8 @@ static const char *rec_str(struct json_object *o, const char *k, bool *bad)
 		*bad = true;
 		return NULL;
 	}
-	return json_object_get_string(v);
+	/* the agent leaves empty values out; an empty one says nothing either */
+	return json_object_get_string_len(v) ? json_object_get_string(v) : NULL;
 }
 
 /* 0 or -EINVAL with @why set.  The image reference, when present, must fit ATT_IMAGE_MAX. */
@@ -143,7 +144,7 @@ static int record_parse(const struct tcl_log_entry *e, struct record *r, const c
 	r->image = rec_str(r->o, "image", &bad);
 	r->image_digest = rec_str(r->o, "image_digest", &bad);
 	r->result = rec_str(r->o, "result", &bad);
-	r->golden_sha256 = rec_str(r->o, "golden_sha256", &bad);
+	r->golden_manifest = rec_str(r->o, "golden_manifest", &bad);
 	r->keyid = rec_str(r->o, "keyid", &bad);
 	if (bad) {
 		*why = "a field is not a string";
@@ -299,6 +300,10 @@ static void on_file(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 	}
 	c = att_container_get(r->n, cid);
 	if (!c) {
+		/* the runtime (runc init) runs in the container's cgroup before the start is
+		 * recorded: only the host allowlist can vouch for it */
+		if (att_allow_has(r->cfg->host_allow, e->digest))
+			return;
 		say(why, sizeof(why), "file entry for container %s, which has no "
 			 "container_start before it", cid);
 		node_find(r, off, path, dg, why);
@@ -403,9 +408,9 @@ static void on_verify(struct run *r, const struct record *rec, uint64_t off, con
 	if (cg->rc)
 		say(why, sizeof(why), "the node verified %s@%s, the attestor cannot: %s",
 			 rec->image ? rec->image : "", rec->image_digest, cg->err);
-	else if (rec->golden_sha256 && strcmp(rec->golden_sha256, cg->g->sha256))
+	else if (rec->golden_manifest && strcmp(rec->golden_manifest, cg->g->sha256))
 		say(why, sizeof(why), "the node verified %s against golden manifest %.64s, "
-			 "the registry's is %s", rec->image_digest, rec->golden_sha256,
+			 "the registry's is %s", rec->image_digest, rec->golden_manifest,
 			 cg->g->sha256);
 	else if (rec->keyid && cg->keyid && strcmp(rec->keyid, cg->keyid))
 		say(why, sizeof(why), "the node says key %.64s signed the golden manifest "

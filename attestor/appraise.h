@@ -10,13 +10,15 @@
  *   boot_aggregate (ima-ng, first entry only)  = SHA-256 of the quoted PCRs 0-9
  *   "<container-id>:<path>" (ima-ng)           digest in the golden manifest of the image that
  *                                              the container's container_start named, or in
- *                                              the host allowlist (runtime binaries)
+ *                                              the host allowlist (runtime binaries; before
+ *                                              the container_start only the host allowlist)
  *   "<path>" (ima-ng, host file)               in the host allowlist; without one: unappraised
  *   container_start (ima-buf)                  JSON with container_id, image, image_digest:
  *                                              the image's golden manifest must verify
  *   container_stop (ima-buf)                   JSON with container_id: marks it stopped
  *   image_verify (ima-buf)                     JSON with image, image_digest, result
- *                                              ("verified"|...), golden_sha256, keyid: when the
+ *                                              ("verified"|"not_verified"), golden_manifest
+ *                                              (hex SHA-256 of the manifest), keyid: when the
  *                                              node says verified, the attestor must agree
  *   other ima-buf events                       recorded, not appraised
  * Anything else is a finding (an offending entry with its reason). */
@@ -73,7 +75,7 @@ struct att_appraise_res {
  * Replay @log (the node's bytes from n->log_offset) from n->pcr and appraise the prefix that
  * replays to @quoted.  @pcr0_9: the quoted PCRs 0-9 (10 x 32 bytes) for boot_aggregate, NULL
  * when the quote does not cover them.  On success the node moves on (offset, entries, PCR,
- * containers, findings).  Errors leave @n untouched:
+ * containers, findings).  Errors leave @n untouched (-ENOMEM while appraising excepted):
  *   -EBADMSG  a malformed entry before the match (res->error names the offset and why)
  *   -EILSEQ   no prefix replays to @quoted
  *   -E2BIG    more than max_entries entries

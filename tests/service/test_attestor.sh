@@ -286,12 +286,21 @@ check "a container id reported by two nodes is untrusted" \
 	"d['verdict'] == 'untrusted' and 'more than one node' in d['reason']"
 # images that cannot be verified
 ns unsigned append boot "start,$C3,$HP/test/app3:v1,${DIG[3]}" "exec,$C3,/bin/hello,${HELLO[3]}" \
-	"start,$C1,$HP/test/app4:v1,${DIG[4]}"
-expect "container of an image signed by an untrusted key: untrusted" 0 \
-	'"verdict":"untrusted".*signed by key [0-9a-f]{64}, which is not a trusted key' ns unsigned push
+	"start,$C1,$HP/test/app4:v1,${DIG[4]}" "verify,$HP/test/app4:v1,${DIG[4]},verified" \
+	"verify,$HP/test/app1:v1,${DIG[1]},verified,${GSHA[2]}" \
+	"verify,$HP/test/app2:v1,${DIG[2]},verified,${GSHA[2]}"
+expect "images that cannot be verified: evidence accepted, node untrusted" 0 \
+	'"verdict":"untrusted".*"findings":5' ns unsigned push
 get /v1/nodes/node-unsigned
+check "container of an image signed by an untrusted key: untrusted" \
+	"[c for c in d['containers'] if c['id'] == '$C3'][0]['verdict'] == 'untrusted' and
+	 'which is not a trusted key' in [c for c in d['containers'] if c['id'] == '$C3'][0]['reason']"
 check "container of an image without golden manifest: untrusted (no golden manifest)" \
 	"any('no golden manifest' in c['reason'] for c in d['containers'])"
+check "image_verify the attestor cannot confirm: two offending entries, the third agrees" \
+	"len(d['findings']) == 2 and d['findings'][0]['name'] == 'image_verify' and
+	 'test/app4:v1@${DIG[4]}, the attestor cannot: ' in d['findings'][0]['reason'] and
+	 'against golden manifest ${GSHA[2]}, the registry' in d['findings'][1]['reason']"
 # evidence relayed through another TLS session (bound to another client certificate)
 honest relay
 expect "evidence bound to another TLS client certificate: refused" 1 \

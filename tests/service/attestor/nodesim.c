@@ -158,7 +158,7 @@ static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
 		json_object_object_add(o, "image_digest", json_object_new_string(f[1]));
 		json_object_object_add(o, "result", json_object_new_string(f[2]));
 		if (n == 4)
-			json_object_object_add(o, "golden_sha256", json_object_new_string(f[3]));
+			json_object_object_add(o, "golden_manifest", json_object_new_string(f[3]));
 		return record(b, "image_verify", o, d);
 	}
 	if (!strncmp(spec, "exec,", 5)) {
