@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,10 +166,9 @@ static int64_t int_field(struct json_object *o, const char *what, const char *k,
 		*rc = -EINVAL;
 		return 0;
 	}
-	errno = 0;
 	x = json_object_get_int64(v);
-	/* json-c saturates values outside int64 and says so in errno */
-	if (errno || x < min || x > max) {
+	/* json-c saturates values outside int64 without a word: the extremes are refused */
+	if (x == INT64_MAX || x == INT64_MIN || x < min || x > max) {
 		snprintf(err, errlen, "%s: \"%s\" is out of range", what, k);
 		*rc = -EINVAL;
 		return 0;

@@ -43,7 +43,7 @@ static int judge(struct out *o, const char *name, size_t len, bool *keep)
 	return 0;
 }
 
-static int fail(char *err, size_t errlen, const char *msg)
+static int bad_args(char *err, size_t errlen, const char *msg)
 {
 	snprintf(err, errlen, "%s", msg);
 	return -EINVAL;
@@ -65,17 +65,17 @@ int att_filter(const char *body, size_t len, size_t max, att_verdict_fn fn, void
 		return rc;
 	}
 	if (rc)
-		return fail(err, errlen, "ExtenderArgs is not valid JSON");
+		return bad_args(err, errlen, "ExtenderArgs is not valid JSON");
 	rc = -EINVAL;
 	if (!json_object_is_type(in, json_type_object)) {
-		fail(err, errlen, "ExtenderArgs is not a JSON object");
+		bad_args(err, errlen, "ExtenderArgs is not a JSON object");
 		goto out;
 	}
 	if (json_object_object_get_ex(in, "Nodes", &nodes) && nodes) {
 		if (!json_object_is_type(nodes, json_type_object) ||
 		    !json_object_object_get_ex(nodes, "items", &items) ||
 		    !(json_object_is_type(items, json_type_array) || !items)) {
-			fail(err, errlen, "ExtenderArgs.Nodes is not a NodeList with items");
+			bad_args(err, errlen, "ExtenderArgs.Nodes is not a NodeList with items");
 			goto out;
 		}
 	} else {
@@ -83,11 +83,11 @@ int att_filter(const char *body, size_t len, size_t max, att_verdict_fn fn, void
 	}
 	if (json_object_object_get_ex(in, "NodeNames", &names) && names &&
 	    !json_object_is_type(names, json_type_array)) {
-		fail(err, errlen, "ExtenderArgs.NodeNames is not an array of strings");
+		bad_args(err, errlen, "ExtenderArgs.NodeNames is not an array of strings");
 		goto out;
 	}
 	if (!nodes && !names) {
-		fail(err, errlen, "ExtenderArgs has neither Nodes nor NodeNames");
+		bad_args(err, errlen, "ExtenderArgs has neither Nodes nor NodeNames");
 		goto out;
 	}
 	if ((items && json_object_array_length(items) > ATT_FILTER_MAX_NODES) ||
@@ -115,7 +115,7 @@ int att_filter(const char *body, size_t len, size_t max, att_verdict_fn fn, void
 			    !json_object_is_type(md, json_type_object) ||
 			    !json_object_object_get_ex(md, "name", &nm) ||
 			    !json_object_is_type(nm, json_type_string)) {
-				rc = fail(err, errlen, "a node in ExtenderArgs.Nodes.items has no "
+				rc = bad_args(err, errlen, "a node in ExtenderArgs.Nodes.items has no "
 					  "metadata.name");
 				goto out;
 			}
@@ -148,7 +148,7 @@ int att_filter(const char *body, size_t len, size_t max, att_verdict_fn fn, void
 			bool keep;
 
 			if (!json_object_is_type(nm, json_type_string)) {
-				rc = fail(err, errlen, "ExtenderArgs.NodeNames holds a non-string");
+				rc = bad_args(err, errlen, "ExtenderArgs.NodeNames holds a non-string");
 				goto out;
 			}
 			rc = judge(&o, json_object_get_string(nm),

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for the attestor's state (attestor/state.c): persistence round trip and the
+ * strict loader, verdicts, nonces, container limits; plus attestor/map.c and attestor/b64.c.
+ * The attestor's sources are compiled into this test (they are not part of libtcl). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "../../attestor/map.c"
+#include "../../attestor/b64.c"
+#include "../../attestor/state.c"
+
+/* A marshalled TPM2B_PUBLIC of an RSA 2048 key with the given attributes. */
+static size_t make_pub(uint8_t *b, uint32_t attrs)
+{
+	size_t o = 2;
+
+	b[o++] = 0x00, b[o++] = 0x01;		/* TPM_ALG_RSA */
+	b[o++] = 0x00, b[o++] = 0x0b;		/* nameAlg sha256 */
+	b[o++] = attrs >> 24, b[o++] = attrs >> 16, b[o++] = attrs >> 8, b[o++] = attrs;
+	b[o++] = 0, b[o++] = 0;			/* authPolicy */
+	b[o++] = 0x00, b[o++] = 0x10;		/* symmetric: TPM_ALG_NULL */
+	b[o++] = 0x00, b[o++] = 0x14;		/* scheme RSASSA */
+	b[o++] = 0x00, b[o++] = 0x0b;		/* with sha256 */
+	b[o++] = 0x08, b[o++] = 0x00;		/* 2048 bits */
+	memset(b + o, 0, 4);			/* exponent: default */
+	o += 4;
+	b[o++] = 0x01, b[o++] = 0x00;		/* 256-byte modulus */
+	assert_int_equal(RAND_bytes(b + o, 256), 1);
+	b[o] |= 0x80;
+	b[o + 255] |= 1;
+	o += 256;
+	b[0] = (o - 2) >> 8;
+	b[1] = (o - 2) & 0xff;
+	return o;
+}
+
+#define AK_ATTRS 0x00050072u	/* fixedTPM fixedParent sensitiveDataOrigin userWithAuth
+				 * restricted sign */
+
+static int setup(void **state)
+{
+	tcl_verbosity = -1;
+	return 0;
+}
+
+static struct att_node *enrolled(struct att_state *st, const char *id)
+{
+	struct att_node *n;
+	uint8_t ak[400];
+	size_t len = make_pub(ak, AK_ATTRS);
+
+	assert_int_equal(att_node_get_or_add(st, id, 100, &n), 0);
+	assert_int_equal(att_node_set_ak(n, ak, len), 0);
+	n->enrolled = true;
+	n->enrolled_at = 1700000000;
+	memset(n->ek_sha256, 'e', 64);
+	strcpy(n->ek_cert, "verified");
+	memset(n->tls_sha256, 'a', 64);
+	return n;
+}
+
+static void test_node_ids(void **state)
+{
+	char long_id[300];
+
+	assert_true(att_node_id_valid("node-a"));
+	assert_true(att_node_id_valid("ip-10-0-0-1.ec2.internal"));
+	assert_true(att_node_id_valid("a"));
+	assert_false(att_node_id_valid(""));
+	assert_false(att_node_id_valid("-a"));
+	assert_false(att_node_id_valid("a-"));
+	assert_false(att_node_id_valid("Node"));
+	assert_false(att_node_id_valid("a/b"));
+	assert_false(att_node_id_valid("a b"));
+	memset(long_id, 'a', sizeof(long_id));
+	long_id[253] = '\0';
+	assert_true(att_node_id_valid(long_id));
+	long_id[253] = 'a';
+	long_id[254] = '\0';
+	assert_false(att_node_id_valid(long_id));
+	assert_true(att_container_id_valid("0123abcdef_.-X"));
+	assert_false(att_container_id_valid("a:b"));
+	assert_false(att_container_id_valid(""));
+}
+
+static void test_ak(void **state)
+{
+	struct att_state st = { 0 };
+	struct att_node *n;
+	uint8_t k[400];
+	size_t len;
+
+	assert_int_equal(att_node_get_or_add(&st, "n1", 100, &n), 0);
+	len = make_pub(k, AK_ATTRS);
+	assert_int_equal(att_node_set_ak(n, k, len), 0);
+	assert_non_null(strstr(n->ak_pem, "BEGIN PUBLIC KEY"));
+	assert_int_equal(strlen(n->ak_name), 68);	/* 000b + sha256 */
+	assert_memory_equal(n->ak_name, "000b", 4);
+	/* a decryption key (an EK) is not an attestation key */
+	len = make_pub(k, 0x000300b2u);
+	assert_int_equal(att_node_set_ak(n, k, len), -EKEYREJECTED);
+	assert_int_equal(att_node_set_ak(n, k, 5), -EBADMSG);
+	att_state_free(&st);
+}
+
+static void test_roundtrip(void **state)
+{
+	struct att_state st = { 0 }, st2 = { 0 };
+	struct att_container *c;
+	struct att_node *n;
+	char *j1 = NULL, *j2 = NULL;
+	size_t l1, l2;
+
+	n = enrolled(&st, "node-b");
+	n->have_reset_count = true;
+	n->reset_count = 3;
+	n->log_offset = 1234;
+	n->log_entries = 9;
+	memset(n->pcr, 0xab, 32);
+	n->last_evidence = 1700000100;
+	n->evidence_ok = 4;
+	n->evidence_failed = 1;
+	n->unappraised = 2;
+	assert_int_equal(att_node_finding(n, ATT_NO_OFFSET, 5, NULL, NULL, "forged \"quote\""), 0);
+	assert_int_equal(att_container_add(n, "c1", &c), 0);
+	strcpy(c->image, "reg/app:v1");
+	strcpy(c->image_digest,
+	       "sha256:0000000000000000000000000000000000000000000000000000000000000001");
+	memset(c->golden_sha256, 'f', 64);
+	c->start_offset = 100;
+	c->started = 7;
+	c->stopped = true;
+	c->files = 3;
+	assert_int_equal(att_container_finding(n, c, 200, 8, "/bin/x\n", "sha256:00", "bad"), 0);
+	enrolled(&st, "node-a");
+	/* an enrolment in progress is not persisted */
+	assert_int_equal(att_node_get_or_add(&st, "node-pending", 100, &n), 0);
+
+	assert_int_equal(att_state_to_json(&st, &j1, &l1), 0);
+	assert_int_equal(att_state_from_json(j1, l1, &st2), 0);
+	assert_int_equal(st2.nodes.n, 2);
+	assert_null(att_node_get(&st2, "node-pending"));
+	n = att_node_get(&st2, "node-b");
+	assert_non_null(n);
+	assert_true(n->enrolled && n->have_reset_count && n->reset_count == 3);
+	assert_int_equal(n->log_offset, 1234);
+	assert_int_equal(n->pcr[31], 0xab);
+	assert_int_equal(n->untrusted_containers, 1);
+	assert_string_equal(n->findings.v[0].reason, "forged \"quote\"");
+	assert_int_equal(n->findings.v[0].offset, ATT_NO_OFFSET);
+	c = att_container_get(n, "c1");
+	assert_non_null(c);
+	assert_true(c->stopped);
+	assert_string_equal(c->findings.v[0].name, "/bin/x\n");
+	assert_int_equal(c->findings.v[0].offset, 200);
+	assert_non_null(n->ak_pem);
+	/* the same bytes again: nothing lost, nothing reordered */
+	assert_int_equal(att_state_to_json(&st2, &j2, &l2), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(j1, j2, l1);
+	free(j1);
+	free(j2);
+	att_state_free(&st);
+	att_state_free(&st2);
+}
+
+static void test_save_load(void **state)
+{
+	char dir[] = "/tmp/test_attestor_state.XXXXXX", path[200];
+	struct att_state st, st2;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	assert_int_equal(att_state_load(path, &st), 0);	/* absent: empty */
+	assert_int_equal(st.nodes.n, 0);
+	enrolled(&st, "node-a");
+	assert_int_equal(att_state_save(&st), 0);
+	assert_int_equal(att_state_load(path, &st2), 0);
+	assert_non_null(att_node_get(&st2, "node-a"));
+	att_state_free(&st2);
+	/* a corrupt file is refused, not half-loaded */
+	assert_int_equal(tcl_write_file_atomic(path, "{\"version\":1,\"nodes\":[{}]}", 25, 0600), 0);
+	assert_int_equal(att_state_load(path, &st2), -EBADMSG);
+	assert_int_equal(st2.nodes.n, 0);
+	att_state_free(&st2);
+	att_state_free(&st);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void bad(const char *json)
+{
+	struct att_state st = { 0 };
+
+	if (att_state_from_json(json, strlen(json), &st) != -EBADMSG)
+		fail_msg("accepted: %s", json);
+	att_state_free(&st);
+}
+
+static void test_loader_strict(void **state)
+{
+	struct att_state st = { 0 };
+	char *good = NULL, *p, buf[8192];
+	size_t len;
+
+	enrolled(&st, "node-a");
+	assert_int_equal(att_state_to_json(&st, &good, &len), 0);
+	att_state_free(&st);
+	bad("");
+	bad("[]");
+	bad("{\"version\":2,\"nodes\":[]}");
+	bad("{\"version\":1}");
+	bad("{\"version\":1,\"nodes\":[],\"extra\":1}");
+	bad("{\"version\":1,\"nodes\":[1]}");
+	/* mutate one field at a time */
+	struct {
+		const char *from, *to;
+	} m[] = {
+		{ "\"id\":\"node-a\"", "\"id\":\"Node A\"" },
+		{ "\"log_offset\":0", "\"log_offset\":-1" },
+		{ "\"log_offset\":0", "\"log_offset\":\"0\"" },
+		{ "\"ek_cert\":\"verified\"", "\"ek_cert\":\"\"" },
+		{ "\"pcr\":\"0000", "\"pcr\":\"zz00" },
+		{ "\"findings_total\":0", "\"findings_total\":0,\"mystery\":1" },
+		{ "\"containers\":[]", "\"containers\":[{\"id\":\"x\"}]" },
+		{ "\"ak_pub\":\"", "\"ak_pub\":\"A" },
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		p = strstr(good, m[i].from);
+		assert_non_null(p);
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - good), good, m[i].to,
+			 p + strlen(m[i].from));
+		bad(buf);
+	}
+	/* two nodes with the same id */
+	p = strstr(good, "[{");
+	snprintf(buf, sizeof(buf), "{\"nodes\":[%.*s,%.*s],\"version\":1}",
+		 (int)(strrchr(good, ']') - p - 1), p + 1, (int)(strrchr(good, ']') - p - 1), p + 1);
+	bad(buf);
+	free(good);
+}
+
+static void test_findings_cap(void **state)
+{
+	struct att_findings f = { 0 };
+
+	for (int i = 0; i < ATT_FINDINGS_KEPT + 10; i++)
+		assert_int_equal(att_finding_add(&f, i, 0, NULL, NULL, NULL, "r"), 0);
+	assert_int_equal(f.n, ATT_FINDINGS_KEPT);
+	assert_int_equal(f.total, ATT_FINDINGS_KEPT + 10);
+	att_findings_free(&f);
+	assert_int_equal(f.total, 0);
+}
+
+static void test_verdicts(void **state)
+{
+	struct att_state st = { 0 };
+	struct att_container *c;
+	struct att_node *n;
+	const char *r;
+	char buf[1024];
+
+	assert_int_equal(att_node_get_or_add(&st, "p", 100, &n), 0);
+	assert_int_equal(att_node_verdict(n, 100, 10, &r, buf, sizeof(buf)), ATT_UNKNOWN);
+	assert_string_equal(r, "not enrolled");
+	n = enrolled(&st, "n");
+	assert_int_equal(att_node_verdict(n, 100, 10, &r, buf, sizeof(buf)), ATT_UNKNOWN);
+	assert_string_equal(r, "no evidence accepted yet");
+	n->last_evidence = 100;
+	assert_int_equal(att_node_verdict(n, 110, 10, &r, buf, sizeof(buf)), ATT_TRUSTED);
+	assert_int_equal(att_node_verdict(n, 111, 10, &r, buf, sizeof(buf)), ATT_STALE);
+	assert_string_equal(r, "last evidence 11 s ago (stale after 10 s)");
+	assert_int_equal(att_container_add(n, "c1", &c), 0);
+	assert_int_equal(att_container_verdict(n, c, 105, 10, buf, sizeof(buf)), ATT_TRUSTED);
+	assert_int_equal(att_container_verdict(n, c, 200, 10, buf, sizeof(buf)), ATT_STALE);
+	assert_int_equal(att_container_add(n, "c2", &c), 0);
+	att_container_finding(n, c, 5, 1, "/x", NULL, "not golden");
+	assert_int_equal(att_node_verdict(n, 105, 10, &r, buf, sizeof(buf)), ATT_UNTRUSTED);
+	assert_string_equal(r, "container c2: not golden");
+	/* untrusted stays untrusted when old: it is not just stale */
+	assert_int_equal(att_node_verdict(n, 1000, 10, &r, buf, sizeof(buf)), ATT_UNTRUSTED);
+	assert_int_equal(att_container_verdict(n, att_container_get(n, "c1"), 105, 10, buf,
+					       sizeof(buf)), ATT_UNTRUSTED);
+	assert_string_equal(buf, "node n is untrusted: container c2: not golden");
+	att_node_finding(n, ATT_NO_OFFSET, 2, NULL, NULL, "forged");
+	assert_int_equal(att_node_verdict(n, 105, 10, &r, buf, sizeof(buf)), ATT_UNTRUSTED);
+	assert_string_equal(r, "forged");
+	/* re-enrolment or a new boot starts over */
+	att_node_reset_log(n);
+	assert_int_equal(att_node_verdict(n, 105, 10, &r, buf, sizeof(buf)), ATT_UNKNOWN);
+	assert_int_equal(n->containers.n, 0);
+	{
+		struct json_object *o = att_node_json(n, 105, 10);
+
+		assert_string_equal(json_object_get_string(json_object_object_get(o, "verdict")),
+				    "unknown");
+		assert_null(json_object_object_get(o, "ak_pub"));	/* not in the API */
+		json_object_put(o);
+	}
+	att_state_free(&st);
+}
+
+static void test_max_nodes(void **state)
+{
+	struct att_state st = { 0 };
+	struct att_node *n;
+
+	assert_int_equal(att_node_get_or_add(&st, "a", 2, &n), 0);
+	assert_int_equal(att_node_get_or_add(&st, "b", 2, &n), 0);
+	assert_int_equal(att_node_get_or_add(&st, "c", 2, &n), -ENOSPC);
+	assert_int_equal(att_node_get_or_add(&st, "a", 2, &n), 0);	/* existing: fine */
+	assert_int_equal(att_node_get_or_add(&st, "B", 5, &n), -EINVAL);
+	att_node_remove(&st, "a");
+	assert_int_equal(att_node_get_or_add(&st, "c", 2, &n), 0);
+	att_state_free(&st);
+}
+
+static void test_container_cap(void **state)
+{
+	struct att_state st = { 0 };
+	struct att_container *c;
+	struct att_node *n;
+	char id[32];
+
+	assert_int_equal(att_node_get_or_add(&st, "n", 2, &n), 0);
+	for (int i = 0; i < ATT_CONTAINERS_MAX; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		assert_int_equal(att_container_add(n, id, &c), 0);
+		c->start_offset = (uint64_t)i;
+	}
+	assert_int_equal(att_container_add(n, "one-more", &c), -ENOSPC);
+	/* a stopped untrusted container keeps its place; a stopped trusted one gives it up */
+	c = att_container_get(n, "c1");
+	c->stopped = true;
+	att_container_finding(n, c, 1, 1, NULL, NULL, "bad");
+	att_container_get(n, "c7")->stopped = true;
+	att_container_get(n, "c9")->stopped = true;
+	assert_int_equal(att_container_add(n, "one-more", &c), 0);
+	assert_null(att_container_get(n, "c7"));	/* the oldest stopped trusted one */
+	assert_non_null(att_container_get(n, "c9"));
+	assert_non_null(att_container_get(n, "c1"));
+	assert_int_equal(att_container_add(n, "bad:id", &c), -EINVAL);
+	att_state_free(&st);
+}
+
+static void test_nonces(void **state)
+{
+	static const uint8_t run[ATT_NONCE_PREFIX] = "run-id-1";
+	struct att_state st = { 0 };
+	uint8_t a[ATT_NONCE_LEN], b[ATT_NONCE_LEN], first[ATT_NONCE_LEN];
+	struct att_node *n;
+
+	assert_int_equal(att_node_get_or_add(&st, "n", 2, &n), 0);
+	assert_int_equal(att_nonce_issue(n, 1000, 500, run, a), 0);
+	assert_memory_equal(a, run, ATT_NONCE_PREFIX);
+	assert_int_equal(att_nonce_issue(n, 1000, 500, run, b), 0);
+	assert_memory_not_equal(a, b, ATT_NONCE_LEN);
+	assert_int_equal(att_nonce_take(n, a, 1499), 0);
+	assert_int_equal(att_nonce_take(n, a, 1499), -ENOENT);		/* single use */
+	assert_int_equal(att_nonce_take(n, b, 1500), -ETIME);		/* expired */
+	assert_int_equal(att_nonce_take(n, b, 1500), -ENOENT);		/* and gone */
+	/* more outstanding challenges than slots: the oldest goes */
+	assert_int_equal(att_nonce_issue(n, 2000, 500, run, first), 0);
+	for (int i = 1; i < ATT_NONCES; i++)
+		assert_int_equal(att_nonce_issue(n, 2000 + i, 500, run, a), 0);
+	assert_int_equal(att_nonce_issue(n, 3000, 500, run, b), 0);
+	assert_int_equal(att_nonce_take(n, first, 3000), -ENOENT);
+	assert_int_equal(att_nonce_take(n, b, 3000), 0);
+	assert_int_equal(att_nonce_take(n, a, 2100), 0);
+	att_state_free(&st);
+}
+
+static void test_b64(void **state)
+{
+	uint8_t in[300], *out = NULL, small[4];
+	char *enc = NULL;
+	size_t el, ol;
+
+	assert_int_equal(RAND_bytes(in, sizeof(in)), 1);
+	for (size_t n = 0; n < 40; n++) {
+		assert_int_equal(att_b64_encode(in, n, &enc, &el), 0);
+		assert_int_equal(el % 4, 0);
+		assert_int_equal(att_b64_decode(enc, el, 1000, &out, &ol), 0);
+		assert_int_equal(ol, n);
+		assert_memory_equal(out, in, n);
+		free(out);
+		free(enc);
+	}
+	assert_int_equal(att_b64_decode("Zm9v", 4, 10, &out, &ol), 0);
+	assert_int_equal(ol, 3);
+	assert_memory_equal(out, "foo", 3);
+	free(out);
+	assert_int_equal(att_b64_decode("Zm8=", 4, 10, &out, &ol), 0);
+	assert_memory_equal(out, "fo", 2);
+	free(out);
+	/* one value, one encoding */
+	assert_int_equal(att_b64_decode("Zm9=", 4, 10, &out, &ol), -EINVAL);	/* pad bits */
+	assert_int_equal(att_b64_decode("Zm==", 4, 10, &out, &ol), -EINVAL);
+	assert_int_equal(att_b64_decode("Zm9v\n", 5, 10, &out, &ol), -EINVAL);
+	assert_int_equal(att_b64_decode("Zm 9", 4, 10, &out, &ol), -EINVAL);
+	assert_int_equal(att_b64_decode("Zm9", 3, 10, &out, &ol), -EINVAL);
+	assert_int_equal(att_b64_decode("=Zm9", 4, 10, &out, &ol), -EINVAL);
+	assert_int_equal(att_b64_decode("Z=9v", 4, 10, &out, &ol), -EINVAL);
+	assert_int_equal(att_b64_decode("Zm9v", 4, 2, &out, &ol), -EFBIG);
+	assert_int_equal(att_b64_decode_buf("Zm9vYmFy", 8, small, sizeof(small), &ol), -EFBIG);
+	assert_int_equal(att_b64_decode("", 0, 10, &out, &ol), 0);
+	assert_int_equal(ol, 0);
+	free(out);
+}
+
+static void count(void *val, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void test_map(void **state)
+{
+	struct att_map m = { 0 };
+	void **vals;
+	size_t n;
+	char k[16];
+	int c = 0;
+
+	for (long i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "k%04ld", 999 - i);
+		assert_int_equal(att_map_put(&m, k, (void *)(i + 1)), 0);
+	}
+	assert_int_equal(att_map_put(&m, "k0001", NULL), -EEXIST);
+	assert_int_equal(m.n, 1000);
+	assert_ptr_equal(att_map_get(&m, "k0000"), (void *)1000);
+	assert_null(att_map_get(&m, "nope"));
+	assert_int_equal(att_map_sorted(&m, &vals, &n), 0);
+	assert_int_equal(n, 1000);
+	for (size_t i = 0; i < n; i++)
+		assert_ptr_equal(vals[i], (void *)(1000 - i));
+	free(vals);
+	assert_ptr_equal(att_map_del(&m, "k0500"), (void *)500);
+	assert_null(att_map_del(&m, "k0500"));
+	att_map_each(&m, count, &c);
+	assert_int_equal(c, 999);
+	att_map_free(&m, NULL);
+	assert_int_equal(att_map_sorted(&m, &vals, &n), 0);
+	assert_null(vals);
+	assert_null(att_map_get(&m, "x"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_node_ids),
+		cmocka_unit_test(test_ak),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_loader_strict),
+		cmocka_unit_test(test_findings_cap),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_max_nodes),
+		cmocka_unit_test(test_container_cap),
+		cmocka_unit_test(test_nonces),
+		cmocka_unit_test(test_b64),
+		cmocka_unit_test(test_map),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
