@@ -74,7 +74,11 @@ trap cleanup EXIT
 cat >"$work/guest-init" <<GINIT
 mount -t proc proc /proc; mount -t sysfs sys /sys
 mount -t securityfs s /sys/kernel/security; mount -t bpf b /sys/fs/bpf
+# A fresh /tmp for the tests, but a work tree that lives under the host's /tmp (a CI clone, say)
+# must stay visible: keep the overlay's /tmp reachable and bind the work tree back in place.
+mkdir -p /.hosttmp; mount --bind /tmp /.hosttmp
 mount -t tmpfs t /tmp; mount -t tmpfs t /run
+case "$PWD" in /tmp/*) mkdir -p "$PWD"; mount --bind "/.hosttmp/${PWD#/tmp/}" "$PWD" ;; esac
 mount -t cgroup2 c /sys/fs/cgroup; mount -t tracefs t /sys/kernel/tracing 2>/dev/null
 mount -t debugfs d /sys/kernel/debug 2>/dev/null
 mkdir -p /dev/pts /dev/shm; mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts; mount -t tmpfs shm /dev/shm
