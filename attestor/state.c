@@ -772,7 +772,7 @@ static void load_findings(struct rd *r, struct json_object *o, struct att_findin
 		if (att_finding_add(f, off < 0 ? ATT_NO_OFFSET : (uint64_t)off,
 				    get_int(r, x, "time", 0, INT64_MAX),
 				    opt_str(r, x, "name", TCL_SHA256_HEX_LEN + 4352),
-				    opt_str(r, x, "digest", 80),
+				    opt_str(r, x, "digest", 16 + 2 * 64),
 				    opt_str(r, x, "container_id", ATT_CID_MAX), reason))
 			r->rc = -ENOMEM;
 	}
@@ -918,6 +918,8 @@ int att_state_from_json(const char *buf, size_t len, struct att_state *st)
 		load_node(&r, json_object_array_get_idx(ns, i), st);
 out:
 	json_object_put(o);
+	if (r.rc)	/* all or nothing */
+		att_map_free(&st->nodes, node_free);
 	return r.rc;
 }
 
@@ -945,7 +947,6 @@ int att_state_load(const char *path, struct att_state *st)
 	if (rc) {
 		pr_err("state", "%s is not a valid attestor state file; refusing to start with "
 		       "a partial state (move it away to start empty)", path);
-		att_map_free(&st->nodes, node_free);
 		return rc;
 	}
 	pr_info("state", "loaded %zu enrolled nodes from %s", st->nodes.n, path);

@@ -129,6 +129,7 @@ int att_state_save(struct att_state *st);
 void att_state_free(struct att_state *st);
 /* Serialise (what save writes); *out malloc'd. */
 int att_state_to_json(const struct att_state *st, char **out, size_t *len);
+/* Adds the nodes in @buf to @st (all of them, or none on error). */
 int att_state_from_json(const char *buf, size_t len, struct att_state *st);
 
 struct att_node *att_node_get(struct att_state *st, const char *id);
