@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,13 +24,16 @@
 
 const char *const tcl_prog_names[TCL_NUM_PROGS] = {
 	"tcl_bprm_check",  "tcl_mmap_file",	"tcl_file_mprotect", "tcl_file_open",
-	"tcl_path_truncate", "tcl_cgroup_mkdir", "tcl_cgroup_rmdir",
+	"tcl_path_truncate", "tcl_cgroup_mkdir", "tcl_cgroup_rmdir", "tcl_guard_map",
+	"tcl_guard_prog",  "tcl_guard_bpf",	"tcl_guard_inode",   "tcl_guard_unlink",
+	"tcl_guard_rename", "tcl_guard_ptrace",
 };
 const char *const tcl_map_names[TCL_MAP_COUNT] = {
 	[TCL_MAP_CONFIG] = "tcl_config",     [TCL_MAP_SCOPE] = "tcl_scope",
 	[TCL_MAP_ALLOW] = "tcl_allow",	     [TCL_MAP_DIGESTS] = "tcl_digests",
 	[TCL_MAP_INVAL] = "tcl_inval",	     [TCL_MAP_SEEN] = "tcl_seen",
 	[TCL_MAP_COUNTERS] = "tcl_counters", [TCL_MAP_EVENTS] = "tcl_events",
+	[TCL_MAP_GUARD] = "tcl_guard",
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -108,7 +115,7 @@ int tcl_bpf_links(const char *pin_dir, struct tcl_bpf_link_state st[TCL_NUM_PROG
 	return attached;
 }
 
-int tcl_bpf_unload(const char *pin_dir)
+static int unpin_all(const char *pin_dir)
 {
 	char p[PATH_MAX];
 	int removed = 0;
@@ -125,6 +132,28 @@ int tcl_bpf_unload(const char *pin_dir)
 	}
 	if (rmdir(pin_dir) && errno != ENOENT && errno != ENOTEMPTY)
 		pr_warn("bpf", "cannot remove %s: %s", pin_dir, strerror(errno));
+	return removed;
+}
+
+int tcl_bpf_unload(const char *pin_dir)
+{
+	char comm[64] = "?", *text = NULL;
+	int removed, err;
+
+	if (tcl_read_file("/proc/self/comm", sizeof(comm), &text, NULL) == 0) {
+		snprintf(comm, sizeof(comm), "%s", text);
+		comm[strcspn(comm, "\n")] = '\0';
+		free(text);
+	}
+	/* Said before acting: a removal that fails half-way is still an attempt worth a line. */
+	syslog(LOG_AUTHPRIV | LOG_WARNING,
+	       "tcl: unload of %s requested by uid %u pid %d ppid %d (%s): enforcement ends",
+	       pin_dir, (unsigned)getuid(), (int)getpid(), (int)getppid(), comm);
+	removed = unpin_all(pin_dir);
+	err = errno;
+	syslog(LOG_AUTHPRIV | LOG_WARNING, "tcl: %d pins under %s removed by pid %d", removed,
+	       pin_dir, (int)getpid());
+	errno = err;
 	return removed;
 }
 
@@ -176,7 +205,7 @@ fail:
 	return ret;
 }
 
-static int load_fresh(const char *pin_dir, struct tcl_bpf **out)
+static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct tcl_bpf *b = bpf_new(pin_dir);
@@ -190,7 +219,7 @@ static int load_fresh(const char *pin_dir, struct tcl_bpf **out)
 	if (!b)
 		return -ENOMEM;
 	/* Partial state from an interrupted start or unload would be reused by pin_root_path. */
-	tcl_bpf_unload(pin_dir);
+	unpin_all(pin_dir);
 	ret = tcl_mkdir_p(pin_dir, 0700);
 	if (ret) {
 		pr_err("bpf", "cannot create pin dir %s: %s (is bpffs mounted on /sys/fs/bpf?)",
@@ -203,9 +232,16 @@ static int load_fresh(const char *pin_dir, struct tcl_bpf **out)
 		pr_err("bpf", "cannot open BPF object: %s", strerror(-ret));
 		goto fail;
 	}
+	ret = bpf_map__set_max_entries(skel->maps.tcl_allow, max_digests);
+	if (ret) {
+		pr_err("bpf", "cannot size the allow map to %u digests: %s", max_digests,
+		       strerror(-ret));
+		goto fail;
+	}
 	ret = tcl_skel__load(skel);
 	if (ret) {
-		pr_err("bpf", "cannot load BPF programs: %s", strerror(-ret));
+		pr_err("bpf", "cannot load BPF programs: %s%s", strerror(-ret),
+		       ret == -ENOMEM || ret == -E2BIG ? " (is --max-digests too large?)" : "");
 		goto fail;
 	}
 	b->skel = skel;
@@ -217,6 +253,7 @@ static int load_fresh(const char *pin_dir, struct tcl_bpf **out)
 	b->map_fd[TCL_MAP_SEEN] = bpf_map__fd(skel->maps.tcl_seen);
 	b->map_fd[TCL_MAP_COUNTERS] = bpf_map__fd(skel->maps.tcl_counters);
 	b->map_fd[TCL_MAP_EVENTS] = bpf_map__fd(skel->maps.tcl_events);
+	b->map_fd[TCL_MAP_GUARD] = bpf_map__fd(skel->maps.tcl_guard);
 	for (int i = 0; i < TCL_MAP_COUNT; i++)
 		b->map_fd[i] = dup(b->map_fd[i]);
 
@@ -234,6 +271,13 @@ static int load_fresh(const char *pin_dir, struct tcl_bpf **out)
 	progs[4] = skel->progs.tcl_path_truncate;
 	progs[5] = skel->progs.tcl_cgroup_mkdir;
 	progs[6] = skel->progs.tcl_cgroup_rmdir;
+	progs[7] = skel->progs.tcl_guard_map;
+	progs[8] = skel->progs.tcl_guard_prog;
+	progs[9] = skel->progs.tcl_guard_bpf;
+	progs[10] = skel->progs.tcl_guard_inode;
+	progs[11] = skel->progs.tcl_guard_unlink;
+	progs[12] = skel->progs.tcl_guard_rename;
+	progs[13] = skel->progs.tcl_guard_ptrace;
 	for (int i = 0; i < TCL_NUM_PROGS; i++) {
 		struct bpf_link *link = bpf_program__attach(progs[i]);
 
@@ -264,34 +308,230 @@ fail:
 	}
 	tcl_bpf_close(b);
 	tcl_skel__destroy(skel);
-	tcl_bpf_unload(pin_dir);
+	unpin_all(pin_dir);
 	return ret;
 }
 
-int tcl_bpf_open(const char *pin_dir, struct tcl_bpf **out)
+/* The kernel's dev_t encoding (MKDEV), which is what inode->i_sb->s_dev holds. */
+static uint64_t kernel_dev(dev_t d)
 {
+	return ((uint64_t)major(d) << 20) | minor(d);
+}
+
+/* Our start time as /proc/self/stat field 22 gives it: clock ticks after boot. */
+static int start_ticks(uint64_t *out)
+{
+	char *text = NULL, *p;
+	int ret;
+
+	ret = tcl_read_file("/proc/self/stat", 4096, &text, NULL);
+	if (ret)
+		return ret;
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	p = strrchr(text, ')');
+	ret = -EPROTO;
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p + 1, "%" SCNu64, out) == 1)
+		ret = 0;
+	free(text);
+	return ret;
+}
+
+static int guard_add(struct tcl_bpf *b, uint32_t kind, uint64_t id)
+{
+	struct tcl_guard_key k = { .kind = kind, .id = id };
+	uint8_t one = 1;
+
+	if (bpf_map_update_elem(b->map_fd[TCL_MAP_GUARD], &k, &one, BPF_ANY)) {
+		pr_err("bpf", "cannot add to the guard set: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The pin at prefix+name: its inode, and the id of the map, program or link behind it. */
+static int guard_pin(struct tcl_bpf *b, const char *prefix, const char *name, uint32_t kind)
+{
+	union {
+		struct bpf_map_info map;
+		struct bpf_prog_info prog;
+		struct bpf_link_info link;
+	} info;
+	__u32 len = sizeof(info);
+	char p[PATH_MAX];
+	struct stat st;
+	int fd, ret;
+
+	ret = pin_path(b->pin_dir, prefix, name, p);
+	if (ret)
+		return ret;
+	if (stat(p, &st)) {
+		pr_err("bpf", "cannot stat pin %s: %s", p, strerror(errno));
+		return -errno;
+	}
+	ret = guard_add(b, TCL_GUARD_INODE, st.st_ino);
+	if (ret)
+		return ret;
+	fd = bpf_obj_get(p);
+	if (fd < 0) {
+		pr_err("bpf", "cannot open pin %s: %s", p, strerror(errno));
+		return -errno;
+	}
+	memset(&info, 0, sizeof(info));
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (ret) {
+		pr_err("bpf", "cannot read the id of %s: %s", p, strerror(-ret));
+		return ret;
+	}
+	switch (kind) {
+	case TCL_GUARD_MAP:
+		return guard_add(b, kind, info.map.id);
+	case TCL_GUARD_PROG:
+		return guard_add(b, kind, info.prog.id);
+	default:
+		ret = guard_add(b, TCL_GUARD_PROG, info.link.prog_id);
+		return ret ? ret : guard_add(b, TCL_GUARD_LINK, info.link.id);
+	}
+}
+
+/*
+ * Fill the guard set and register this process as the agent. Maps that are not pinned (scratch
+ * space, .rodata) are only reachable through the object right after a fresh load; they stay in
+ * the pinned guard set for later agents.
+ */
+static int guard_arm(struct tcl_bpf *b)
+{
+	struct tcl_skel *skel = b->skel;
+	struct tcl_config cfg;
+	uint64_t start;
+	struct stat st;
+	int ret;
+
+	if (skel) {
+		struct bpf_program *prog;
+		struct bpf_map *map;
+
+		bpf_object__for_each_map(map, skel->obj) {
+			struct bpf_map_info info = {};
+			__u32 len = sizeof(info);
+
+			if (bpf_map__fd(map) < 0 ||
+			    bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len))
+				continue;
+			ret = guard_add(b, TCL_GUARD_MAP, info.id);
+			if (ret)
+				return ret;
+		}
+		bpf_object__for_each_program(prog, skel->obj) {
+			struct bpf_prog_info info = {};
+			__u32 len = sizeof(info);
+
+			if (bpf_program__fd(prog) < 0 ||
+			    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+				continue;
+			ret = guard_add(b, TCL_GUARD_PROG, info.id);
+			if (ret)
+				return ret;
+		}
+	}
+	if (stat(b->pin_dir, &st)) {
+		pr_err("bpf", "cannot stat %s: %s", b->pin_dir, strerror(errno));
+		return -errno;
+	}
+	ret = guard_add(b, TCL_GUARD_INODE, st.st_ino);
+	for (int i = 0; !ret && i < TCL_MAP_COUNT; i++)
+		ret = guard_pin(b, "", tcl_map_names[i], TCL_GUARD_MAP);
+	for (int i = 0; !ret && i < TCL_NUM_PROGS; i++) {
+		ret = guard_pin(b, "prog_", tcl_prog_names[i], TCL_GUARD_PROG);
+		if (!ret)
+			ret = guard_pin(b, "link_", tcl_prog_names[i], TCL_GUARD_LINK);
+	}
+	if (ret)
+		return ret;
+
+	ret = tcl_bpf_get_config(b, &cfg);
+	if (ret)
+		return ret;
+	ret = start_ticks(&start);
+	if (ret) {
+		pr_err("bpf", "cannot read this process's start time: %s", strerror(-ret));
+		return ret;
+	}
+	cfg.agent_start = start;
+	cfg.agent_tgid = getpid();
+	cfg.pin_dev = kernel_dev(st.st_dev);
+	ret = tcl_bpf_set_config(b, &cfg);
+	if (!ret)
+		b->agent = true;
+	return ret;
+}
+
+static uint32_t allow_capacity(struct tcl_bpf *b)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(b->map_fd[TCL_MAP_ALLOW], &info, &len))
+		return 0;
+	return info.max_entries;
+}
+
+int tcl_bpf_open_opts(const char *pin_dir, const struct tcl_bpf_opts *opts, struct tcl_bpf **out)
+{
+	uint32_t want = opts && opts->max_digests ? opts->max_digests : TCL_DEFAULT_MAX_DIGESTS;
 	struct tcl_bpf_link_state st[TCL_NUM_PROGS];
+	struct tcl_bpf *b = NULL;
 	int ret;
 
 	libbpf_set_print(libbpf_print);
 	if (tcl_bpf_links(pin_dir, st) == TCL_NUM_PROGS) {
-		ret = tcl_bpf_open_pinned(pin_dir, out);
-		if (ret == 0) {
+		ret = tcl_bpf_open_pinned(pin_dir, &b);
+		if (ret == 0)
 			pr_info("bpf", "re-attached to the programs pinned in %s", pin_dir);
-			return 0;
-		}
-		if (ret == -EPROTO)
+		else if (ret == -EPROTO)
 			return ret;
-		pr_warn("bpf", "pinned state in %s is incomplete (%s): loading afresh", pin_dir,
-			strerror(-ret));
+		else
+			pr_warn("bpf", "pinned state in %s is incomplete (%s): loading afresh",
+				pin_dir, strerror(-ret));
 	}
-	return load_fresh(pin_dir, out);
+	if (!b) {
+		ret = load_fresh(pin_dir, want, &b);
+		if (ret)
+			return ret;
+	}
+	b->max_digests = allow_capacity(b);
+	if (b->reattached && opts && opts->max_digests && b->max_digests != want)
+		pr_warn("bpf", "the pinned allow map holds %u digests, not %u: the new size "
+			"applies after `tclctl unload --yes` and a restart", b->max_digests, want);
+	ret = guard_arm(b);
+	if (ret) {
+		pr_err("bpf", "cannot arm self-protection: %s", strerror(-ret));
+		tcl_bpf_close(b);
+		return ret;
+	}
+	*out = b;
+	return 0;
+}
+
+int tcl_bpf_open(const char *pin_dir, struct tcl_bpf **out)
+{
+	return tcl_bpf_open_opts(pin_dir, NULL, out);
 }
 
 void tcl_bpf_close(struct tcl_bpf *b)
 {
+	struct tcl_config cfg;
+
 	if (!b)
 		return;
+	/* The next agent registers itself; until then no process is exempt by identity. */
+	if (b->agent && !tcl_bpf_get_config(b, &cfg) && cfg.agent_tgid == (uint32_t)getpid()) {
+		cfg.agent_tgid = 0;
+		cfg.agent_start = 0;
+		tcl_bpf_set_config(b, &cfg);
+	}
 	for (int i = 0; i < TCL_MAP_COUNT; i++)
 		if (b->map_fd[i] >= 0)
 			close(b->map_fd[i]);

@@ -326,7 +326,7 @@ static __always_inline void emit(struct file *file, enum tcl_hook hook, enum tcl
 	e->flags = cached ? TCL_EV_F_CACHED : 0;
 	e->hash_err = hash_err;
 	e->image_idx = image_idx;
-	e->pad = 0;
+	e->guard_op = 0;
 	if (sha256)
 		__builtin_memcpy(e->sha256, sha256, TCL_SHA256_LEN);
 	else
@@ -602,4 +602,366 @@ int BPF_PROG(tcl_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	bpf_map_delete_elem(&tcl_scope, &id);
 	emit_cgroup(TCL_HOOK_CGROUP_RMDIR, id, path);
 	return 0;
+}
+
+/*
+ * Self-protection. Root in a container with CAP_SYS_ADMIN and CAP_BPF could otherwise unpin
+ * tcl's links (which detaches the programs), open its maps and rewrite the allow sets, or move
+ * itself into a cgroup outside the scope. The guard refuses, for guarded tasks:
+ *   - an fd of a tcl map or program (by id, or BPF_OBJ_GET of its pin): bpf_map, bpf_prog;
+ *   - BPF_LINK_GET_FD_BY_ID of a tcl link, BPF_LINK_DETACH/UPDATE of one: bpf;
+ *   - opening (or BPF_OBJ_GET of) the pin dir or a pin: inode_permission;
+ *   - unlinking or renaming the pin dir or a pin: inode_unlink, inode_rename;
+ *   - writing to the cgroup.procs/cgroup.threads of a cgroup outside the task's scope entry,
+ *     which is also the permission check of clone3(CLONE_INTO_CGROUP): inode_permission.
+ * And for every task but the agent itself: ptrace attach, /proc/<agent>/mem, process_vm_readv
+ * and pidfd_getfd on the agent (PTRACE_MODE_ATTACH): ptrace_access_check.
+ *
+ * Guarded: a task in a scope-map entry (a container, a --scope cgroup:PATH), or under --scope all
+ * outside the initial PID namespace; never the agent; never a task that is host root in effect
+ * (initial PID and user namespace with CAP_SYS_PTRACE): such a task can inject code into any
+ * host process outside the scope, so refusing it would protect nothing and would only lock out
+ * tcl's own privileged, host-PID pod (its readiness probe runs tclctl, an upgraded agent must
+ * re-attach). Root on the host removes tcl with `tclctl unload --yes`.
+ */
+#define MAY_WRITE 0x2
+#define MAY_READ 0x4
+#define MAY_APPEND 0x8
+#define BPF_FS_MAGIC 0xcafe4a11
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define PTRACE_MODE_ATTACH 0x2
+#define CAP_SYS_PTRACE 19
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct tcl_guard_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_guard SEC(".maps");
+
+/* Linux >= 6.3 keeps the capability set in one u64. */
+struct kernel_cap_struct___v63 {
+	u64 val;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool guard_has(__u32 kind, __u64 id)
+{
+	struct tcl_guard_key k = { .kind = kind, .id = id };
+
+	return bpf_map_lookup_elem(&tcl_guard, &k) != NULL;
+}
+
+/* Is task the agent that registered itself in the config (pid and start time)? */
+static __always_inline bool is_agent(const struct tcl_config *cfg, struct task_struct *task)
+{
+	__u64 start;
+
+	if (!cfg->agent_tgid || BPF_CORE_READ(task, tgid) != cfg->agent_tgid)
+		return false;
+	start = BPF_CORE_READ(task, group_leader, start_boottime);
+	return start / TCL_NSEC_PER_TICK == cfg->agent_start;
+}
+
+static __always_inline bool host_root(struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	__u64 caps;
+
+	if (BPF_CORE_READ(task, thread_pid, level) || BPF_CORE_READ(cred, user_ns, level))
+		return false;
+	if (bpf_core_field_exists(((struct kernel_cap_struct___v63 *)0)->val)) {
+		struct kernel_cap_struct___v63 *c = (void *)&cred->cap_effective;
+
+		caps = BPF_CORE_READ(c, val);
+	} else {
+		caps = BPF_CORE_READ(cred, cap_effective.cap[0]);
+	}
+	return caps & (1ULL << CAP_SYS_PTRACE);
+}
+
+/* The scope entry that guards the current task (1: --scope all or the root cgroup), or 0. */
+static __always_inline __u64 guarded(struct tcl_config *cfg)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tcl_scope_val sv;
+	__u64 scope;
+
+	scope = scope_of_current(cfg, &sv);
+	if (!scope)
+		return 0;
+	/* Everything is in scope: hold off only what runs in containers (own PID namespace). */
+	if (scope == 1 && !BPF_CORE_READ(task, thread_pid, level))
+		return 0;
+	if (is_agent(cfg, task) || host_root(task))
+		return 0;
+	return scope;
+}
+
+/* name: the object's name (kernel memory or a string constant), may be NULL. */
+static __always_inline void emit_guard(enum tcl_guard_op op, __u64 scope, __u64 dev, __u64 id,
+				       const char *name)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tcl_event *e;
+
+	e = bpf_ringbuf_reserve(&tcl_events, sizeof(*e), 0);
+	if (!e) {
+		count(TCL_CNT_DROPS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e) - sizeof(e->path));
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->scope_cgid = scope;
+	e->dev = dev;
+	e->ino = id;
+	e->pid = task->tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->hook = TCL_HOOK_GUARD;
+	e->verdict = TCL_VERDICT_DENY;
+	e->reason = TCL_REASON_TAMPER;
+	e->guard_op = op;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path[0] = 0;
+	if (name)
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
+	bpf_ringbuf_submit(e, 0);
+	count(TCL_CNT_EVENTS);
+}
+
+static __always_inline bool tcl_name(const char *name)
+{
+	char n[4];
+
+	if (bpf_probe_read_kernel(n, sizeof(n), name))
+		return false;
+	return n[0] == 't' && n[1] == 'c' && n[2] == 'l' && n[3] == '_';
+}
+
+SEC("lsm/bpf_map")
+int BPF_PROG(tcl_guard_map, struct bpf_map *map, fmode_t fmode, int ret)
+{
+	struct tcl_config *cfg = get_config();
+	__u64 scope;
+
+	if (ret || !cfg)
+		return ret;
+	if (!tcl_name(map->name) && !guard_has(TCL_GUARD_MAP, map->id))
+		return 0;
+	scope = guarded(cfg);
+	if (!scope)
+		return 0;
+	emit_guard(TCL_GUARD_OP_MAP_FD, scope, 0, map->id, map->name);
+	return -EPERM;
+}
+
+SEC("lsm/bpf_prog")
+int BPF_PROG(tcl_guard_prog, struct bpf_prog *prog, int ret)
+{
+	struct tcl_config *cfg = get_config();
+	struct bpf_prog_aux *aux;
+	__u64 scope;
+
+	if (ret || !cfg)
+		return ret;
+	aux = prog->aux;
+	if (!tcl_name(aux->name) && !guard_has(TCL_GUARD_PROG, aux->id))
+		return 0;
+	scope = guarded(cfg);
+	if (!scope)
+		return 0;
+	emit_guard(TCL_GUARD_OP_PROG_FD, scope, 0, aux->id, aux->name);
+	return -EPERM;
+}
+
+/* The id of the link behind one of the current task's fds, 0 if none. A non-link fd reads some
+ * other object's field: at worst a command the kernel would refuse anyway gets EPERM. */
+static __always_inline __u32 link_id_of_fd(__u32 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct bpf_link *link;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	link = BPF_CORE_READ(file, private_data);
+	return link ? BPF_CORE_READ(link, id) : 0;
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(tcl_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
+{
+	struct tcl_config *cfg;
+	enum tcl_guard_op op;
+	__u64 scope;
+	__u32 id;
+
+	if (ret)
+		return ret;
+	if (cmd == BPF_LINK_GET_FD_BY_ID) {
+		id = attr->link_id;
+		op = TCL_GUARD_OP_LINK_FD;
+	} else if (cmd == BPF_LINK_DETACH) {
+		id = link_id_of_fd(attr->link_detach.link_fd);
+		op = TCL_GUARD_OP_LINK_DETACH;
+	} else if (cmd == BPF_LINK_UPDATE) {
+		id = link_id_of_fd(attr->link_update.link_fd);
+		op = TCL_GUARD_OP_LINK_DETACH;
+	} else {
+		return 0;
+	}
+	if (!id || !guard_has(TCL_GUARD_LINK, id))
+		return 0;
+	cfg = get_config();
+	if (!cfg)
+		return 0;
+	scope = guarded(cfg);
+	if (!scope)
+		return 0;
+	emit_guard(op, scope, 0, id, "bpf_link");
+	return -EPERM;
+}
+
+static __always_inline bool guarded_inode(struct tcl_config *cfg, struct inode *inode)
+{
+	if (!inode || inode->i_sb->s_magic != BPF_FS_MAGIC || inode->i_sb->s_dev != cfg->pin_dev)
+		return false;
+	return guard_has(TCL_GUARD_INODE, inode->i_ino);
+}
+
+/* Is cgroup directory kn the scope entry or below it? */
+static __always_inline bool cgroup_within(struct kernfs_node *kn, __u64 scope)
+{
+	for (int i = 0; i < TCL_MAX_CGROUP_DEPTH; i++) {
+		if (!kn)
+			return false;
+		if (BPF_CORE_READ(kn, id) == scope)
+			return true;
+		kn = BPF_CORE_READ(kn, parent);
+	}
+	return false;
+}
+
+static __always_inline bool procs_file(struct kernfs_node *kn)
+{
+	char n[16] = {};
+
+	if (bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(kn, name)) < 0)
+		return false;
+	/* "cgroup.procs" or "cgroup.threads" */
+	if (n[0] != 'c' || n[6] != '.')
+		return false;
+	return (n[7] == 'p' && n[8] == 'r' && n[9] == 'o' && n[10] == 'c' && n[11] == 's' &&
+		!n[12]) ||
+	       (n[7] == 't' && n[8] == 'h' && n[9] == 'r' && n[10] == 'e' && n[11] == 'a' &&
+		n[12] == 'd' && n[13] == 's' && !n[14]);
+}
+
+/*
+ * Called for every path component of every lookup: the mask test comes first, so a lookup
+ * (MAY_EXEC only) costs the trampoline and one compare.
+ */
+SEC("lsm/inode_permission")
+int BPF_PROG(tcl_guard_inode, struct inode *inode, int mask, int ret)
+{
+	struct tcl_config *cfg;
+	struct kernfs_node *kn;
+	unsigned long magic;
+	__u64 scope;
+
+	if (ret || !(mask & (MAY_READ | MAY_WRITE | MAY_APPEND)))
+		return ret;
+	magic = inode->i_sb->s_magic;
+	if (magic == BPF_FS_MAGIC) {
+		cfg = get_config();
+		if (!cfg || !guarded_inode(cfg, inode))
+			return 0;
+		scope = guarded(cfg);
+		if (!scope)
+			return 0;
+		emit_guard(TCL_GUARD_OP_PIN_ACCESS, scope, cfg->pin_dev, inode->i_ino, NULL);
+		return -EPERM;
+	}
+	if (magic != CGROUP2_SUPER_MAGIC || !(mask & (MAY_WRITE | MAY_APPEND)))
+		return 0;
+	kn = inode->i_private;
+	if (!kn || !procs_file(kn))
+		return 0;
+	cfg = get_config();
+	if (!cfg)
+		return 0;
+	scope = guarded(cfg);
+	/* Under --scope all there is no outside to move to. */
+	if (scope <= 1)
+		return 0;
+	kn = BPF_CORE_READ(kn, parent);
+	if (cgroup_within(kn, scope))
+		return 0;
+	emit_guard(TCL_GUARD_OP_CGROUP_MOVE, scope, 0, kn ? BPF_CORE_READ(kn, id) : 0,
+		   "cgroup.procs");
+	return -EPERM;
+}
+
+static __always_inline int guard_remove(struct inode *a, struct inode *b, struct inode *c,
+					struct dentry *name)
+{
+	struct tcl_config *cfg = get_config();
+	struct inode *hit;
+	__u64 scope;
+
+	if (!cfg)
+		return 0;
+	if (guarded_inode(cfg, a))
+		hit = a;
+	else if (guarded_inode(cfg, b))
+		hit = b;
+	else if (guarded_inode(cfg, c))
+		hit = c;
+	else
+		return 0;
+	scope = guarded(cfg);
+	if (!scope)
+		return 0;
+	emit_guard(TCL_GUARD_OP_PIN_REMOVE, scope, cfg->pin_dev, hit->i_ino,
+		   (const char *)BPF_CORE_READ(name, d_name.name));
+	return -EPERM;
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(tcl_guard_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return guard_remove(dentry->d_inode, NULL, NULL, dentry);
+}
+
+/* Renaming a pin away, over a pin, or the pin dir itself; or moving anything into the dir. */
+SEC("lsm/inode_rename")
+int BPF_PROG(tcl_guard_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return guard_remove(old_dentry->d_inode, new_dentry->d_inode, new_dir, old_dentry);
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(tcl_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tcl_config *cfg;
+
+	if (ret || !(mode & PTRACE_MODE_ATTACH))
+		return ret;
+	cfg = get_config();
+	if (!cfg || !is_agent(cfg, child) || task->tgid == child->tgid)
+		return 0;
+	emit_guard(TCL_GUARD_OP_PTRACE, 0, 0, child->tgid, "tcl-agent");
+	return -EPERM;
 }

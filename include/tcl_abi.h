@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TCL_ABI_VERSION 1
+#define TCL_ABI_VERSION 2
 
 #define TCL_SHA256_LEN 32
 #define TCL_COMM_LEN 16
@@ -29,6 +29,7 @@ enum tcl_hook {
 	TCL_HOOK_OPEN = 4,	/* file_open */
 	TCL_HOOK_CGROUP_MKDIR = 5,	/* a container cgroup appeared (path = cgroup path) */
 	TCL_HOOK_CGROUP_RMDIR = 6,	/* a container cgroup went away */
+	TCL_HOOK_GUARD = 7,	/* self-protection refused an operation (guard_op says which) */
 };
 
 enum tcl_verdict {
@@ -44,6 +45,7 @@ enum tcl_reason {
 	TCL_REASON_WRITERS = 3,		/* executable mapping of a file open for write */
 	TCL_REASON_NO_IMAGE = 4,	/* container without a verified image set */
 	TCL_REASON_FIRST_SEEN = 5,	/* allowed, first time in this scope: a measurement */
+	TCL_REASON_TAMPER = 6,		/* an in-scope task reached for tcl's own objects */
 };
 
 enum tcl_mode {
@@ -58,8 +60,48 @@ struct tcl_config {
 	__u32 scope_all;	/* 1: every task is in scope (--scope all) */
 	__u32 scope_containers;	/* 1: new container cgroups join the scope in-kernel */
 	__u64 loaded_at_ns;	/* CLOCK_BOOTTIME of the first load */
+	/* Self-protection (ABI 2), written by every agent at start. */
+	__u32 agent_tgid;	/* the running agent: may touch tcl's objects, cannot be ptraced */
+	__u32 pad;
+	__u64 agent_start;	/* its start time in clock ticks after boot (/proc/PID/stat field 22):
+				 * a recycled pid of a dead agent is not the agent */
+	__u64 pin_dev;		/* kernel dev_t (major << 20 | minor) of the bpffs holding the pins */
 };
-_Static_assert(sizeof(struct tcl_config) == 24, "tcl_config size");
+_Static_assert(sizeof(struct tcl_config) == 48, "tcl_config size");
+
+/* Clock ticks of agent_start: USER_HZ is 100 on every architecture the kernel exports it for. */
+#define TCL_NSEC_PER_TICK 10000000ULL
+
+/*
+ * The guard set ("tcl_guard" hash map): tcl's own maps, programs and links by id, and the pin
+ * directory and its pins by inode number. Tasks in scope (other than the agent) cannot obtain
+ * an fd of these objects, open, unlink or rename these inodes, or detach these links.
+ */
+enum tcl_guard_kind {
+	TCL_GUARD_MAP = 1,
+	TCL_GUARD_PROG = 2,
+	TCL_GUARD_LINK = 3,
+	TCL_GUARD_INODE = 4,	/* id: inode number on the bpffs of tcl_config.pin_dev */
+};
+struct tcl_guard_key {
+	__u32 kind;		/* enum tcl_guard_kind */
+	__u32 pad;
+	__u64 id;
+};
+_Static_assert(sizeof(struct tcl_guard_key) == 16, "tcl_guard_key size");
+
+/* What a TCL_HOOK_GUARD record refused (tcl_event.guard_op). */
+enum tcl_guard_op {
+	TCL_GUARD_OP_NONE = 0,
+	TCL_GUARD_OP_MAP_FD = 1,	/* an fd of a tcl map (BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET) */
+	TCL_GUARD_OP_PROG_FD = 2,	/* an fd of a tcl program */
+	TCL_GUARD_OP_LINK_FD = 3,	/* BPF_LINK_GET_FD_BY_ID of a tcl link */
+	TCL_GUARD_OP_LINK_DETACH = 4,	/* BPF_LINK_DETACH or BPF_LINK_UPDATE of a tcl link */
+	TCL_GUARD_OP_PIN_ACCESS = 5,	/* open or BPF_OBJ_GET of the pin dir or a pin */
+	TCL_GUARD_OP_PIN_REMOVE = 6,	/* unlink or rename of the pin dir or a pin */
+	TCL_GUARD_OP_CGROUP_MOVE = 7,	/* moving a task to a cgroup outside its scope */
+	TCL_GUARD_OP_PTRACE = 8,	/* ptrace attach or memory access to the agent */
+};
 
 /* Scope map: cgroup id -> what applies to tasks in that cgroup and below it. */
 #define TCL_SCOPE_CONTAINER 0x1	/* a container cgroup (vs a --scope cgroup:PATH root) */
@@ -143,7 +185,7 @@ struct tcl_event {
 	__u32 flags;		/* TCL_EV_F_* */
 	__s32 hash_err;		/* <0: bpf_ima_file_hash error */
 	__u32 image_idx;
-	__u32 pad;
+	__u32 guard_op;		/* TCL_HOOK_GUARD: enum tcl_guard_op; ino holds the object id */
 	__u8 sha256[TCL_SHA256_LEN];
 	char comm[TCL_COMM_LEN];
 	char path[TCL_PATH_LEN];
