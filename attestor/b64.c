@@ -41,49 +41,62 @@ int att_b64_encode(const uint8_t *in, size_t len, char **out, size_t *olen)
 	return 0;
 }
 
+/* symbol value + 1; 0 for anything that is not in the alphabet */
+static const unsigned char table[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+	['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
+	['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,
+	['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+	['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
+	['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+	['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
+
 static int val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return (int)table[c] - 1;
 }
 
 int att_b64_decode_buf(const char *in, size_t len, uint8_t *out, size_t cap, size_t *olen)
 {
-	size_t pad = 0, n, o = 0;
+	const unsigned char *q = (const unsigned char *)in;
+	size_t pad = 0, n, o = 0, groups = len / 4;
 
 	if (len % 4)
 		return -EINVAL;
 	if (len && in[len - 1] == '=')
 		pad = len > 1 && in[len - 2] == '=' ? 2 : 1;
-	n = len / 4 * 3 - pad;
+	n = groups * 3 - pad;
 	if (n > cap)
 		return -EFBIG;
-	for (size_t i = 0; i < len; i += 4) {
-		int a = val(in[i]), b = val(in[i + 1]), c, d;
-		uint32_t v;
-		bool last = i + 4 == len;
+	/* every group but the last: four symbols, three bytes, no padding allowed */
+	for (size_t g = 0; g + 1 < groups; g++, q += 4) {
+		uint32_t a = table[q[0]], b = table[q[1]], c = table[q[2]], d = table[q[3]];
 
-		c = last && pad == 2 ? 0 : val(in[i + 2]);
-		d = last && pad ? 0 : val(in[i + 3]);
+		if (!a || !b || !c || !d)
+			return -EINVAL;
+		a--, b--, c--, d--;
+		out[o++] = (uint8_t)(a << 2 | b >> 4);
+		out[o++] = (uint8_t)(b << 4 | c >> 2);
+		out[o++] = (uint8_t)(c << 6 | d);
+	}
+	if (groups) {
+		int a = val(q[0]), b = val(q[1]);
+		int c = pad == 2 ? 0 : val(q[2]), d = pad ? 0 : val(q[3]);
+		uint32_t v;
+
 		if (a < 0 || b < 0 || c < 0 || d < 0)
 			return -EINVAL;
 		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
 		/* the bits the padding drops must be zero: one value, one encoding */
-		if (last && ((pad == 2 && (v & 0xffff)) || (pad == 1 && (v & 0xff))))
+		if ((pad == 2 && (v & 0xffff)) || (pad == 1 && (v & 0xff)))
 			return -EINVAL;
 		out[o++] = v >> 16;
-		if (!(last && pad == 2))
+		if (pad < 2)
 			out[o++] = v >> 8 & 0xff;
-		if (!(last && pad))
+		if (!pad)
 			out[o++] = v & 0xff;
 	}
 	*olen = o;

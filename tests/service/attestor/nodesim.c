@@ -20,6 +20,9 @@
  *   nodesim OPTIONS tamper [--no-reseal] the last log entry sent with another file digest
  *   nodesim OPTIONS relay CERT.pem       quote bound to another TLS client certificate
  *   nodesim OPTIONS offset               the acknowledged offset and the log size
+ *   nodesim OPTIONS bench-evidence N     N evidences of the whole log (re-enrolling between
+ *                                        them), the POSTs timed; prints a JSON summary
+ * append --from FILE reads entries from FILE, one per line.
  * OPTIONS: --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR [--pcr N]
  *          [--attempts N] [--retry-ms N] [--node ID (default: the certificate's CN)]
  * The log is DIR/log.bin, the client state DIR/attest.json.  Results go to stdout as one JSON
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -57,7 +61,8 @@ static void usage(FILE *f)
 		"               [--pcr N] [--attempts N] [--retry-ms N] [--node ID] COMMAND ...\n"
 		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
 		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
-		"          relay CERT.pem | offset\n"
+		"          relay CERT.pem | offset | bench-evidence N\n"
+		"append --from FILE: entries from FILE, one per line\n"
 		"Entries: boot | start,CID,IMAGE,DIGEST | stop,CID | exec,CID,PATH,HEX |\n"
 		"         host,PATH,HEX | verify,IMAGE,DIGEST,RESULT[,GOLDEN_SHA256]\n");
 }
@@ -179,51 +184,93 @@ static int encode(struct tcl_tpm *t, struct tcl_log_buf *b, char *spec,
 	return -EINVAL;
 }
 
+struct entries {
+	struct tcl_log_buf b;
+	struct tcl_log_digests *d;
+	struct tcl_tpm_digests *td;
+	size_t n, cap;
+};
+
+static int add_entry(struct tcl_tpm *t, struct entries *e, char *spec)
+{
+	int rc;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap * 2 + 1024;
+		void *nd = realloc(e->d, cap * sizeof(*e->d));
+
+		if (!nd)
+			return -ENOMEM;
+		e->d = nd;
+		nd = realloc(e->td, cap * sizeof(*e->td));
+		if (!nd)
+			return -ENOMEM;
+		e->td = nd;
+		e->cap = cap;
+	}
+	rc = encode(t, &e->b, spec, &e->d[e->n]);
+	if (rc) {
+		fprintf(stderr, "nodesim: bad entry '%s'\n", spec);
+		return rc;
+	}
+	memset(&e->td[e->n], 0, sizeof(*e->td));
+	tcl_tpm_digests_add(&e->td[e->n], TCL_TPM_ALG_SHA1, e->d[e->n].sha1);
+	tcl_tpm_digests_add(&e->td[e->n], TCL_TPM_ALG_SHA256, e->d[e->n].sha256);
+	e->n++;
+	return 0;
+}
+
+/* Entries from a file, one per line (for logs too long for a command line). */
+static int append_from(struct tcl_tpm *t, const char *path, struct entries *e)
+{
+	FILE *f = fopen(path, "re");
+	char line[8192];
+	int rc = 0;
+
+	if (!f)
+		return -errno;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0])
+			rc = add_entry(t, e, line);
+	}
+	fclose(f);
+	return rc;
+}
+
 /* Append entries to the log and extend the TPM, as the agent does (log first).  --log-only
  * and --tpm-only make the two disagree on purpose. */
 static int cmd_append(struct tcl_tpm *t, int argc, char **argv)
 {
 	bool log_only = false, tpm_only = false;
-	struct tcl_log_digests *d = calloc((size_t)argc + 1, sizeof(*d));
-	struct tcl_tpm_digests *td = calloc((size_t)argc + 1, sizeof(*td));
-	struct tcl_log_buf b = { 0 };
+	struct entries e = { 0 };
 	struct tcl_log *l = NULL;
-	size_t n = 0, done = 0;
+	size_t done = 0;
 	int rc = 0;
 
-	if (!d || !td)
-		return -ENOMEM;
 	for (int i = 0; i < argc && !rc; i++) {
-		if (!strcmp(argv[i], "--log-only")) {
+		if (!strcmp(argv[i], "--from") && i + 1 < argc)
+			rc = append_from(t, argv[++i], &e);
+		else if (!strcmp(argv[i], "--log-only"))
 			log_only = true;
-			continue;
-		}
-		if (!strcmp(argv[i], "--tpm-only")) {
+		else if (!strcmp(argv[i], "--tpm-only"))
 			tpm_only = true;
-			continue;
-		}
-		rc = encode(t, &b, argv[i], &d[n]);
-		if (rc) {
-			fprintf(stderr, "nodesim: bad entry '%s'\n", argv[i]);
-			break;
-		}
-		tcl_tpm_digests_add(&td[n], TCL_TPM_ALG_SHA1, d[n].sha1);
-		tcl_tpm_digests_add(&td[n], TCL_TPM_ALG_SHA256, d[n].sha256);
-		n++;
+		else
+			rc = add_entry(t, &e, argv[i]);
 	}
 	if (!rc && !tpm_only) {
 		rc = tcl_log_open(log_path, &l, NULL);
 		if (!rc)
-			rc = tcl_log_append(l, b.p, b.len);
+			rc = tcl_log_append(l, e.b.p, e.b.len);
 		tcl_log_close(l);
 	}
 	if (!rc && !log_only)
-		rc = tcl_tpm_extend_batch(t, pcr, td, n, &done);
+		rc = tcl_tpm_extend_batch(t, pcr, e.td, e.n, &done);
 	if (rc)
 		fprintf(stderr, "nodesim: append: %s\n", strerror(-rc));
-	tcl_log_buf_free(&b);
-	free(d);
-	free(td);
+	tcl_log_buf_free(&e.b);
+	free(e.d);
+	free(e.td);
 	return rc;
 }
 
@@ -295,6 +342,75 @@ static int tamper(uint8_t *log, size_t len, bool reseal)
 	if (reseal)
 		EVP_Digest(e.data, e.data_len, log + last + 4, NULL, EVP_sha1(), NULL);
 	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* @rounds evidences, each carrying the whole log from offset 0 (the node re-enrols between
+ * rounds, which starts the attestor's replay over); only the POST is timed. */
+static int bench_evidence(struct tcl_attest *a, struct tcl_tpm *t, int rounds)
+{
+	struct tcl_attest_result r = { 0 };
+	struct tcl_attest_challenge ch;
+	struct tcl_tpm_quote *q = calloc(1, sizeof(*q));
+	uint8_t qual[32], *log = NULL;
+	size_t len = 0, jl = 0;
+	double total = 0, worst = 0;
+	uint64_t entries = 0;
+	char *json = NULL;
+	int rc = 0;
+
+	if (!q)
+		return -ENOMEM;
+	for (int i = 0; i < rounds && !rc; i++) {
+		double t0, dt;
+
+		rc = tcl_attest_enrol(a, true, &r);
+		if (!rc)
+			rc = tcl_attest_get_challenge(a, &ch, &r);
+		if (rc)
+			break;
+		tcl_attest_bind(ch.nonce, tcl_attest_cert_sha256(a), qual);
+		rc = tcl_tpm_quote(t, qual, sizeof(qual), TCL_TPM_ALG_SHA256, ch.pcr_mask, q);
+		free(log);
+		log = NULL;
+		if (!rc)
+			rc = tcl_attest_read_log(log_path, 0, 256u << 20, &log, &len);
+		free(json);
+		json = NULL;
+		if (!rc)
+			rc = tcl_attest_evidence_json(ch.nonce, q, 0, log, len, &json, &jl);
+		if (rc)
+			break;
+		t0 = now_s();
+		rc = tcl_attest_post_evidence(a, json, jl, &r);
+		dt = now_s() - t0;
+		if (!rc && (strcmp(r.verdict, "trusted") || r.log_offset != len)) {
+			fprintf(stderr, "nodesim: bench round %d: verdict %s, offset %llu of %zu\n",
+				i, r.verdict, (unsigned long long)r.log_offset, len);
+			rc = -EPROTO;
+		}
+		total += dt;
+		worst = dt > worst ? dt : worst;
+		entries = r.accepted_entries;
+	}
+	if (!rc)
+		printf("{\"rounds\":%d,\"entries\":%llu,\"log_bytes\":%zu,\"body_bytes\":%zu,"
+		       "\"seconds\":%.3f,\"evidence_per_second\":%.2f,\"ms_mean\":%.1f,"
+		       "\"ms_max\":%.1f}\n", rounds, (unsigned long long)entries, len, jl, total,
+		       rounds / total, 1000 * total / rounds, 1000 * worst);
+	else
+		print("bench", rc, &r);
+	free(json);
+	free(log);
+	free(q);
+	return rc;
 }
 
 enum mode { M_FORGE, M_REPLAY, M_STALE, M_TAMPER, M_RELAY };
@@ -426,6 +542,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "push")) {
 		rc = tcl_attest_push(a, &r);
 		print("push", rc, &r);
+	} else if (!strcmp(cmd, "bench-evidence") && optind < argc) {
+		rc = bench_evidence(a, t, atoi(argv[optind]));
 	} else if (!strcmp(cmd, "forge") && optind < argc) {
 		rc = misbehave(a, t, M_FORGE, argv[optind], false);
 	} else if (!strcmp(cmd, "replay")) {
