@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -558,8 +559,6 @@ static int run(struct agent *a)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL))
@@ -632,10 +631,19 @@ int main(int argc, char **argv)
 	};
 	struct tcl_config cfg;
 	struct timespec now;
+	sigset_t sigs;
 	char why[256];
 	int c, ret;
 
 	tcl_prog = "tcl-agent";
+	/* Before any thread exists: the measurement worker must inherit the blocked mask, or a
+	 * SIGHUP delivered to it would kill the agent instead of reloading the policy. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'A':

@@ -143,8 +143,12 @@ int tcl_runtime_allow_elf(struct tcl_policy *p, const char *path)
 
 int tcl_runtime_allow(struct tcl_policy *p)
 {
-	int total = 0;
+	struct visit v = { .n = 0 };
+	int total = 0, ret = 0;
 
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	/* One visit set for all: /bin and /usr/bin are often the same directory. */
 	for (size_t r = 0; r < sizeof(runtime_names) / sizeof(runtime_names[0]); r++) {
 		for (size_t d = 0; d < sizeof(bin_dirs) / sizeof(bin_dirs[0]); d++) {
 			char path[PATH_MAX];
@@ -153,14 +157,20 @@ int tcl_runtime_allow(struct tcl_policy *p)
 			snprintf(path, sizeof(path), "%s/%s", bin_dirs[d], runtime_names[r]);
 			if (access(path, X_OK))
 				continue;
-			n = tcl_runtime_allow_elf(p, path);
-			if (n < 0)
-				return n;
+			n = add_file(p, &v, path, 0);
+			if (n < 0) {
+				ret = n;
+				goto out;
+			}
 			if (n > 0)
 				pr_info("policy", "allowing runtime %s (%d files with its libraries)",
 					path, n);
 			total += n;
 		}
 	}
-	return total;
+	ret = total;
+out:
+	for (size_t i = 0; i < v.n; i++)
+		free(v.seen[i]);
+	return ret;
 }
