@@ -153,6 +153,7 @@ static bool is_node(struct ctx *c, const char *id, const char *pin)
 static void save(struct att_api *a)
 {
 	a->save_failed = att_state_save(a->st) != 0;
+	a->dirty = a->save_failed;
 }
 
 /* ---- enrolment ---- */
@@ -187,9 +188,10 @@ out:
 	return rc;
 }
 
+/* Another enrolled node with this AK or this EK: one TPM is one node. */
 struct ak_owner {
-	const char *name, *except;
-	const struct att_node *owner;
+	const char *name, *ek, *except;
+	const struct att_node *ak_owner, *ek_owner;
 };
 
 static void find_ak(void *val, void *arg)
@@ -197,8 +199,12 @@ static void find_ak(void *val, void *arg)
 	const struct att_node *n = val;
 	struct ak_owner *o = arg;
 
-	if (n->enrolled && strcmp(n->id, o->except) && !strcmp(n->ak_name, o->name))
-		o->owner = n;
+	if (!n->enrolled || !strcmp(n->id, o->except))
+		return;
+	if (!strcmp(n->ak_name, o->name))
+		o->ak_owner = n;
+	if (!strcmp(n->ek_sha256, o->ek))
+		o->ek_owner = n;
 }
 
 static void enrol(struct ctx *c)
@@ -206,7 +212,8 @@ static void enrol(struct ctx *c)
 	struct att_api *a = c->a;
 	uint8_t name[TCL_TPM_NAME_MAX], blob[TCL_TPM_CRED_BLOB_MAX], enc[TCL_TPM_CRED_SECRET_MAX];
 	size_t nl = sizeof(name), bl = sizeof(blob), el = sizeof(enc);
-	char err[512], nhex[2 * TCL_TPM_NAME_MAX + 1], *b1 = NULL, *b2 = NULL, *pem = NULL;
+	char err[512], nhex[2 * TCL_TPM_NAME_MAX + 1], ekhex[65], *b1 = NULL, *b2 = NULL;
+	char *pem = NULL;
 	struct att_enrol_req r;
 	struct ak_owner own;
 	struct att_node *n;
@@ -252,10 +259,14 @@ static void enrol(struct ctx *c)
 	}
 	ekc = !r.ek_cert ? "none" : a->ek_store ? "verified" : "unchecked";
 	tcl_hex(name, nl, nhex);
-	own = (struct ak_owner){ .name = nhex, .except = r.node_id };
+	EVP_Digest(r.ek_pub, r.ek_pub_len, ek_sha, NULL, EVP_sha256(), NULL);
+	tcl_hex(ek_sha, 32, ekhex);
+	own = (struct ak_owner){ .name = nhex, .ek = ekhex, .except = r.node_id };
 	att_map_each(&a->st->nodes, find_ak, &own);
-	if (own.owner) {
-		reply_err(c, 409, "this AK is already enrolled as node %s", own.owner->id);
+	if (own.ak_owner || own.ek_owner) {
+		reply_err(c, 409, "this %s is already enrolled as node %s",
+			  own.ak_owner ? "AK" : "TPM (EK)",
+			  (own.ak_owner ? own.ak_owner : own.ek_owner)->id);
 		goto rejected;
 	}
 	rc = att_node_get_or_add(a->st, r.node_id, a->cfg->max_nodes, &n);
@@ -273,8 +284,7 @@ static void enrol(struct ctx *c)
 	}
 	memcpy(n->pending.ak_pub, r.ak_pub, r.ak_pub_len);
 	n->pending.ak_pub_len = r.ak_pub_len;
-	EVP_Digest(r.ek_pub, r.ek_pub_len, ek_sha, NULL, EVP_sha256(), NULL);
-	tcl_hex(ek_sha, 32, n->pending.ek_sha256);
+	memcpy(n->pending.ek_sha256, ekhex, sizeof(ekhex));
 	snprintf(n->pending.ek_cert, sizeof(n->pending.ek_cert), "%s", ekc);
 	memcpy(n->pending.tls_sha256, c->peer.hex, sizeof(n->pending.tls_sha256));
 	n->pending.expires = att_mono() + a->cfg->enrol_ttl;
@@ -581,7 +591,12 @@ static void evidence(struct ctx *c, const char *id)
 	a->m.evidence_accepted++;
 	a->m.entries_appraised += res.accepted_entries;
 	a->m.findings += res.findings;
-	save(a);
+	/* findings now; the rest with the next tick: lost in a crash, it comes back, since the
+	 * nodes resend the log from the offset the attestor reloads */
+	if (res.findings)
+		save(a);
+	else
+		a->dirty = true;
 	v = att_node_verdict(n, att_now(), a->cfg->stale_after, &reason, rbuf, sizeof(rbuf));
 	if (res.findings)
 		pr_warn(SUB, "node %s: %zu offending log entries; node is %s: %s", id,
@@ -932,7 +947,7 @@ void att_api_tick(struct att_api *a)
 		snprintf(id, sizeof(id), "%s", e.drop[i]);
 		att_node_remove(a->st, id);
 	}
-	if (a->save_failed)
+	if (a->dirty || a->save_failed)
 		save(a);
 }
 

@@ -35,6 +35,7 @@ struct att_api {
 	X509_STORE *ek_store;		/* NULL: EK certificates optional, chain not checked */
 	struct att_metrics m;
 	uint8_t run_id[ATT_NONCE_PREFIX];
+	bool dirty;		/* accepted evidence not saved yet (att_api_tick saves it) */
 	bool save_failed;
 };
 
@@ -43,7 +44,10 @@ int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_sta
 		 struct att_goldcache *gc);
 void att_api_free(struct att_api *a);
 void att_api_handle(struct evhttp_request *req, void *arg);
-/* Periodic housekeeping: expired enrolments, a state save that failed before. */
+/* Periodic housekeeping (every second): expired enrolments, the state save of accepted
+ * evidence (deferred so that a busy attestor writes its state once a second, not once per
+ * evidence; a crash loses at most that second, and the nodes resend from the older offset),
+ * a save that failed before. */
 void att_api_tick(struct att_api *a);
 
 #endif

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 {
 	struct att_goldcache_opts gopts = { 0 };
 	struct event *sigterm = NULL, *sigint = NULL, *tick = NULL;
-	struct timeval period = { 5, 0 };
+	struct timeval period = { 1, 0 };
 	struct att_goldcache *gc = NULL;
 	struct event_base *base = NULL;
 	struct evhttp *http = NULL;

@@ -125,7 +125,8 @@ for i in 1 2 3 4; do
 	[ $i = 3 ] && key=$T/other.key		# app3: signed by a key the attestor does not trust
 	"$TCLCTL" golden sign --key "$key" "$T/g$i.json" || die "golden sign failed"
 	GSHA[$i]=$(sha256sum "$T/g$i.json" | cut -c1-64)
-	HELLO[$i]=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["files"]["/bin/hello"])' \
+	HELLO[$i]=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["files"]["/bin/hello"])' \
 		"$T/g$i.json")
 	[ $i = 4 ] && continue			# app4: no golden manifest at all
 	"$TCLCTL" golden push --registry "$REG_URL" "test/app$i@${DIG[$i]}" \
@@ -190,9 +191,14 @@ expect "good: enrol (EK certificate chain, MakeCredential/ActivateCredential)" 0
 	'"what":"enrol","rc":0' ns good enrol
 grep -q "node node-good: enrolment started .*EK certificate verified" "$T/attestor.log" &&
 	ok "EK certificate verified against --ek-ca" || bad "EK certificate not verified"
-expect "dup: the same AK under another node name" 1 "HTTP 409: this AK is already enrolled as node node-good" \
+expect "dup: the same AK under another node name" 1 \
+	"HTTP 409: this AK is already enrolled as node node-good" \
 	ns dup enrol
-expect "certificate CN must be the node id" 1 "HTTP 403: client certificate CN \"node-tamper\" is not node node-x" \
+expect "dup: another AK in the same TPM" 1 \
+	"HTTP 409: this TPM \(EK\) is already enrolled as node node-good" \
+	ns dup --ak-handle 0x81010003 enrol
+expect "certificate CN must be the node id" 1 \
+	"HTTP 403: client certificate CN \"node-tamper\" is not node node-x" \
 	"$NS" --tpm "${TCTI[tamper]}" --url "$ATT_URL" --cert "$T/node-tamper.crt" \
 	--key "$T/node-tamper.key" --ca "$T/ca.crt" --dir "$T/n-x" --node node-x --attempts 1 enrol
 for n in tamper forge replay stale badpcr exec unsigned relay reboot; do
@@ -240,7 +246,7 @@ expect "good: a second round with nothing new is trusted" 0 '"verdict":"trusted"
 honest tamper && ns tamper push >/dev/null || bad "node-tamper honest round"
 ns tamper append "exec,$C1,/bin/hello,$EVIL" >/dev/null
 expect "tampered log entry: refused, log does not replay" 1 \
-	'HTTP 422: the log from offset [0-9]+ \(1 entries\) replays PCR 13 to [0-9a-f]{64}, the quote says' \
+	'HTTP 422: the log from offset [0-9]+ \(1 entries\) replays PCR 13 to [0-9a-f]{64}, the quote' \
 	ns tamper tamper
 expect "tampered entry without a matching template hash: malformed" 1 \
 	'HTTP 422: log entry at offset [0-9]+ is malformed' ns tamper tamper --no-reseal
@@ -321,7 +327,8 @@ json.dump({"Pod": {"metadata": {"name": "p"}}, "NodeNames": names}, open(sys.arg
 post /scheduler/filter "$T/args.json"
 check "filter (NodeNames): only node-good is kept" "d['NodeNames'] == ['node-good']"
 check "... every other node failed, with its reason" \
-	"set(d['FailedNodes']) == set('node-' + n for n in 'tamper forge replay stale badpcr exec unsigned relay reboot unknown'.split()) and
+	"set(d['FailedNodes']) == set('node-' + n for n in
+	 'tamper forge replay stale badpcr exec unsigned relay reboot unknown'.split()) and
 	 'does not verify with the enrolled AK' in d['FailedNodes']['node-forge'] and
 	 'nonce was never issued' in d['FailedNodes']['node-replay'] and
 	 'nonce expired' in d['FailedNodes']['node-stale'] and
@@ -350,7 +357,8 @@ check "filter: malformed ExtenderArgs is an Error" "'NodeNames is not an array' 
 NC=(--cert "$T/node-good.crt" --key "$T/node-good.key")
 printf '{"nonce":"00","bogus":1}' >"$T/ev.json"
 post /v1/nodes/node-good/evidence "$T/ev.json" "${NC[@]}"
-check "evidence with an unknown key: 400 naming it" "d['error'] == 'evidence: unknown key \"bogus\"'"
+check "evidence with an unknown key: 400 naming it" \
+	"d['error'] == 'evidence: unknown key \"bogus\"'"
 printf '{"nonce":' >"$T/ev.json"
 post /v1/nodes/node-good/evidence "$T/ev.json" "${NC[@]}"
 check "truncated JSON: 400" "'not valid JSON' in d['error']"
@@ -359,7 +367,8 @@ ST=$("${CURL[@]}" "${NC[@]}" -o /dev/null -w '%{http_code}' --data-binary "@$T/b
 	"$ATT_URL/v1/nodes/node-good/evidence")
 [ "$ST" = 413 ] && ok "65 MiB evidence body: 413" || bad "65 MiB body: status $ST"
 post /v1/nodes/node-forge/evidence "$T/ev.json" "${NC[@]}"
-check "another node's endpoint with node-good's certificate: 403" "'is not node node-forge' in d['error']"
+check "another node's endpoint with node-good's certificate: 403" \
+	"'is not node node-forge' in d['error']"
 get /v1/nodes/node-good
 check "... and none of that changed node-good" "d['verdict'] == 'trusted'"
 
@@ -375,7 +384,8 @@ m 'tcl_attestor_evidence_rejected_total{reason="log_malformed"} 1'
 m 'tcl_attestor_enrolments_total{result="completed"} 10'
 m 'tcl_attestor_nodes{verdict="trusted"} 1'
 m 'tcl_attestor_nodes{verdict="untrusted"} 8'
-grep -qE '^tcl_attestor_request_duration_seconds_count\{route="evidence"\} [1-9]' "$T/metrics.txt" &&
+grep -qE '^tcl_attestor_request_duration_seconds_count\{route="evidence"\} [1-9]' \
+	"$T/metrics.txt" &&
 	ok "metrics: evidence request durations" || bad "metrics: no evidence durations"
 
 # ---- restart: enrolments and verdicts survive ----
@@ -401,7 +411,8 @@ ns good append "exec,$C1,/bin/hello,${HELLO[1]}" "start,$C4,$HP/test/app2:v1,${D
 	"exec,$C4,/bin/hello,${HELLO[2]}" "stop,$C4"
 expect "attestor down: push fails after its retries" 1 '"rc":-111' ns good push
 ns good offset >"$T/get.json"
-check "... and the acknowledged offset stays where it was" "d['acked'] == $before and d['log_size'] > $before"
+check "... and the acknowledged offset stays where it was" \
+	"d['acked'] == $before and d['log_size'] > $before"
 # come back while the client is backing off
 ns good append "exec,$C2,/bin/hello,${HELLO[2]}"
 "$NS" --tpm "${TCTI[good]}" --url "$ATT_URL" --cert "$T/node-good.crt" --key "$T/node-good.key" \
@@ -412,7 +423,9 @@ att_restart "$T" "${ATT_ARGS[@]}" --stale-after 600 || die "attestor does not re
 wait "$BGPID"
 rc=$?
 BGPID=
-[ $rc = 0 ] && grep -q '"verdict":"trusted","reason":"","log_offset":'"$(stat -c %s "$T/n-good/log.bin")"',"accepted":5' "$T/bg.out" &&
+size=$(stat -c %s "$T/n-good/log.bin")
+[ $rc = 0 ] && grep -q '"verdict":"trusted","reason":"","log_offset":'"$size"',"accepted":5' \
+	"$T/bg.out" &&
 	ok "client retrying through the outage sends the whole backlog (5 entries)" ||
 	bad "catch-up: rc=$rc $(cat "$T/bg.out")"
 get "/v1/containers/$C4"
@@ -429,6 +442,41 @@ expect "after a reboot (TPM reset, new log): accepted from offset 0" 0 \
 get /v1/nodes/node-reboot
 check "... the old boot's containers are gone" "d['containers'] == [] and d['log_entries'] == 2"
 
+# ---- an enrolment whose secret is wrong: refused, the existing enrolment untouched ----
+(
+	export TPM2TOOLS_TCTI=${TCTI[reboot]}
+	tpm2_readpublic -c 0x81010002 -f tss -o "$T/ak.pub" >/dev/null &&
+	tpm2_createek -c "$T/ek.ctx" -G rsa -u "$T/ek.pub" -f tss >/dev/null &&
+	tpm2_flushcontext "$T/ek.ctx" >/dev/null 2>&1
+	tpm2_nvread 0x01c00002 -o "$T/ek.der" >/dev/null 2>&1
+) || bad "tpm2-tools could not read node-reboot's AK and EK"
+python3 -c 'import base64, json, sys
+t = sys.argv[1]
+b = lambda f: base64.b64encode(open(t + "/" + f, "rb").read()).decode()
+json.dump({"node_id": "node-reboot", "ek_pub": b("ek.pub"), "ak_pub": b("ak.pub"),
+           "ek_cert": b("ek.der"), "tls_cert_sha256": sys.argv[2]}, open(t + "/enrol.json", "w"))' \
+	"$T" "$(openssl x509 -in "$T/node-reboot.crt" -outform der | sha256sum | cut -c1-64)"
+RC=(--cert "$T/node-reboot.crt" --key "$T/node-reboot.key")
+post /v1/nodes "$T/enrol.json" "${RC[@]}"
+check "enrolment by hand (tpm2-tools): a credential for the AK" \
+	"'credential_blob' in d and 'encrypted_secret' in d"
+printf '{"secret":"%s"}' "$(head -c 32 /dev/urandom | base64 -w0)" >"$T/act.json"
+post /v1/nodes/node-reboot/activate "$T/act.json" "${RC[@]}"
+check "activation with the wrong secret: refused" \
+	"'the AK and the EK are not in the same TPM' in d['error']"
+[ "$ST" = 403 ] && ok "... with status 403" || bad "wrong secret: status $ST"
+post /v1/nodes/node-reboot/activate "$T/act.json" "${RC[@]}"
+check "one try per credential" "'no enrolment of node node-reboot is waiting' in d['error']"
+get /v1/nodes/node-reboot
+check "the existing enrolment is untouched" "d['verdict'] == 'trusted' and d['log_entries'] == 2"
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1] + "/enrol.json"))
+d["ek_pub"] = d["ak_pub"]
+json.dump(d, open(sys.argv[1] + "/enrol2.json", "w"))' "$T"
+post /v1/nodes "$T/enrol2.json" "${RC[@]}"
+check "an EK certificate for another key than ek_pub: refused" \
+	"d['error'] == 'the EK certificate does not certify ek_pub'"
+
 # ---- staleness ----
 att_stop
 att_restart "$T" "${ATT_ARGS[@]}" --stale-after 2 || die "attestor does not restart"
@@ -437,19 +485,23 @@ get /v1/nodes/node-good
 check "no evidence for longer than --stale-after: stale" "d['verdict'] == 'stale'"
 printf '{"Pod":{},"NodeNames":["node-good"]}' >"$T/args.json"
 post /scheduler/filter "$T/args.json"
-check "filter drops the stale node" "d['NodeNames'] == [] and 'stale' in d['FailedNodes']['node-good']"
+check "filter drops the stale node" \
+	"d['NodeNames'] == [] and 'stale' in d['FailedNodes']['node-good']"
 expect "fresh evidence: trusted again" 0 '"verdict":"trusted"' ns good push
 
 # ---- state file ----
 att_stop && ok "attestor stops cleanly again" || bad "attestor exit status $?"
-python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d["version"] == 1 and len(d["nodes"]) == 10 else 1)' \
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["version"] == 1 and len(d["nodes"]) == 10 else 1)' \
 	"$T/state.json" && ok "state file: version 1, the 10 enrolled nodes" || bad "state file content"
 cp "$T/state.json" "$T/state.good"
 printf '{"version":1,"nodes":[{"id":"x"}]}' >"$T/state.json"
 expect "a corrupt state file stops the attestor (it never forgets enrolments silently)" 1 \
 	'refusing to start with a partial state' "$ATT_BIN" --listen 127.0.0.1:1 "${ATT_ARGS[@]}"
 cp "$T/state.good" "$T/state.json"
-grep -E 'Sanitizer|runtime error' "$T/attestor.log" >/dev/null && bad "sanitizer report in the attestor log" ||
+grep -E 'Sanitizer|runtime error' "$T/attestor.log" >/dev/null &&
+	bad "sanitizer report in the attestor log" ||
 	ok "no sanitizer report in the attestor log"
 
 echo "$pass passed, $fail failed"

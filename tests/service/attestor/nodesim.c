@@ -22,9 +22,12 @@
  *   nodesim OPTIONS offset               the acknowledged offset and the log size
  *   nodesim OPTIONS bench-evidence N     N evidences of the whole log (re-enrolling between
  *                                        them), the POSTs timed; prints a JSON summary
+ *   nodesim OPTIONS poll SECONDS INTERVAL  a long-running node: one host measurement and one
+ *                                        attestation round every INTERVAL s; "ok|fail MS"
  * append --from FILE reads entries from FILE, one per line.
  * OPTIONS: --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR [--pcr N]
  *          [--attempts N] [--retry-ms N] [--node ID (default: the certificate's CN)]
+ *          [--ak-handle H (default 0x81010002)]
  * The log is DIR/log.bin, the client state DIR/attest.json.  Results go to stdout as one JSON
  * line; the exit status is 0 when the attestor accepted the (last) evidence, 1 otherwise,
  * 2 for usage errors.
@@ -58,10 +61,11 @@ static char log_path[4096], state_path[4096];
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: nodesim --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR\n"
-		"               [--pcr N] [--attempts N] [--retry-ms N] [--node ID] COMMAND ...\n"
+		"               [--pcr N] [--attempts N] [--retry-ms N] [--node ID]\n"
+		"               [--ak-handle H] COMMAND ...\n"
 		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
 		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
-		"          relay CERT.pem | offset | bench-evidence N\n"
+		"          relay CERT.pem | offset | bench-evidence N | poll SECONDS INTERVAL\n"
 		"append --from FILE: entries from FILE, one per line\n"
 		"Entries: boot | start,CID,IMAGE,DIGEST | stop,CID | exec,CID,PATH,HEX |\n"
 		"         host,PATH,HEX | verify,IMAGE,DIGEST,RESULT[,GOLDEN_SHA256]\n");
@@ -413,6 +417,43 @@ static int bench_evidence(struct tcl_attest *a, struct tcl_tpm *t, int rounds)
 	return rc;
 }
 
+/* A long-running node, as the agent is: every @interval seconds one new host measurement and
+ * one attestation round, until @seconds have passed.  One line per round: "ok MS" or
+ * "fail MS" (MS: the round, challenge to answer). */
+static int poll_loop(struct tcl_attest *a, struct tcl_tpm *t, int seconds, double interval)
+{
+	double end = now_s() + seconds, t0, dt;
+	char spec[200], hex[65];
+	uint8_t d[32];
+	int fails = 0;
+
+	for (unsigned long k = 0; now_s() < end; k++) {
+		struct tcl_attest_result r = { 0 };
+		char *argv[1] = { spec };
+		int rc;
+
+		snprintf(spec, sizeof(spec), "%s-%lu", tcl_attest_node_id(a), k);
+		EVP_Digest(spec, strlen(spec), d, NULL, EVP_sha256(), NULL);
+		tcl_hex(d, 32, hex);
+		snprintf(spec, sizeof(spec), "host,/usr/bin/tool%lu,%s", k, hex);
+		t0 = now_s();
+		rc = cmd_append(t, 1, argv);
+		if (!rc)
+			rc = tcl_attest_push(a, &r);
+		dt = now_s() - t0;
+		printf("%s %.0f\n", rc ? "fail" : "ok", dt * 1000);
+		fflush(stdout);
+		fails += rc != 0;
+		if (interval > dt) {
+			struct timespec ts = { (time_t)(interval - dt),
+					       (long)((interval - dt - (long)(interval - dt)) * 1e9) };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return fails ? -EIO : 0;
+}
+
 enum mode { M_FORGE, M_REPLAY, M_STALE, M_TAMPER, M_RELAY };
 
 static int misbehave(struct tcl_attest *a, struct tcl_tpm *t, enum mode m, const char *arg,
@@ -476,6 +517,7 @@ int main(int argc, char **argv)
 		{ "attempts", required_argument, NULL, 'n' },
 		{ "retry-ms", required_argument, NULL, 'r' },
 		{ "node", required_argument, NULL, 'i' },
+		{ "ak-handle", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct tcl_attest_result r = { 0 };
@@ -497,6 +539,7 @@ int main(int argc, char **argv)
 		case 'n': opts.max_attempts = (unsigned int)atoi(optarg); break;
 		case 'r': opts.retry_min_ms = (unsigned int)atoi(optarg); break;
 		case 'i': opts.node_id = optarg; break;
+		case 'H': opts.ak_handle = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -542,6 +585,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "push")) {
 		rc = tcl_attest_push(a, &r);
 		print("push", rc, &r);
+	} else if (!strcmp(cmd, "poll") && optind + 1 < argc) {
+		rc = poll_loop(a, t, atoi(argv[optind]), atof(argv[optind + 1]));
 	} else if (!strcmp(cmd, "bench-evidence") && optind < argc) {
 		rc = bench_evidence(a, t, atoi(argv[optind]));
 	} else if (!strcmp(cmd, "forge") && optind < argc) {
