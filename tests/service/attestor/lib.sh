@@ -10,6 +10,7 @@
 #   att_tpm DIR NAME [--no-ek-cert]   swtpm for node NAME on 127.0.0.1; EK certificate from a
 #                            local CA shared by all (DIR/swtpm-ca/ek-ca.pem is its bundle);
 #                            sets TCTI[NAME], TPM_PID[NAME]
+#                            (= att_tpm_setup, which may run in the background, + att_tpm_run)
 #   att_tpm_reboot DIR NAME  restart that swtpm (PCRs start over, the TPM reset count moves)
 #   att_start DIR ARGS...    start the attestor ($ATT_BIN) on a free port: ATT_PID, ATT_URL,
 #                            log in DIR/attestor.log (appended)
@@ -114,6 +115,11 @@ att_tpm_run() {	# DIR NAME: start swtpm on the node's state
 }
 
 att_tpm() {
+	att_tpm_setup "$@" && att_tpm_run "$1" "$2"
+}
+
+# The TPM state only (safe to run in parallel once the first one made the local CA).
+att_tpm_setup() {
 	local dir=$1 name=$2 d ca=$1/swtpm-ca certs=(--create-ek-cert --create-platform-cert)
 	d=$dir/tpm-$name
 	[ "${3:-}" = --no-ek-cert ] && certs=()
@@ -139,10 +145,10 @@ att_tpm() {
 		echo "att_tpm: swtpm_setup for $name failed: $(tail -3 "$d/setup.log")" >&2
 		return 1
 	}
-	if [ -f "$ca/issuercert.pem" ] && [ ! -f "$ca/ek-ca.pem" ]; then
-		cat "$ca/swtpm-localca-rootca-cert.pem" "$ca/issuercert.pem" >"$ca/ek-ca.pem"
+	if [ -f "$ca/issuercert.pem" ] && [ ! -s "$ca/ek-ca.pem" ]; then
+		cat "$ca/swtpm-localca-rootca-cert.pem" "$ca/issuercert.pem" >"$ca/ek-ca.pem.$$" &&
+			mv "$ca/ek-ca.pem.$$" "$ca/ek-ca.pem"
 	fi
-	att_tpm_run "$dir" "$name"
 }
 
 # Running and not a zombie: swtpm daemonises, and in a container nothing may reap it.
