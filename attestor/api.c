@@ -554,7 +554,7 @@ static void evidence(struct ctx *c, const char *id)
 		reply(c, 409, o);
 		goto out;
 	}
-	/* PCR values in ascending order: 0-9, then the log PCR */
+	/* PCR values in ascending order: 0-9, then the log PCR (--pcr is 10 or above) */
 	quoted = ev.pcr_values + 10 * 32;
 	acfg = (struct att_appraise_cfg){ .pcr = a->cfg->pcr, .max_entries = a->cfg->max_entries,
 		.host_allow = a->have_host_allow ? &a->host_allow : NULL,

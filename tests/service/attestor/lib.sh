@@ -53,8 +53,9 @@ att_build() {
 	cf="-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11
 	    -D_GNU_SOURCE -I$root/include -I$root/agent -I$root/attestor
 	    $(pkg-config --cflags json-c tss2-esys)"
-	libs="$(pkg-config --libs libbpf libelf zlib tss2-esys tss2-mu tss2-rc tss2-tctildr openssl \
-		json-c libcurl libevent libevent_openssl libarchive) -lpthread"
+	# the libraries the Makefile links libtcl users with (its PKGS), whatever they are today
+	libs="$(pkg-config --libs $(sed -n '/^PKGS[[:space:]]*:=/,/[^\\]$/p' "$root/Makefile" |
+		sed 's/^PKGS[[:space:]]*:=//; s/\\$//')) -lpthread"
 	local lib=$out/libtcl.a
 	if [ -n "$san" ]; then
 		sanf="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
