@@ -26,19 +26,14 @@ ATT_URL=
 # A free port pair P, P+1 below the ephemeral range (32768-60999 on Linux): a port that
 # outgoing connections use can sit in TIME_WAIT and refuse bind() without SO_REUSEADDR.
 att_free_port() {
-	python3 -c 'import random, socket
-for _ in range(200):
-    p = random.randrange(20000, 32766)
-    try:
-        for q in (p, p + 1):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", q))
-            s.close()
-    except OSError:
-        continue
-    print(p)
-    break'
+	local p i
+	for i in $(seq 200); do
+		p=$((20000 + RANDOM % 12765))
+		ss -Htan "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q . && continue
+		echo "$p"
+		return 0
+	done
+	return 1
 }
 
 att_build() {
