@@ -884,6 +884,15 @@ static int push_once(struct tcl_attest *a, struct tcl_attest_result *r)
 		pr_err(SUB, "%s", r->reason);
 		return -ESPIPE;
 	}
+	if (size - from > a->o.max_log_bytes) {
+		/* a part of the backlog cannot replay to the quoted PCR: the attestor would
+		 * call that a lying log */
+		say(r->reason, sizeof(r->reason), "%" PRIu64 " bytes of log to send, more than "
+		    "max_log_bytes (%zu): raise it (and the attestor's --max-body)",
+		    size - from, a->o.max_log_bytes);
+		pr_err(SUB, "%s", r->reason);
+		return -EFBIG;
+	}
 	if (from != a->acked)
 		pr_info(SUB, "the attestor stands at log offset %" PRIu64 ", acknowledged here: %"
 			PRIu64 "; sending from the attestor's", from, a->acked);

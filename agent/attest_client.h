@@ -27,6 +27,10 @@
  *   -EACCES        401/403 (certificate not accepted or not the enrolled one)
  *   -EINVAL        400/413 (a bug or a limit: r->reason)
  *   -ECANCELED     *stop became non-zero
+ *   -EFBIG         the log not yet acknowledged is larger than max_log_bytes: it cannot be
+ *                  sent in parts (a part does not replay to the quoted PCR)
+ *   -ESPIPE        the attestor stands beyond the end of the log (log replaced without a
+ *                  reboot): enrol again
  *   -ETIMEDOUT, -ECONNREFUSED, -EPROTO (TLS, unexpected status), -EAGAIN (503): the last
  *                  transient error once the attempts are used up
  * A struct tcl_attest is not thread safe: serialise calls (the agent calls it from one
@@ -53,7 +57,8 @@ struct tcl_attest_opts {
 	unsigned int retry_min_ms;	/* 0: 500 */
 	unsigned int retry_max_ms;	/* 0: 60000 */
 	unsigned int max_attempts;	/* per call; 0: 5 */
-	size_t max_log_bytes;		/* log bytes per evidence; 0: 32 MiB */
+	size_t max_log_bytes;		/* log bytes per evidence; 0: 32 MiB (the attestor's
+					 * --max-body must hold 4/3 of it) */
 	const volatile int *stop;	/* may be NULL */
 };
 

@@ -452,6 +452,12 @@ size=$(stat -c %s "$T/n-good/log.bin")
 get "/v1/containers/$C4"
 check "the container started and stopped during the outage is known" \
 	"d['verdict'] == 'trusted' and d['stopped']"
+# a backlog over the client's max_log_bytes is not sent in parts (a part cannot replay)
+ns good append "exec,$C1,/bin/hello,${HELLO[1]}" "exec,$C2,/bin/hello,${HELLO[2]}"
+expect "backlog larger than max_log_bytes: refused by the client, not sent" 1 \
+	'"rc":-27.*more than max_log_bytes \(100\)' ns good --max-log 100 push
+expect "... and sent whole with the default limit" 0 '"verdict":"trusted".*"accepted":2' \
+	ns good push
 
 # ---- reboot: TPM reset, new log ----
 honest reboot && ns reboot push >/dev/null || bad "node-reboot first boot"

@@ -27,7 +27,7 @@
  * append --from FILE reads entries from FILE, one per line.
  * OPTIONS: --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR [--pcr N]
  *          [--attempts N] [--retry-ms N] [--node ID (default: the certificate's CN)]
- *          [--ak-handle H (default 0x81010002)]
+ *          [--ak-handle H (default 0x81010002)] [--max-log BYTES (client's max_log_bytes)]
  * The log is DIR/log.bin, the client state DIR/attest.json.  Results go to stdout as one JSON
  * line; the exit status is 0 when the attestor accepted the (last) evidence, 1 otherwise,
  * 2 for usage errors.
@@ -62,7 +62,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: nodesim --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR\n"
 		"               [--pcr N] [--attempts N] [--retry-ms N] [--node ID]\n"
-		"               [--ak-handle H] COMMAND ...\n"
+		"               [--ak-handle H] [--max-log BYTES] COMMAND ...\n"
 		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
 		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
 		"          relay CERT.pem | offset | bench-evidence N | poll SECONDS INTERVAL\n"
@@ -518,6 +518,7 @@ int main(int argc, char **argv)
 		{ "retry-ms", required_argument, NULL, 'r' },
 		{ "node", required_argument, NULL, 'i' },
 		{ "ak-handle", required_argument, NULL, 'H' },
+		{ "max-log", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct tcl_attest_result r = { 0 };
@@ -540,6 +541,7 @@ int main(int argc, char **argv)
 		case 'r': opts.retry_min_ms = (unsigned int)atoi(optarg); break;
 		case 'i': opts.node_id = optarg; break;
 		case 'H': opts.ak_handle = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'm': opts.max_log_bytes = strtoul(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
