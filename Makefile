@@ -26,7 +26,9 @@ LIB_SAN   := $(LIB_SRC:agent/%.c=$(O)/san/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%)
 UNIT_SANB := $(UNIT_SRC:tests/unit/%.c=$(O)/unit-san/%)
-PROGS     := $(O)/tcl-agent $(O)/tclctl $(O)/tcl-hook
+PROGS     := $(O)/tcl-agent $(O)/tclctl $(O)/tcl-hook $(O)/tcl-attestor
+ATT_SRC   := $(wildcard attestor/*.c)
+ATT_OBJ   := $(ATT_SRC:attestor/%.c=$(O)/attestor/%.o)
 
 BPF_SRC   := $(wildcard bpf/*.bpf.c)
 BPF_OBJ   := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
@@ -70,6 +72,12 @@ $(O)/tclctl: agent/tclctl.c $(O)/libtcl.a
 	$(CC) $(CFLAGS) $< $(O)/libtcl.a $(PKG_LIBS) -o $@
 $(O)/tcl-hook: agent/hook.c $(O)/libtcl.a
 	$(CC) $(CFLAGS) $< $(O)/libtcl.a $(PKG_LIBS) -o $@
+
+$(O)/attestor/%.o: attestor/%.c $(wildcard attestor/*.h) $(wildcard agent/*.h) $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iattestor -c $< -o $@
+$(O)/tcl-attestor: $(ATT_OBJ) $(O)/libtcl.a
+	$(CC) $(CFLAGS) $(ATT_OBJ) $(O)/libtcl.a $(PKG_LIBS) -o $@
 
 $(O)/unit/%: tests/unit/%.c $(O)/libtcl.a
 	@mkdir -p $(@D)
@@ -122,6 +130,7 @@ install: all
 	install -D -m 0755 $(O)/tcl-agent $(DESTDIR)$(PREFIX)/sbin/tcl-agent
 	install -D -m 0755 $(O)/tclctl $(DESTDIR)$(PREFIX)/sbin/tclctl
 	install -D -m 0755 $(O)/tcl-hook $(DESTDIR)$(PREFIX)/sbin/tcl-hook
+	install -D -m 0755 $(O)/tcl-attestor $(DESTDIR)$(PREFIX)/sbin/tcl-attestor
 	install -D -m 0644 policy/example.json $(DESTDIR)/etc/tcl/policy.json.example
 	install -D -m 0755 scripts/install-hooks.sh $(DESTDIR)$(PREFIX)/lib/tcl/install-hooks.sh
 	scripts/install-hooks.sh --root $(or $(DESTDIR),/) --tclctl $(O)/tclctl || echo "install: hooks not installed (see above)"
