@@ -1,0 +1,366 @@
+#!/bin/sh
+# bench/run-guest.sh BUILD EXECS ROUNDS [NAME...]: tcl's benchmarks, all in this one boot, so that every
+# ratio compares runs on the same (virtual) machine. Run by bench/run.sh through tests/vm/run.sh;
+# results go to /tcl-out/*.json (bench/results on the host).
+# NAME: exec (with mmap), cold, events, memory. None: all of them.
+TOP=$(pwd)
+case $1 in /*) B=$1 ;; *) B=$TOP/$1 ;; esac
+N=$2
+ROUNDS=$3
+shift 3
+SEL=" $* "
+BO=$B/bench
+F=$B/fixtures
+OUT=/tcl-out
+[ -d $OUT ] || OUT=$TOP/bench/results
+W=/tmp/tclbench
+CG=/sys/fs/cgroup
+PIN=/sys/fs/bpf/tcl
+rm -rf $W; mkdir -p $W/allowed $CG/tclbench/run $OUT
+LIBC=$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)
+LDSO=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+
+want() { [ "$SEL" = "  " ] || case "$SEL" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+say() { echo "bench: $*"; }
+# inscope CMD...: exec CMD inside the scope cgroup
+inscope() { sh -c 'echo $$ >/sys/fs/cgroup/tclbench/run/cgroup.procs && exec "$@"' sh "$@"; }
+now() { date +%s%N; }
+median() { sort -n | awk '{v[NR]=$1} END {if (NR % 2) printf "%d\n", v[(NR+1)/2]; else printf "%d\n", (v[NR/2]+v[NR/2+1])/2}'; }
+counter() { "$B/tclctl" status 2>/dev/null | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+kv() { echo "$1=$2" >>$W/$3.kv; }
+
+APID=
+agent() {
+	mode=$1
+	shift
+	"$B/tcl-agent" --$mode --policy $W/policy.json --scope cgroup:/tclbench --tpm none \
+		--log $W/measurements.bin "$@" >>$W/agent.log 2>&1 &
+	APID=$!
+	for _ in $(seq ${AGENT_WAIT:-600}); do
+		"$B/tclctl" status 2>/dev/null | grep -q "\"pid\":$APID," && return 0
+		kill -0 $APID 2>/dev/null || break
+		sleep 0.1
+	done
+	say "agent ($mode $*) did not start:"
+	tail -5 $W/agent.log
+	return 1
+}
+# settle: wait until the agent is idle (start-up hashing of the runtime binaries, policy load)
+settle() {
+	prev=-1
+	for _ in $(seq 120); do
+		cpu=$(awk '{print $14 + $15}' /proc/$APID/stat 2>/dev/null)
+		[ "$cpu" = "$prev" ] && return 0
+		prev=$cpu
+		sleep 1
+	done
+}
+agent_stop() { [ -n "$APID" ] && kill $APID 2>/dev/null && wait $APID 2>/dev/null; APID=; }
+unload() { agent_stop; "$B/tclctl" unload --yes >/dev/null 2>&1; }
+
+# key=value lines -> one JSON object; values that parse as numbers stay numbers
+tojson() {
+	python3 - "$W/$1.kv" "$OUT/$1.json" <<'PY'
+import json, sys, platform
+res = {}
+for line in open(sys.argv[1]):
+    k, _, v = line.rstrip("\n").partition("=")
+    try:
+        v = int(v)
+    except ValueError:
+        try:
+            v = float(v)
+        except ValueError:
+            pass
+    res[k] = v
+json.dump(res, open(sys.argv[2], "w"), indent=1, sort_keys=True)
+open(sys.argv[2], "a").write("\n")
+PY
+}
+env_kv() {
+	kv kernel "$(uname -r)" $1
+	kv cpus "$(nproc)" $1
+	kv cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" $1
+	kv machine "${TCLVM_GUEST:+QEMU TCG guest (tests/vm/run.sh)}" $1
+	kv date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $1
+}
+
+# --- what is allowed in scope ---------------------------------------------------------------
+cp $BO/benchtool $F/tool-a "$LIBC" "$LDSO" $W/allowed/
+cp -r $BO/libs $W/allowed/libs
+rm -f $W/allowed/libs/*.c
+cp $F/hello $W/unlisted
+if want cold; then
+	# tool-a (static) with data appended: still runs, and its digest is its own
+	for mb in 1 10 100; do
+		cp $F/tool-a $W/allowed/pad$mb
+		head -c $((mb * 1048576 - $(stat -c %s $F/tool-a))) /dev/urandom >>$W/allowed/pad$mb
+	done
+fi
+"$B/tclctl" policy generate --dir $W/allowed -o $W/policy.json 2>/dev/null ||
+	{ say "cannot write the policy"; exit 1; }
+unload
+
+# --- 1 + 3: exec overhead (static binary), mmap_file (50 shared objects), path walks ----------
+# Conditions: none (nothing loaded), audit, enforce (the agent restarted in that mode re-attaches
+# to the pinned programs), enforce_noguard (enforce with the self-protection links unpinned, so
+# detached: what the guard costs). Odd rounds run none, audit, enforce, enforce_noguard; even
+# rounds audit, enforce, enforce_noguard, none, so that a drift of the host does not favour one.
+OPENPATH=$W/allowed/libs/libbench1.so
+# blocks FILE COUNT BLOCK CMD...: COUNT runs of CMD's loop in blocks of BLOCK; one line per block
+# with the nanoseconds of one run. The host is shared: the fastest blocks show the cost itself,
+# the median what a busy machine sees, and both are reported.
+blocks() {
+	file=$1 count=$2 bs=$3
+	shift 3
+	for _ in $(seq $((count / bs))); do
+		r=$(inscope "$@" | sed -n 's/.*total_ns=\([0-9]*\).*/\1/p')
+		[ -n "$r" ] && echo $((r / bs)) >>$file
+	done
+}
+exec_block() {
+	cond=$1
+	inscope $W/allowed/benchtool exec-loop 50 $W/allowed/tool-a >/dev/null
+	inscope $W/allowed/benchtool exec-loop 3 $W/allowed/libs/many50 >/dev/null
+	inscope $W/allowed/benchtool exec-loop 1 $W/allowed/libs/many50 >$W/check.out ||
+		say "$cond: the 50-library program failed: $(cat $W/check.out)"
+	blocks $W/exec-$cond.ns $NB 100 $W/allowed/benchtool exec-loop 100 $W/allowed/tool-a
+	blocks $W/mmap-$cond.ns $MB 10 $W/allowed/benchtool exec-loop 10 $W/allowed/libs/many50
+	blocks $W/open-$cond.ns $OB 1000 $W/allowed/benchtool open-loop 1000 $OPENPATH
+	say "round $round $cond: median static exec $(median <$W/exec-$cond.ns) ns," \
+		"with 50 libraries $(median <$W/mmap-$cond.ns) ns, open $(median <$W/open-$cond.ns) ns"
+}
+exec_cond() {
+	case $1 in
+	none) unload ;;
+	audit | enforce) agent_stop; agent $1 || exit 1; settle ;;
+	enforce_noguard) rm -f $PIN/link_tcl_guard_* $PIN/prog_tcl_guard_* ;;
+	esac
+	exec_block $1
+}
+if want exec; then
+	NB=$((N / ROUNDS / 100 * 100)); MB=$((N / 20 / ROUNDS / 10 * 10)); OB=$((N * 5 / ROUNDS / 1000 * 1000))
+	[ $NB -lt 100 ] && NB=100
+	[ $MB -lt 10 ] && MB=10
+	[ $OB -lt 1000 ] && OB=1000
+	say "exec: $ROUNDS rounds of $NB fork+exec of a static binary, $MB of one with 50" \
+		"libraries and $OB opens, per condition"
+	for round in $(seq $ROUNDS); do
+		if [ $((round % 2)) = 1 ]; then
+			for c in none audit enforce enforce_noguard; do exec_cond $c; done
+		else
+			for c in audit enforce enforce_noguard none; do exec_cond $c; done
+		fi
+	done
+	unload
+	for b in exec mmap open; do
+		env_kv $b
+		kv rounds $ROUNDS $b
+	done
+	kv execs_per_condition $((NB * ROUNDS)) exec
+	kv execs_per_condition $((MB * ROUNDS)) mmap
+	kv libraries 50 mmap
+	kv opens_per_condition $((OB * ROUNDS)) open
+	kv path "$OPENPATH" open
+	python3 - $W exec mmap open <<'PY'
+import statistics, sys
+w = sys.argv[1]
+res = {}
+for b in sys.argv[2:]:
+    with open("%s/%s.kv" % (w, b), "a") as f:
+        unit = "open" if b == "open" else "exec"
+        r = {}
+        for c in ("none", "audit", "enforce", "enforce_noguard"):
+            v = [int(x) for x in open("%s/%s-%s.ns" % (w, b, c))]
+            r[c] = (statistics.median(v), min(v))
+            f.write("%s_ns_per_%s_median=%d\n" % (c, unit, r[c][0]))
+            f.write("%s_ns_per_%s_min=%d\n" % (c, unit, r[c][1]))
+            f.write("%s_blocks=%d\n" % (c, len(v)))
+        for c in ("audit", "enforce", "enforce_noguard"):
+            f.write("%s_vs_none_median=%.4f\n" % (c, r[c][0] / r["none"][0]))
+            f.write("%s_vs_none_min=%.4f\n" % (c, r[c][1] / r["none"][1]))
+        res[b] = r
+# What an exec with 50 libraries costs beyond a static exec's overhead, per executable mapping
+# (50 libraries + libc; ld.so itself is mapped by the kernel, not through mmap()).
+with open("%s/mmap.kv" % w, "a") as f:
+    for i, k in ((0, "median"), (1, "min")):
+        m, e = res["mmap"], res["exec"]
+        extra = (m["enforce"][i] - m["none"][i]) - (e["enforce"][i] - e["none"][i])
+        f.write("enforce_ns_per_mmap_check_%s=%d\n" % (k, extra / 51))
+PY
+	for b in exec mmap open; do
+		tojson $b
+		say "$b: $(tr -d '\n ' <$OUT/$b.json)"
+	done
+fi
+
+# --- 2: first exec with a cold digest cache: in-kernel hashing vs openssl ---------------------
+if want cold; then
+	insmod /lib/modules/*/kernel/arch/x86/crypto/sha256-ssse3.ko 2>/dev/null
+	env_kv cold
+	kv kernel_sha256_driver "$(awk '/^name/ {n=$3} /^driver/ {d=$3} /^priority/ && n=="sha256" {print d, $3}' /proc/crypto | sort -k2 -n | tail -1 | cut -d' ' -f1)" cold
+	agent enforce || exit 1
+	settle
+	: >$W/empty
+	for mb in 1 10 100; do
+		f=$W/allowed/pad$mb
+		k=5
+		[ $mb = 100 ] && k=3
+		cat $f >/dev/null
+		# One openssl run hashes the file r times: its start-up (~0.5 s under TCG) is paid
+		# once and subtracted with a run on an empty file.
+		r=$((20 / mb)); [ $r -lt 2 ] && r=2
+		files=$(for _ in $(seq $r); do printf '%s ' $f; done)
+		for _ in $(seq 3); do
+			t0=$(now); openssl dgst -sha256 $W/empty >/dev/null; t1=$(now)
+			openssl dgst -sha256 $files >/dev/null; t2=$(now)
+			echo $((t1 - t0)) >>$W/ossl0-$mb; echo $(((t2 - t1) / r)) >>$W/ossl-$mb
+		done
+		kv size_${mb}mb_openssl_files_per_run $r cold
+		inscope $W/allowed/benchtool exec-times $k $f >$W/warm-$mb
+		inscope $W/allowed/benchtool exec-times $k $f --cold >$W/cold-$mb
+		grep -q failed $W/warm-$mb $W/cold-$mb && say "cold: pad$mb did not run"
+		o=$(($(median <$W/ossl-$mb) - $(median <$W/ossl0-$mb) / r))
+		c=$(($(median <$W/cold-$mb) - $(median <$W/warm-$mb)))
+		bytes=$(stat -c %s $f)
+		kv size_${mb}mb_bytes $bytes cold
+		kv size_${mb}mb_first_exec_ns $(median <$W/cold-$mb) cold
+		kv size_${mb}mb_warm_exec_ns $(median <$W/warm-$mb) cold
+		kv size_${mb}mb_kernel_hash_ns $c cold
+		kv size_${mb}mb_openssl_hash_ns $o cold
+		kv size_${mb}mb_openssl_startup_ns $(median <$W/ossl0-$mb) cold
+		kv size_${mb}mb_kernel_mb_per_s $(awk -v b=$bytes -v t=$c 'BEGIN {printf "%.1f", b / t * 1000}') cold
+		kv size_${mb}mb_openssl_mb_per_s $(awk -v b=$bytes -v t=$o 'BEGIN {printf "%.1f", b / t * 1000}') cold
+		kv size_${mb}mb_kernel_vs_openssl $(awk -v c=$c -v o=$o 'BEGIN {printf "%.3f", o / c}') cold
+		say "cold: ${mb} MB: kernel $c ns, openssl $o ns"
+	done
+	kv cache_misses "$(counter cache_misses)" cold
+	unload
+	tojson cold
+	say "cold: $(cat $OUT/cold.json | tr -d '\n ')"
+fi
+
+# --- 4: the event stream: denials/s delivered to tclctl events --follow -------------------------
+if want events; then
+	SECS=8
+	env_kv events
+	kv seconds_per_rate $SECS events
+	agent enforce || exit 1
+	settle
+	"$B/tclctl" events --follow >$W/stream.out 2>$W/stream.err &
+	FPID=$!
+	sleep 1
+	# PROCS:RATE: PROCS processes attempt the denied exec at RATE/s in total (0: flat out).
+	for phase in 1:250 1:500 1:1000 1:2000 1:4000 1:0 2:0 4:0; do
+		procs=${phase%:*} rate=${phase#*:}
+		d0=$(counter denials); x0=$(counter drops)
+		l0=$(grep -c '"verdict":"deny"' $W/stream.out)
+		c0=$(grep '"type":"drop"' $W/stream.out | sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+		pids=
+		for i in $(seq $procs); do
+			inscope $W/allowed/benchtool deny-rate $((rate / procs)) $SECS $W/unlisted \
+				>$W/gen.$i &
+			pids="$pids $!"
+		done
+		wait $pids
+		sleep 3
+		d=$(($(counter denials) - d0)); x=$(($(counter drops) - x0))
+		l=$(($(grep -c '"verdict":"deny"' $W/stream.out) - l0))
+		c=$(($(grep '"type":"drop"' $W/stream.out | sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}') - c0))
+		got=$((d / SECS))
+		name=${rate}
+		[ $rate = 0 ] && name=max_x$procs
+		kv rate_${name}_target_per_s $rate events
+		kv rate_${name}_generators $procs events
+		kv rate_${name}_denials_per_s $got events
+		kv rate_${name}_denials $d events
+		kv rate_${name}_delivered $l events
+		kv rate_${name}_kernel_drops $x events
+		kv rate_${name}_stream_drop_counts $c events
+		kv rate_${name}_accounted "$([ $((l + c)) -eq $d ] && echo true || echo false)" events
+		say "events: $procs x $rate/s: $got denials/s, $l delivered, kernel drops $x," \
+			"drop counts in the stream $c (of $d)"
+	done
+	kill $FPID 2>/dev/null
+	python3 - $W/events.kv <<'PY' >>$W/events.kv
+import sys
+d = dict(l.rstrip("\n").split("=", 1) for l in open(sys.argv[1]))
+rates = [k[5:-len("_target_per_s")] for k in d if k.endswith("_target_per_s")]
+clean, first = 0, None
+for r in sorted(rates, key=lambda r: int(d["rate_%s_denials_per_s" % r])):
+    got = int(d["rate_%s_denials_per_s" % r])
+    drops = int(d["rate_%s_stream_drop_counts" % r]) + int(d["rate_%s_kernel_drops" % r])
+    if drops == 0 and int(d["rate_%s_delivered" % r]) == int(d["rate_%s_denials" % r]):
+        clean = max(clean, got)
+    elif first is None:
+        first = got
+print("max_rate_without_drops_per_s=%d" % clean)
+print("drops_begin_at_per_s=%s" % (first if first is not None else "not reached"))
+PY
+	unload
+	tojson events
+	say "events: $(cat $OUT/events.json | tr -d '\n ')"
+fi
+
+# --- 5: memory: agent RSS and BPF maps with many images -----------------------------------------
+mem_avail() { sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo; }
+# Kernel memory that BPF maps come from: unreclaimable slab (map elements), vmalloc (preallocated
+# and array maps, ring buffer), per-CPU areas.
+kmem() { awk '/^(SUnreclaim|VmallocUsed|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
+quiesce() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 2; }
+proc_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/$1/status; }
+if want memory; then
+	env_kv memory
+	memlock() {
+		bpftool -j map show | python3 -c 'import json, sys
+maps = json.load(sys.stdin)
+print(sum(m.get("bytes_memlock", 0) for m in maps if m.get("name", "").startswith(sys.argv[1])))' "$1"
+	}
+	echo '{"version": 1, "allow": []}' >$W/empty.json
+	cp $W/policy.json $W/policy.keep
+	cp $W/empty.json $W/policy.json
+	quiesce; k0=$(kmem)
+	agent enforce || exit 1
+	settle
+	kv empty_agent_rss_kb "$(proc_kb $APID VmRSS)" memory
+	kv empty_kernel_kb $(($(kmem) - k0)) memory
+	kv empty_maps_memlock_bytes "$(memlock tcl)" memory
+	kv empty_allow_memlock_bytes "$(memlock tcl_allow)" memory
+	unload
+	# Policies with 1,000 images of K digests each (generated by bench/run.sh on the host).
+	for p in $BO/policy-*.json; do
+		[ -f "$p" ] || continue
+		tag=$(basename $p .json | sed 's/^policy-//')
+		cp $p $W/policy.json
+		kv ${tag}_policy_bytes $(stat -c %s $p) memory
+		quiesce; k0=$(kmem); t0=$(now)
+		if AGENT_WAIT=6000 agent enforce; then
+			kv ${tag}_start_s $(awk -v t=$(($(now) - t0)) 'BEGIN {printf "%.1f", t / 1e9}') memory
+			kv ${tag}_agent_rss_kb "$(proc_kb $APID VmRSS)" memory
+			kv ${tag}_agent_peak_rss_kb "$(proc_kb $APID VmHWM)" memory
+			kv ${tag}_kernel_kb $(($(kmem) - k0)) memory
+			kv ${tag}_digests_loaded "$(bpftool -j map dump pinned $PIN/tcl_allow | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" memory
+		else
+			kv ${tag}_error "$(grep -v '^tcl-agent: policy: allowing' $W/agent.log | tail -1)" memory
+		fi
+		say "memory: $tag: $(grep "^${tag}_" $W/memory.kv | tr '\n' ' ')"
+		unload
+	done
+	# The kernel side of 1,000 images x 2,000 digests, loaded directly (mapfill) as the agent's
+	# loader sets the maps up, at the default capacity and with max_digests 2,097,152.
+	for cap in 0 2097152; do
+		tag=cap_default
+		[ $cap = 0 ] || tag=cap_$cap
+		quiesce; k0=$(kmem)
+		r=$($BO/mapfill $PIN $cap 1000 2000 2>&1)
+		kv ${tag}_result "$(echo $r)" memory
+		kv ${tag}_kernel_kb $(($(kmem) - k0)) memory
+		kv ${tag}_allow_memlock_bytes "$(memlock tcl_allow)" memory
+		say "memory: mapfill, capacity ${cap:-default}: $(echo $r), kernel $(($(kmem) - k0)) kB"
+		unload
+	done
+	cp $W/policy.keep $W/policy.json
+	tojson memory
+	say "memory: $(tr -d '\n ' <$OUT/memory.json)"
+fi
+exit 0
