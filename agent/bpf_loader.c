@@ -232,7 +232,13 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 		pr_err("bpf", "cannot open BPF object: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = bpf_map__set_max_entries(skel->maps.tcl_allow, max_digests);
+	/* Allocated as digests arrive, not all at load: preallocating the default capacity
+	 * alone costs ~100 MB of kernel memory (README.md, Benchmarks). Only user space writes
+	 * this map, so no program ever allocates; lookups cost the same. */
+	ret = bpf_map__set_map_flags(skel->maps.tcl_allow,
+				     bpf_map__map_flags(skel->maps.tcl_allow) | BPF_F_NO_PREALLOC);
+	if (!ret)
+		ret = bpf_map__set_max_entries(skel->maps.tcl_allow, max_digests);
 	if (ret) {
 		pr_err("bpf", "cannot size the allow map to %u digests: %s", max_digests,
 		       strerror(-ret));

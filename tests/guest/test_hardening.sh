@@ -99,7 +99,8 @@ X="runc exec tamper1 /bin/tamper"
 check "the container runs in scope" grep -q . $CG/tclhard/ctr1/cgroup.procs
 $X maps >$T/maps.out 2>&1
 grep -q '^own-map create ok' $T/maps.out && grep -q 'ok tamper_own$' $T/maps.out &&
-	pass "the container can use BPF maps of its own" || fail "the container can use BPF maps of its own: $(cat $T/maps.out)"
+	pass "the container can use BPF maps of its own" ||
+	fail "the container can use BPF maps of its own: $(cat $T/maps.out)"
 ! grep -q ' ok tcl' $T/maps.out && [ "$(grep -c ' EPERM$' $T/maps.out)" -ge 9 ] &&
 	pass "no fd of a tcl map by id ($(grep -c ' EPERM$' $T/maps.out) EPERM)" ||
 	fail "no fd of a tcl map by id: $(cat $T/maps.out)"
@@ -109,7 +110,8 @@ $X progs >$T/progs.out 2>&1
 	fail "no fd of a tcl program by id: $(cat $T/progs.out)"
 $X links >$T/links.out 2>&1
 ! grep -q ' ok' $T/links.out && [ "$(grep -c '^link .* EPERM$' $T/links.out)" -ge 14 ] &&
-	pass "no fd of a tcl link by id, nothing detached" || fail "no fd of a tcl link by id: $(cat $T/links.out)"
+	pass "no fd of a tcl link by id, nothing detached" ||
+	fail "no fd of a tcl link by id: $(cat $T/links.out)"
 ok=1
 for f in tcl_allow tcl_config tcl_scope tcl_guard prog_tcl_bprm_check link_tcl_bprm_check \
 	link_tcl_guard_inode; do
@@ -186,14 +188,16 @@ stop_container tamper1
 check "a new agent registers itself" start_agent --enforce --policy $T/policy.json \
 	--scope cgroup:/tclhard --events $EVENTS
 out=$($F/tamper ptrace $AGENT_PID 2>&1)
-echo "$out" | grep -q 'EPERM$' && pass "the new agent is protected" || fail "the new agent is protected ($out)"
+echo "$out" | grep -q 'EPERM$' && pass "the new agent is protected" ||
+	fail "the new agent is protected ($out)"
 
 section "attack list"
 out=$(run $T/allowed/tamper execveat $T/unlisted 2>&1)
 echo "$out" | grep -q 'execveat /tmp/tclhard/unlisted EPERM' &&
 	pass "execveat(fd, \"\", AT_EMPTY_PATH) of unlisted content: EPERM" ||
 	fail "execveat(fd, \"\", AT_EMPTY_PATH) of unlisted content: EPERM ($out)"
-check "execveat(AT_EMPTY_PATH) of allowed content runs" run $T/allowed/tamper execveat $T/allowed/true
+check "execveat(AT_EMPTY_PATH) of allowed content runs" \
+	run $T/allowed/tamper execveat $T/allowed/true
 
 cp /usr/bin/true $T/golden
 ln $T/golden $T/w/link
@@ -250,6 +254,34 @@ cat $T/unlisted >$T/ov/l/c
 gap "overlayfs: lower layer rewritten under the mount: denied" denied run $T/ov/m/c
 umount $T/ov/m
 
+# The same without any capability: an unprivileged user in a user namespace of its own may
+# mount overlayfs (Linux >= 5.11); busybox is all it takes.
+mkdir -p $T/uns/l $T/uns/u $T/uns/w $T/uns/m
+cp /usr/bin/true $T/uns/l/c
+cp $T/unlisted $T/uns/unlisted
+chown -R 65534:65534 $T/uns
+BBX=$T/allowed/busybox
+cat >$T/uns/attack.sh <<EOS
+mount -t overlay o -o lowerdir=$T/uns/l,upperdir=$T/uns/u,workdir=$T/uns/w $T/uns/m || exit 3
+$T/uns/m/c || exit 4
+echo stage:golden-ran
+cat $T/uns/unlisted >$T/uns/l/c || exit 5
+echo stage:rewritten
+exec $T/uns/m/c
+EOS
+run $BBX su -s $T/allowed/sh nobody -c "$BBX unshare -Urm $BBX sh $T/uns/attack.sh" \
+	>$T/uns.out 2>&1
+case $? in
+3) echo "  note: this kernel refuses overlayfs in a user namespace: $(cat $T/uns.out)" ;;
+*)
+	if grep -q stage:rewritten $T/uns.out; then
+		gap "overlayfs in a user namespace, no capability: lower layer rewritten: denied" \
+			sh -c "! grep -q 'hello ran' $T/uns.out"
+	else
+		fail "user namespace: overlay mounted, golden file ran, lower file rewritten ($(cat $T/uns.out))"
+	fi ;;
+esac
+
 check "ia32: an allowed 32-bit ELF runs" quiet run $T/allowed/ia32-ok
 check "ia32: an unlisted 32-bit ELF is denied" denied run $T/ia32-bad
 
@@ -273,7 +305,8 @@ sh -c "exec 3>>$T/w/held; sleep 5" &
 HOLDER=$!
 sleep 0.3
 out=$(run $T/allowed/tamper exec $T/w/held 2>&1)
-echo "$out" | grep -q 'ETXTBSY$' && pass "exec while another process holds it open for write: ETXTBSY" ||
+echo "$out" | grep -q 'ETXTBSY$' &&
+	pass "exec while another process holds it open for write: ETXTBSY" ||
 	fail "exec while another process holds it open for write: ETXTBSY ($out)"
 out=$(run $T/allowed/tamper mmap-exec $T/w/held 2>&1)
 echo "$out" | grep -q 'EPERM$' && pass "mmap PROT_EXEC while it is open for write: EPERM" ||
@@ -281,6 +314,13 @@ echo "$out" | grep -q 'EPERM$' && pass "mmap PROT_EXEC while it is open for writ
 wait_for $EVENTS '"reason":"open_for_write".*"path":"/tmp/tclhard/w/held"' &&
 	pass "... reported with reason open_for_write" || fail "... reported with reason open_for_write"
 kill $HOLDER 2>/dev/null; wait $HOLDER 2>/dev/null
+
+# An allowed shared object, mapped executable (and checked then), rewritten through its file
+# afterwards: the kernel no longer refuses writes to mapped files (MAP_DENYWRITE is gone since 5.15)
+# and the mapping shows the new bytes; a write-open only invalidates the cached digest.
+cp /usr/bin/true $T/w/mapped.so
+gap "an executable mapping cannot be rewritten through its file" \
+	denied run $T/allowed/tamper mmap-rewrite $T/w/mapped.so $T/unlisted
 
 section "root on the host unloads, and it is logged"
 stop_agent
