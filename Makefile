@@ -123,8 +123,12 @@ demo:
 	$(MAKE) all
 	tests/vm/run.sh scripts/demo-guest.sh
 
-bench: all
-	tests/vm/run.sh bench/run-guest.sh
+bench: all fixtures
+	O=$(O) bench/run.sh
+
+# libFuzzer targets, a fixed budget each (FUZZ_SECONDS, default 60); not part of make test.
+fuzz:
+	O=$(O) tests/fuzz/run.sh
 
 install: all
 	install -D -m 0755 $(O)/tcl-agent $(DESTDIR)$(PREFIX)/sbin/tcl-agent
