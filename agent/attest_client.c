@@ -403,9 +403,15 @@ static int load_cert(struct tcl_attest *a)
 
 		len = ASN1_STRING_to_UTF8(&utf8, s);
 		if (len > 0 && (size_t)len < sizeof(a->node_id) && !memchr(utf8, 0, (size_t)len)) {
-			memcpy(a->node_id, utf8, (size_t)len);
-			a->node_id[len] = '\0';
-			rc = 0;
+			const char *cn = (const char *)utf8;
+
+			/* a kubelet client certificate names node N "system:node:N", as the
+			 * attestor reads it */
+			if (!strncmp(cn, TCL_KUBELET_CN_PREFIX, strlen(TCL_KUBELET_CN_PREFIX)))
+				cn += strlen(TCL_KUBELET_CN_PREFIX);
+			say(a->node_id, sizeof(a->node_id), "%.*s",
+			    len - (int)(cn - (const char *)utf8), cn);
+			rc = a->node_id[0] ? 0 : -EINVAL;
 		}
 	}
 	if (rc)

@@ -44,9 +44,13 @@
 
 #include "tpm.h"
 
+/* Kubernetes names node N's client certificate (the kubelet's) "system:node:N". */
+#define TCL_KUBELET_CN_PREFIX "system:node:"
+
 struct tcl_attest_opts {
 	const char *url;		/* https://HOST:PORT of tcl-attestor */
-	const char *node_id;		/* NULL: the client certificate's subject CN */
+	const char *node_id;		/* NULL: the client certificate's subject CN, without
+					 * a "system:node:" prefix (kubelet certificates) */
 	const char *cert;		/* client certificate (PEM, CN = node id) */
 	const char *key;		/* its private key (PEM) */
 	const char *ca_file;		/* CA bundle for the attestor's certificate; NULL: system */

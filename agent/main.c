@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "attest_worker.h"
 #include "bpf_loader.h"
 #include "diag.h"
 #include "events.h"
@@ -35,6 +36,9 @@
 #include "verify.h"
 
 #define TCL_STATE_FILE "/run/tcl/agent.json"
+#define TCL_ATTEST_CERT "/etc/tcl/attest/tls.crt"
+#define TCL_ATTEST_KEY "/etc/tcl/attest/tls.key"
+#define TCL_ATTEST_STATE "/var/lib/tcl/attest.json"
 
 struct agent {
 	/* options */
@@ -47,7 +51,10 @@ struct agent {
 	const char *cgroup_root;
 	struct tcl_verifier_opts vopts;
 	struct tcl_measure_opts mopts;
+	struct tcl_attest_worker_opts aopts;
 	/* state */
+	struct tcl_attest_worker *attest;
+	uint64_t attest_changes;
 	struct tcl_measure *measure;
 	struct tcl_measure_report mrep;
 	struct tcl_verifier *verifier;
@@ -84,6 +91,16 @@ static void usage(FILE *f)
 		"  --registry URL       image storage: golden manifests are pulled from here\n"
 		"  --trust-key PEM      public key that signs golden manifests (repeatable)\n"
 		"  --golden-cache DIR   verified golden manifests (default %s)\n"
+		"  --attestor URL       push evidence (quote + log) to tcl-attestor at URL (https://),\n"
+		"                       every --attest-interval and after each container start\n"
+		"  --attestor-cert PEM  this node's TLS client certificate (default %s)\n"
+		"  --attestor-key PEM   its private key (default %s; the certificate's file when\n"
+		"                       --attestor-cert is given, as the kubelet's holds both)\n"
+		"  --attestor-ca PEM    CA bundle for the attestor's certificate (default: system)\n"
+		"  --node-id NAME       node id at the attestor (default $NODE_NAME, else the\n"
+		"                       certificate's CN without \"system:node:\")\n"
+		"  --attest-interval S  seconds between pushes (default %d)\n"
+		"  --attest-state FILE  what the attestor acknowledged (default %s)\n"
 		"  -v, --verbose        more messages (repeat for debug)\n"
 		"  -q, --quiet          errors only\n"
 		"  -h, --help           this text\n"
@@ -91,7 +108,8 @@ static void usage(FILE *f)
 		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
 		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
 		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_MEASURE_DEFAULT_LOG, TCL_MEASURE_DEFAULT_PCR,
-		TCL_DEFAULT_GOLDEN_CACHE);
+		TCL_DEFAULT_GOLDEN_CACHE, TCL_ATTEST_CERT, TCL_ATTEST_KEY,
+		TCL_ATTEST_DEFAULT_INTERVAL, TCL_ATTEST_STATE);
 }
 
 static void emit_line(struct agent *a, const char *line, int len)
@@ -194,6 +212,8 @@ static void on_container(void *ctx, bool started, const struct tcl_container_vie
 	emit_line(a, line,
 		  tcl_event_format_simple(started ? "container_start" : "container_stop", NULL, NULL,
 					  msg, -1, &c->meta, line, sizeof(line)));
+	if (started)
+		tcl_attest_worker_kick(a->attest);
 	if (started && a->measure && c->start_record) {
 		int ret = tcl_measure_buf(a->measure, "container_start", c->start_record);
 
@@ -377,6 +397,27 @@ static int status_json(void *ctx, char *buf, size_t len)
 		json_object_object_add(m, "refused", json_object_new_int64(st.refused));
 		json_object_object_add(o, "log", m);
 	}
+	if (a->attest) {
+		struct tcl_attest_worker_status as;
+
+		tcl_attest_worker_status(a->attest, &as);
+		m = json_object_new_object();
+		json_object_object_add(m, "url", json_object_new_string(as.url));
+		json_object_object_add(m, "node_id", json_object_new_string(as.node_id));
+		json_object_object_add(m, "enrolled", json_object_new_boolean(as.enrolled));
+		if (as.verdict[0])
+			json_object_object_add(m, "verdict", json_object_new_string(as.verdict));
+		if (as.last_error)
+			json_object_object_add(m, "error", json_object_new_string(as.reason));
+		else if (as.reason[0])
+			json_object_object_add(m, "reason", json_object_new_string(as.reason));
+		if (as.last_push[0])
+			json_object_object_add(m, "last_push", json_object_new_string(as.last_push));
+		json_object_object_add(m, "pushes", json_object_new_int64(as.pushes));
+		json_object_object_add(m, "failures", json_object_new_int64(as.failures));
+		json_object_object_add(m, "acked_offset", json_object_new_int64(as.acked_offset));
+		json_object_object_add(o, "attestor", m);
+	}
 	n = snprintf(buf, len, "%s\n",
 		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -538,9 +579,28 @@ static int handle_request(void *ctx, const char *req, char *buf, size_t len)
 	return -EINVAL;
 }
 
+/* One `agent` event per change of the attestor's verdict or of the push error. */
+static void check_attest(struct agent *a)
+{
+	struct tcl_attest_worker_status as;
+
+	if (!a->attest)
+		return;
+	tcl_attest_worker_status(a->attest, &as);
+	if (as.changes == a->attest_changes)
+		return;
+	a->attest_changes = as.changes;
+	if (as.last_error)
+		emit_agent_event(a, "attest_failed", "evidence not delivered to %s: %s", as.url,
+				 as.reason);
+	else
+		emit_agent_event(a, "attest_verdict", "attestor %s: node %s %s%s%s", as.url,
+				 as.node_id, as.verdict, as.reason[0] ? ": " : "", as.reason);
+}
+
 static void write_state(struct agent *a)
 {
-	char buf[1024];
+	char buf[4096];
 	int n = status_json(a, buf, sizeof(buf));
 
 	tcl_mkdir_p("/run/tcl", 0755);
@@ -587,6 +647,7 @@ static int run(struct agent *a)
 		if (fds[2].revents && read(tfd, &ticks, sizeof(ticks)) > 0) {
 			ring_buffer__consume(a->rb);
 			check_drops(a);
+			check_attest(a);
 			tcl_scope_tick(a->scope);
 		}
 		if (fds[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -605,6 +666,51 @@ static int run(struct agent *a)
 	return ret;
 }
 
+/* --attestor and its companions, checked before anything is attached. */
+static int check_attest_opts(struct agent *a)
+{
+	struct tcl_attest_opts *o = &a->aopts.client;
+	const char *env = getenv("NODE_NAME");
+
+	if (!o->url) {
+		if (o->cert || o->key || o->ca_file || o->node_id || o->state_path ||
+		    a->aopts.interval_s) {
+			fprintf(stderr, "tcl-agent: --attestor-* and --node-id need --attestor URL\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strncmp(o->url, "https://", 8) || !o->url[8]) {
+		fprintf(stderr, "tcl-agent: --attestor %s: an https:// URL is needed\n", o->url);
+		return -EINVAL;
+	}
+	if (a->mopts.tcti && !strcmp(a->mopts.tcti, "none")) {
+		fprintf(stderr, "tcl-agent: --attestor needs a TPM: evidence is a TPM quote "
+				"(--tpm none given)\n");
+		return -EINVAL;
+	}
+	if (!o->key)
+		o->key = o->cert ? o->cert : TCL_ATTEST_KEY;
+	if (!o->cert)
+		o->cert = TCL_ATTEST_CERT;
+	if (!o->node_id && env && *env)
+		o->node_id = env;
+	if (!o->state_path)
+		o->state_path = TCL_ATTEST_STATE;
+	/* Before the log is opened (and its PCR extended) by an agent that would not start. */
+	const char *files[] = { o->cert, o->key, o->ca_file };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i] && access(files[i], R_OK)) {
+			fprintf(stderr, "tcl-agent: %s: %s\n", files[i], strerror(errno));
+			return -EINVAL;
+		}
+	}
+	o->log_path = a->mopts.log_path ? a->mopts.log_path : TCL_MEASURE_DEFAULT_LOG;
+	o->timeout_s = 15;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -619,6 +725,13 @@ int main(int argc, char **argv)
 		{ "pcr", required_argument, NULL, 'N' },
 		{ "trust-key", required_argument, NULL, 'K' },
 		{ "golden-cache", required_argument, NULL, 'G' },
+		{ "attestor", required_argument, NULL, 'a' },
+		{ "attestor-cert", required_argument, NULL, 'c' },
+		{ "attestor-key", required_argument, NULL, 'k' },
+		{ "attestor-ca", required_argument, NULL, 'x' },
+		{ "node-id", required_argument, NULL, 'n' },
+		{ "attest-interval", required_argument, NULL, 'i' },
+		{ "attest-state", required_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },	  {}
 	};
@@ -701,6 +814,36 @@ int main(int argc, char **argv)
 		case 'G':
 			a.vopts.cache_dir = optarg;
 			break;
+		case 'a':
+			a.aopts.client.url = optarg;
+			break;
+		case 'c':
+			a.aopts.client.cert = optarg;
+			break;
+		case 'k':
+			a.aopts.client.key = optarg;
+			break;
+		case 'x':
+			a.aopts.client.ca_file = optarg;
+			break;
+		case 'n':
+			a.aopts.client.node_id = optarg;
+			break;
+		case 'z':
+			a.aopts.client.state_path = optarg;
+			break;
+		case 'i': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !v || v > 86400) {
+				fprintf(stderr, "tcl-agent: bad --attest-interval %s (1-86400 s)\n",
+					optarg);
+				return 2;
+			}
+			a.aopts.interval_s = (unsigned int)v;
+			break;
+		}
 		case 'v':
 			tcl_verbosity++;
 			break;
@@ -720,6 +863,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (check_attest_opts(&a))
+		return 2;
 	ret = tcl_scope_new(a.scope_arg, a.cgroup_root, &a.scope);
 	if (ret)
 		return 2;
@@ -751,11 +896,21 @@ int main(int argc, char **argv)
 	 * (or a TPM that cannot be used) is a start-up error, not a silent gap. */
 	if (!a.mopts.tcti) {
 		a.mopts.tcti = access("/dev/tpmrm0", R_OK | W_OK) ? "none" : "device:/dev/tpmrm0";
+		if (!strcmp(a.mopts.tcti, "none") && a.aopts.client.url) {
+			pr_err("attest", "--attestor needs a TPM and there is none at /dev/tpmrm0 "
+			       "(--tpm TCTI)");
+			return 1;
+		}
 		if (!strcmp(a.mopts.tcti, "none"))
 			pr_warn("measure", "no TPM at /dev/tpmrm0: the log is not anchored (--tpm)");
 	}
 	if (tcl_measure_open(&a.mopts, &a.measure, &a.mrep))
 		return 1;
+	if (a.aopts.client.url && tcl_attest_worker_new(&a.aopts, tcl_measure_tpm(a.measure),
+							a.measure, &a.attest)) {
+		tcl_measure_close(a.measure);
+		return 1;
+	}
 
 	ret = tcl_bpf_open(a.pin_dir, &a.bpf);
 	if (ret)
@@ -795,8 +950,13 @@ int main(int argc, char **argv)
 	ret = tcl_evstream_open(a.socket_path, handle_request, &a, &a.stream);
 	if (ret)
 		goto out;
-	write_state(&a);
 	report_measure_open(&a);
+	/* After agent_start is queued: the first evidence already says how we run. */
+	if (a.attest && tcl_attest_worker_run(a.attest)) {
+		ret = -1;
+		goto out;
+	}
+	write_state(&a);
 	emit_agent_event(&a, a.bpf->reattached ? "reattached" : "started",
 			 "tcl-agent %s, mode %s, scope %s, %zu global digests",
 			 a.bpf->reattached ? "re-attached to pinned programs" : "attached programs",
@@ -807,6 +967,7 @@ int main(int argc, char **argv)
 		a.mode == TCL_MODE_ENFORCE ? "enforce" : "audit", a.scope_arg, a.socket_path);
 	ret = run(&a);
 out:
+	tcl_attest_worker_stop(a.attest);
 	ring_buffer__free(a.rb);
 	tcl_evstream_close(a.stream);
 	tcl_scope_free(a.scope);

@@ -1066,6 +1066,11 @@ static int init_sync(struct tcl_measure *m)
 	return 0;
 }
 
+struct tcl_tpm *tcl_measure_tpm(struct tcl_measure *m)
+{
+	return m ? m->tpm : NULL;
+}
+
 int tcl_measure_open(const struct tcl_measure_opts *o, struct tcl_measure **out,
 		     struct tcl_measure_report *r)
 {

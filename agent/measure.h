@@ -155,6 +155,10 @@ const char *tcl_measure_state_name(enum tcl_measure_state s);
  */
 int tcl_measure_quote(struct tcl_measure *m, const uint8_t *nonce, size_t len, const char *dir);
 
+/* The TPM the log is anchored in (NULL: --tpm none), for other users of the same TPM (the
+ * attestation client); it locks itself, and stays valid until tcl_measure_close(). */
+struct tcl_tpm *tcl_measure_tpm(struct tcl_measure *m);
+
 /* Stop accepting, let the worker log and extend what is queued, then free everything. */
 void tcl_measure_close(struct tcl_measure *m);
 

@@ -133,12 +133,21 @@ static bool need_peer(struct ctx *c)
 	return false;
 }
 
+/* The node a certificate names: its CN, or N for a kubelet client certificate's
+ * "system:node:N" (so that a node can present the kubelet's certificate). */
+static const char *cert_node(const char *cn)
+{
+	static const char kubelet[] = "system:node:";
+
+	return strncmp(cn, kubelet, sizeof(kubelet) - 1) ? cn : cn + sizeof(kubelet) - 1;
+}
+
 /* The caller must be node @id: certificate CN = id, and when @pin is set, the enrolled cert. */
 static bool is_node(struct ctx *c, const char *id, const char *pin)
 {
 	if (!need_peer(c))
 		return false;
-	if (strcmp(c->peer.cn, id)) {
+	if (strcmp(cert_node(c->peer.cn), id)) {
 		reply_err(c, 403, "client certificate CN \"%.64s\" is not node %s", c->peer.cn, id);
 		return false;
 	}

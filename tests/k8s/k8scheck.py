@@ -507,6 +507,13 @@ def cmd_consistency(d):
         if args[:len(want)] != want:
             errs.append('agent args are %r, want them to start %r' % (args, want))
         mounts = {m['mountPath']: m for m in agent['volumeMounts']}
+        # every file or directory an option names is inside a mount of the agent container
+        for opt, val in zip(args, args[1:]):
+            if opt in ('--policy', '--attestor-cert', '--attestor-key', '--attestor-ca',
+                       '--trust-key', '--log', '--attest-state', '--golden-cache',
+                       '--cgroup-root') and \
+                    not any(val == m or val.startswith(m.rstrip('/') + '/') for m in mounts):
+                errs.append('agent %s %s is not in any volume mount' % (opt, val))
         for p in ('/sys/fs/bpf', '/sys/kernel/security', '/host/proc', '/run/containerd',
                   '/run/containers', '/var/lib/tcl', '/dev/tpmrm0', '/etc/tcl', '/run/tcl'):
             if p not in mounts:

@@ -91,6 +91,29 @@ else
 	sed -i 's/filterVerb: filter/filterVerb: filtr/' "$T/mut/deploy2/scheduler/kube-scheduler-config.yaml"
 	refuse "a scheduler ConfigMap that drifted from its file is caught" 'differs from' \
 		$PY "$CHECK" consistency "$T/mut/deploy2"
+	cp -r deploy "$T/mut/deploy3"
+	sed -i 's|/etc/tcl-attestor-ca/ca.crt|/etc/elsewhere/ca.crt|' \
+		"$T/mut/deploy3/20-agent-daemonset.yaml"
+	refuse "an agent option naming a file outside the mounts is caught" \
+		'--attestor-ca /etc/elsewhere/ca.crt is not in any volume mount' \
+		$PY "$CHECK" consistency "$T/mut/deploy3"
+	# The DaemonSet's arguments are options tcl-agent has (its --help lists every one).
+	AGENT=${AGENT:-$TOP/build/tcl-agent}
+	if [ -x "$AGENT" ]; then
+		"$AGENT" --help >"$T/agent-help.txt" 2>&1
+		unknown=$($PY - deploy/20-agent-daemonset.yaml "$T/agent-help.txt" <<'PY'
+import re, sys, yaml
+ds = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "DaemonSet"][0]
+agent = [c for c in ds["spec"]["template"]["spec"]["containers"] if c["name"] == "agent"][0]
+known = set(re.findall(r"(--[a-z][a-z-]*)", open(sys.argv[2]).read()))
+print(" ".join(a for a in agent["args"] if a.startswith("--") and a not in known))
+PY
+)
+		[ -z "$unknown" ] && ok "every DaemonSet argument of the agent is a tcl-agent option" ||
+			bad "the DaemonSet passes options tcl-agent does not have: $unknown"
+	else
+		skip "$AGENT is not built: the DaemonSet's options are not checked against it"
+	fi
 fi
 
 echo "== kubectl client-side dry run"
