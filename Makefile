@@ -92,8 +92,12 @@ vmlinux:
 	$(BPFTOOL) btf dump file $$(tests/vm/fetch-kernel.sh --btf) format c > vmlinux/vmlinux.h.new
 	mv vmlinux/vmlinux.h.new vmlinux/vmlinux.h
 
+# The cmocka binaries, plain and under ASan/UBSan (make test runs them through tests/run-all.sh).
 unit: $(UNIT_BIN) $(UNIT_SANB)
-	tests/run-unit.sh $(UNIT_BIN) $(UNIT_SANB)
+	@fail=0; for t in $^; do \
+		if CMOCKA_MESSAGE_OUTPUT=stdout $$t >$$t.log 2>&1; then echo "  ok   $$t"; \
+		else echo "  FAIL $$t (see $$t.log)"; fail=1; fi; \
+	done; exit $$fail
 
 FIXTURES  := $(patsubst tests/fixtures/%.c,$(O)/fixtures/%,$(filter-out tests/fixtures/preload.c,$(wildcard tests/fixtures/*.c))) $(O)/fixtures/preload.so
 $(O)/fixtures/%: tests/fixtures/%.c

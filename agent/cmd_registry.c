@@ -17,6 +17,7 @@
 #include "cmd_registry.h"
 #include "diag.h"
 #include "registry.h"
+#include "util.h"
 
 #define SUB "registry"
 #define EXIT_USAGE 2
@@ -125,95 +126,23 @@ static void ref_name(const struct tcl_ref *ref, char *out, size_t cap)
 
 static int read_bounded(const char *path, size_t max, void **out, size_t *len)
 {
-	struct stat st;
-	unsigned char *buf = NULL;
-	size_t n = 0;
-	int fd, err = 0;
+	int err = tcl_read_regular_file(path, max, (char **)out, len);
 
-	*out = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		pr_err(SUB, "%s: %s", path, strerror(errno));
-		return err;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		err = -EINVAL;
+	if (err == -EINVAL)
 		pr_err(SUB, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		err = -EFBIG;
-		pr_err(SUB, "%s: %lld bytes, larger than the limit of %zu", path,
-		       (long long)st.st_size, max);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* the file may change under us: never read more than we sized for */
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err = r < 0 ? -errno : -EIO;
-			pr_err(SUB, "%s: read: %s", path, r < 0 ? strerror(errno) : "file shrank");
-			goto out;
-		}
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
+	else if (err == -EFBIG)
+		pr_err(SUB, "%s: larger than the limit of %zu bytes", path, max);
+	else if (err)
+		pr_err(SUB, "%s: %s", path, strerror(-err));
 	return err;
 }
 
 static int write_atomic(const char *path, const void *data, size_t len)
 {
-	char *tmp = NULL;
-	const unsigned char *p = data;
-	int fd, err = 0;
+	int err = tcl_write_file_atomic(path, data, len, 0644);
 
-	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err = -errno;
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (!err && (fchmod(fd, 0644) || fsync(fd)))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-out:
 	if (err)
 		pr_err(SUB, "write %s: %s", path, strerror(-err));
-	free(tmp);
 	return err;
 }
 

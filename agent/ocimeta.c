@@ -17,6 +17,7 @@
 #include "canonjson.h"
 #include "diag.h"
 #include "ocimeta.h"
+#include "util.h"
 
 #define SUB "ocimeta"
 /* containerd namespaces are few; this only bounds a hostile directory */
@@ -42,79 +43,14 @@ static bool is_id(const char *s, size_t n)
 /* Read a regular file of at most TCL_META_MAX_FILE bytes. */
 static int read_bounded(const char *path, char **out, size_t *len)
 {
-	size_t cap, n = 0;
-	struct stat st;
-	char *buf = NULL;
-	ssize_t r;
-	int fd, ret = 0;
+	int ret = tcl_read_regular_file(path, TCL_META_MAX_FILE, out, len);
 
-	*out = NULL;
-	/* O_NONBLOCK: a FIFO planted as config.json must not hang us; refused below anyway */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	if (ret == -EINVAL)
 		pr_err(SUB, "%s: not a regular file", path);
-		ret = -EINVAL;
-		goto out;
-	}
-	if (st.st_size > (off_t)TCL_META_MAX_FILE) {
-		pr_err(SUB, "%s: %lld bytes, limit %u", path, (long long)st.st_size,
-		       TCL_META_MAX_FILE);
-		ret = -E2BIG;
-		goto out;
-	}
-	/* one byte more than allowed, to notice a file that grew after fstat */
-	cap = TCL_META_MAX_FILE + 1;
-	if ((size_t)st.st_size + 1 < cap)
-		cap = (size_t)st.st_size + 1;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (n == cap) {
-			char *nb;
-
-			if (cap > TCL_META_MAX_FILE)
-				break;
-			cap = cap * 2 > TCL_META_MAX_FILE + 1 ? TCL_META_MAX_FILE + 1 : cap * 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += r;
-	}
-	if (n > TCL_META_MAX_FILE) {
+	else if (ret == -EFBIG)
 		pr_err(SUB, "%s: larger than %u bytes", path, TCL_META_MAX_FILE);
-		ret = -E2BIG;
-		goto out;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return ret;
+	/* this module says -E2BIG for anything over its limits */
+	return ret == -EFBIG ? -E2BIG : ret;
 }
 
 /*

@@ -93,16 +93,14 @@ int tcl_unhex(const char *in, uint8_t *out, size_t len)
 	return in[2 * len] == '\0' ? 0 : -EINVAL;
 }
 
-int tcl_read_file(const char *path, size_t max, char **out, size_t *len)
+/* Read @fd to its end, at most @max bytes (NUL-terminated); closes @fd. */
+static int read_fd(int fd, size_t max, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, n = 0;
 	char *buf = NULL, *nb;
 	int ret = 0;
 	ssize_t r;
 
-	if (fd < 0)
-		return -errno;
 	buf = malloc(cap + 1);
 	if (!buf) {
 		ret = -ENOMEM;
@@ -146,6 +144,34 @@ out:
 	free(buf);
 	close(fd);
 	return ret;
+}
+
+int tcl_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, out, len);
+}
+
+int tcl_read_regular_file(const char *path, size_t max, char **out, size_t *len)
+{
+	/* O_NONBLOCK: opening a FIFO planted in place of the file must not hang */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	return read_fd(fd, max, out, len);
 }
 
 int tcl_write_file_atomic(const char *path, const void *buf, size_t len, unsigned int mode)

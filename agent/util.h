@@ -17,6 +17,9 @@ void tcl_hex(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 int tcl_unhex(const char *in, uint8_t *out, size_t len);
 /* Read a whole file of at most max bytes (NUL-terminated). 0, -EFBIG or -errno. */
 int tcl_read_file(const char *path, size_t max, char **out, size_t *len);
+/* The same for a regular file only (never blocks on a FIFO): -EINVAL for anything else,
+ * -EFBIG when it is larger than @max, also when it grows while being read. */
+int tcl_read_regular_file(const char *path, size_t max, char **out, size_t *len);
 /* Write a file atomically: temp file in the same dir, fsync, rename. */
 int tcl_write_file_atomic(const char *path, const void *buf, size_t len, unsigned int mode);
 /* Create a directory and its parents. */
