@@ -46,7 +46,7 @@ die() { echo "build-image: $*" >&2; exit 1; }
 for t in tar gzip sha256sum; do command -v $t >/dev/null || die "$t is needed"; done
 for b in tcl-agent tclctl; do [ -x "$bin/$b" ] || die "$bin/$b is missing: run make first"; done
 busybox=$(command -v busybox || true)
-[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep 'statically linked' >/dev/null ||
 	die "a static busybox is needed for the image's shell (Debian busybox-static)"
 [[ $repo =~ ^[a-z0-9.:-]+(/[a-z0-9._-]+)+$ ]] || die "bad --repo '$repo'"
 if [ -z "$tag" ]; then
@@ -81,7 +81,8 @@ done
 # libtss2-tctildr loads its TCTI modules with dlopen, so ldd cannot see them.
 extra=()
 for t in device swtpm mssim; do
-	p=$(ldconfig -p | awk -v n="libtss2-tcti-$t.so.0" '$1 == n { print $NF; exit }')
+	# awk reads to the end: with pipefail, ldconfig killed by SIGPIPE would end the script
+	p=$(ldconfig -p | awk -v n="libtss2-tcti-$t.so.0" '$1 == n && !p { p = $NF } END { print p }')
 	[ -n "$p" ] && extra+=("$p")
 done
 {
