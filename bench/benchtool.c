@@ -3,6 +3,9 @@
  * benchtool: the timing loops of tcl's benchmarks (built static, so that its own exec and
  * libraries do not blur what is measured). Times are CLOCK_MONOTONIC nanoseconds.
  *   exec-loop N PATH [ARG...]     fork+exec+wait N times; prints "execs=N total_ns=T"
+ *   exec-each PATH...             fork+exec+wait each PATH once (the first exec of distinct
+ *                                 files: each is hashed and measured); prints
+ *                                 "execs=N total_ns=T failed=F"
  *   exec-times K PATH [--cold]    K single fork+exec+wait timings, one per line (ns); --cold
  *                                 write-opens PATH first each time, which evicts its cached
  *                                 digest without touching its content or the page cache
@@ -83,6 +86,22 @@ static int exec_loop(long n, char **argv)
 	return failed ? 1 : 0;
 }
 
+static int exec_each(int n, char **paths)
+{
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	long failed = 0;
+	uint64_t t0 = now_ns();
+
+	for (int i = 0; i < n; i++) {
+		char *args[] = { paths[i], NULL };
+
+		failed += run_once(args, devnull) != 0;
+	}
+	printf("execs=%d total_ns=%llu failed=%ld\n", n, (unsigned long long)(now_ns() - t0),
+	       failed);
+	return failed ? 1 : 0;
+}
+
 static int exec_times(long k, char **argv, int cold)
 {
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -156,6 +175,7 @@ static int open_loop(long n, const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: benchtool exec-loop N PATH [ARG...]\n"
+		   "       benchtool exec-each PATH...\n"
 		   "       benchtool exec-times K PATH [--cold]\n"
 		   "       benchtool deny-rate RATE SECONDS PATH\n"
 		   "       benchtool open-loop N PATH\n");
@@ -169,6 +189,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 4 && !strcmp(argv[1], "exec-loop"))
 		return exec_loop(parse(argv[2], 1, 100000000), argv + 3);
+	if (argc >= 3 && !strcmp(argv[1], "exec-each"))
+		return exec_each(argc - 2, argv + 2);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "exec-times")) {
 		char *args[] = { argv[3], NULL };
 
