@@ -232,9 +232,9 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 		pr_err("bpf", "cannot open BPF object: %s", strerror(-ret));
 		goto fail;
 	}
-	/* Allocated as digests arrive, not all at load: preallocating the default capacity
-	 * alone costs ~100 MB of kernel memory (README.md, Benchmarks). Only user space writes
-	 * this map, so no program ever allocates; lookups cost the same. */
+	/* Allocated as digests arrive, not all at load: an element costs ~130 bytes of kernel
+	 * memory (README.md, Benchmarks), so preallocating the default capacity would reserve
+	 * ~130 MB. Only user space writes this map, so no program ever allocates. */
 	ret = bpf_map__set_map_flags(skel->maps.tcl_allow,
 				     bpf_map__map_flags(skel->maps.tcl_allow) | BPF_F_NO_PREALLOC);
 	if (!ret)
