@@ -1046,7 +1046,7 @@ out:
 
 static bool pcr_allowed(uint32_t pcr)
 {
-	return pcr >= 10 && pcr < 24 && pcr != 16 && pcr != 23;
+	return pcr >= 10 && pcr <= 15;
 }
 
 static int init_sync(struct tcl_measure *m)
@@ -1099,7 +1099,7 @@ int tcl_measure_open(const struct tcl_measure_opts *o, struct tcl_measure **out,
 	m->test_exit_after_appends = o->test_exit_after_appends;
 	m->test_append_delay_ms = o->test_append_delay_ms;
 	if (!pcr_allowed(m->pcr)) {
-		pr_err(SUB, "PCR %u cannot anchor the log: use 10-15 or 17-22 (0-9 belong to "
+		pr_err(SUB, "PCR %u cannot anchor the log: use 10-15 (0-9 belong to "
 		       "the firmware and boot loader, 16 and 23 can be reset by anyone)", m->pcr);
 		err = -EINVAL;
 		goto fail;

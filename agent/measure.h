@@ -55,8 +55,9 @@
 struct tcl_measure_opts {
 	const char *log_path;	/* NULL: TCL_MEASURE_DEFAULT_LOG */
 	const char *tcti;	/* NULL or "none": no TPM; else a libtss2 TCTI string */
-	uint32_t pcr;		/* 0: 13.  10-15 or 17-22: 0-9 are the firmware's, 16 and 23
-				 * can be reset by anyone, which would let a forged log replay */
+	uint32_t pcr;		/* 0: 13.  10-15: 0-9 are the firmware's, 16 and 23 can be
+				 * reset by anyone, which would let a forged log replay, and
+				 * 17-22 belong to D-RTM (locality 4: not extendable here) */
 	unsigned int queue_max;	/* 0: TCL_MEASURE_DEFAULT_QUEUE */
 	int block_ms;		/* 0: TCL_MEASURE_DEFAULT_BLOCK_MS; < 0: never wait */
 	/* Tests only; 0 in production. */

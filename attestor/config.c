@@ -70,7 +70,7 @@ void att_config_usage(FILE *f)
 		"                           checked against it (default: EK certificates optional)\n"
 		"  --host-policy FILE       policy v1 (tclctl policy); its \"allow\" list appraises host\n"
 		"                           files (default: host files are reported as unappraised)\n"
-		"  --pcr N                  PCR the nodes extend their log into, 10-15 or 17-22\n"
+		"  --pcr N                  PCR the nodes extend their log into, 10-15\n"
 		"                           (default 13)\n"
 		"  --nonce-ttl S            seconds a challenge stays valid (default 60)\n"
 		"  --stale-after S          seconds after the last evidence a node turns stale\n"
@@ -165,11 +165,9 @@ static int apply(struct att_config *c, int id, const char *v, const char *from, 
 		c->registry_timeout = (long)x;
 		break;
 	case O_PCR:
-		/* as the agent (measure.h): 0-9 are the firmware's and boot_aggregate's, 16 and
-		 * 23 can be reset by anyone, which would let a forged log replay */
-		rc = num(v, 10, 22, false, &x);
-		if (!rc && x == 16)
-			rc = -EINVAL;
+		/* as the agent (measure.h): 0-9 are the firmware's and boot_aggregate's, 16 can be
+		 * reset by anyone, 17-22 only at locality 4 (D-RTM): nodes cannot extend them */
+		rc = num(v, 10, 15, false, &x);
 		c->pcr = (uint32_t)x;
 		break;
 	case O_NONCE_TTL:

@@ -103,15 +103,19 @@ static void test_flags(void **state)
 	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "24", NULL), 2);
 	assert_non_null(strstr(errbuf, "--pcr: invalid value '24'"));
 	att_config_free(&c);
-	/* firmware PCRs, and the resettable 16 and 23, cannot hold the log */
+	/* firmware PCRs, the resettable 16 and 23 and the D-RTM 17-22 cannot hold the log */
 	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "9", NULL), 2);
 	att_config_free(&c);
 	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "16", NULL), 2);
 	att_config_free(&c);
 	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "23", NULL), 2);
 	att_config_free(&c);
-	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "22", NULL), 0);
-	assert_int_equal(c.pcr, 22);
+	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "17", NULL), 2);
+	att_config_free(&c);
+	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "22", NULL), 2);
+	att_config_free(&c);
+	assert_int_equal(parse(&c, NULL, TLS, "--pcr", "15", NULL), 0);
+	assert_int_equal(c.pcr, 15);
 	att_config_free(&c);
 	assert_int_equal(parse(&c, NULL, TLS, "--max-body", "1Q", NULL), 2);
 	att_config_free(&c);
