@@ -52,6 +52,7 @@ struct agent {
 	struct tcl_verifier_opts vopts;
 	struct tcl_measure_opts mopts;
 	struct tcl_attest_worker_opts aopts;
+	struct tcl_bpf_opts bopts;
 	/* state */
 	struct tcl_attest_worker *attest;
 	uint64_t attest_changes;
@@ -83,6 +84,8 @@ static void usage(FILE *f)
 		"  --events PATH|-      also write events as JSON lines to PATH (- = stdout)\n"
 		"  --socket PATH        event/status socket for tclctl (default %s)\n"
 		"  --pin-dir DIR        where programs, links and maps are pinned (default %s)\n"
+		"  --max-digests N      capacity of the allow map, all images together (default %u);\n"
+		"                       applies when the programs are loaded, not to pinned ones\n"
 		"  --cgroup-root DIR    cgroup v2 mount (default /sys/fs/cgroup)\n"
 		"  --log PATH           measurement log, IMA binary format (default %s)\n"
 		"  --tpm TCTI|none      TPM for the log's PCR, a libtss2 TCTI (default device:/dev/tpmrm0\n"
@@ -107,7 +110,8 @@ static void usage(FILE *f)
 		"\n"
 		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
 		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
-		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_MEASURE_DEFAULT_LOG, TCL_MEASURE_DEFAULT_PCR,
+		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_DEFAULT_MAX_DIGESTS,
+		TCL_MEASURE_DEFAULT_LOG, TCL_MEASURE_DEFAULT_PCR,
 		TCL_DEFAULT_GOLDEN_CACHE, TCL_ATTEST_CERT, TCL_ATTEST_KEY,
 		TCL_ATTEST_DEFAULT_INTERVAL, TCL_ATTEST_STATE);
 }
@@ -725,6 +729,7 @@ int main(int argc, char **argv)
 		{ "pcr", required_argument, NULL, 'N' },
 		{ "trust-key", required_argument, NULL, 'K' },
 		{ "golden-cache", required_argument, NULL, 'G' },
+		{ "max-digests", required_argument, NULL, 'D' },
 		{ "attestor", required_argument, NULL, 'a' },
 		{ "attestor-cert", required_argument, NULL, 'c' },
 		{ "attestor-key", required_argument, NULL, 'k' },
@@ -814,6 +819,19 @@ int main(int argc, char **argv)
 		case 'G':
 			a.vopts.cache_dir = optarg;
 			break;
+		case 'D': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			/* the kernel caps a hash map's entries well below 2^31 */
+			if (*end || v < 1024 || v > (1ul << 28)) {
+				fprintf(stderr, "tcl-agent: bad --max-digests %s (1024-%lu)\n", optarg,
+					1ul << 28);
+				return 2;
+			}
+			a.bopts.max_digests = (uint32_t)v;
+			break;
+		}
 		case 'a':
 			a.aopts.client.url = optarg;
 			break;
@@ -912,7 +930,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	ret = tcl_bpf_open(a.pin_dir, &a.bpf);
+	ret = tcl_bpf_open_opts(a.pin_dir, &a.bopts, &a.bpf);
 	if (ret)
 		return 1;
 	ret = tcl_bpf_get_config(a.bpf, &cfg);

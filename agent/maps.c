@@ -13,46 +13,71 @@ static int cmp_digest(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-int tcl_allow_sync(struct tcl_bpf *b, uint32_t image_idx, const uint8_t (*digests)[32], size_t n,
-		   size_t *added, size_t *removed)
+static int cmp_set_idx(const void *a, const void *b)
+{
+	const struct tcl_allow_set *x = a, *y = b;
+
+	return x->image_idx < y->image_idx ? -1 : x->image_idx > y->image_idx;
+}
+
+int tcl_allow_sync_sets(struct tcl_bpf *b, const struct tcl_allow_set *sets, size_t n_sets,
+			size_t *added, size_t *removed)
 {
 	int fd = b->map_fd[TCL_MAP_ALLOW];
 	struct tcl_allow_key k, next, *stale = NULL;
-	uint8_t (*sorted)[32] = NULL;
+	struct tcl_allow_set *sorted;
 	size_t n_stale = 0, cap = 0;
-	uint8_t one = 1, v;
+	uint8_t one = 1;
 	int ret = 0;
 
 	*added = *removed = 0;
-	sorted = malloc((n ? n : 1) * 32);
+	/* sets sorted by index, each with a sorted copy of its digests */
+	sorted = calloc(n_sets ? n_sets : 1, sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
-	if (n) {
-		memcpy(sorted, digests, n * 32);
-		qsort(sorted, n, 32, cmp_digest);
-	}
+	for (size_t i = 0; i < n_sets; i++) {
+		uint8_t(*d)[32] = malloc((sets[i].n ? sets[i].n : 1) * 32);
 
-	memset(&k, 0, sizeof(k));
-	k.image_idx = image_idx;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(k.sha256, sorted[i], 32);
-		if (bpf_map_lookup_elem(fd, &k, &v) == 0)
-			continue;
-		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
-			ret = -errno;
-			pr_err("maps", "cannot add digest to allow map: %s%s", strerror(errno),
-			       errno == E2BIG ? " (map full)" : "");
+		if (!d) {
+			ret = -ENOMEM;
 			goto out;
 		}
-		(*added)++;
+		if (sets[i].n)
+			memcpy(d, sets[i].digests, sets[i].n * 32);
+		qsort(d, sets[i].n, 32, cmp_digest);
+		sorted[i] = (struct tcl_allow_set){ sets[i].image_idx, (const uint8_t(*)[32])d,
+						    sets[i].n };
+	}
+	qsort(sorted, n_sets, sizeof(*sorted), cmp_set_idx);
+
+	memset(&k, 0, sizeof(k));
+	for (size_t i = 0; i < n_sets; i++) {
+		k.image_idx = sorted[i].image_idx;
+		for (size_t j = 0; j < sorted[i].n; j++) {
+			memcpy(k.sha256, sorted[i].digests[j], 32);
+			/* one syscall a digest: present ones answer EEXIST */
+			if (!bpf_map_update_elem(fd, &k, &one, BPF_NOEXIST)) {
+				(*added)++;
+			} else if (errno != EEXIST) {
+				ret = -errno;
+				pr_err("maps", "cannot add digest to allow map: %s%s",
+				       strerror(errno), errno == E2BIG ? " (map full)" : "");
+				goto out;
+			}
+		}
 	}
 
-	/* Collect first, delete after: deleting while iterating restarts the walk. */
+	/* One walk for all the sets (not one per set: a policy of many images would cost
+	 * images x entries). Collect first, delete after: deleting while iterating restarts
+	 * the walk. */
 	if (bpf_map_get_next_key(fd, NULL, &next) == 0) {
 		do {
+			struct tcl_allow_set key_set = { .image_idx = next.image_idx };
+			const struct tcl_allow_set *set;
+
 			k = next;
-			if (k.image_idx != image_idx ||
-			    bsearch(k.sha256, sorted, n, 32, cmp_digest))
+			set = bsearch(&key_set, sorted, n_sets, sizeof(*sorted), cmp_set_idx);
+			if (!set || bsearch(k.sha256, set->digests, set->n, 32, cmp_digest))
 				continue;
 			if (n_stale == cap) {
 				struct tcl_allow_key *ns;
@@ -71,9 +96,19 @@ int tcl_allow_sync(struct tcl_bpf *b, uint32_t image_idx, const uint8_t (*digest
 	for (size_t i = 0; i < n_stale; i++)
 		*removed += bpf_map_delete_elem(fd, &stale[i]) == 0;
 out:
-	free(stale);
+	for (size_t i = 0; i < n_sets; i++)
+		free((void *)sorted[i].digests);
 	free(sorted);
+	free(stale);
 	return ret;
+}
+
+int tcl_allow_sync(struct tcl_bpf *b, uint32_t image_idx, const uint8_t (*digests)[32], size_t n,
+		   size_t *added, size_t *removed)
+{
+	struct tcl_allow_set set = { image_idx, digests, n };
+
+	return tcl_allow_sync_sets(b, &set, 1, added, removed);
 }
 
 int tcl_scope_add(struct tcl_bpf *b, uint64_t cgid, uint32_t image_idx, uint32_t flags)

@@ -12,6 +12,14 @@
  * ones, so a digest present in both the old and new set is never briefly missing. */
 int tcl_allow_sync(struct tcl_bpf *b, uint32_t image_idx, const uint8_t (*digests)[32], size_t n,
 		   size_t *added, size_t *removed);
+struct tcl_allow_set {
+	uint32_t image_idx;
+	const uint8_t (*digests)[32];
+	size_t n;
+};
+/* The same for several sets (distinct indexes) at once, with one walk of the map. */
+int tcl_allow_sync_sets(struct tcl_bpf *b, const struct tcl_allow_set *sets, size_t n_sets,
+			size_t *added, size_t *removed);
 int tcl_scope_add(struct tcl_bpf *b, uint64_t cgid, uint32_t image_idx, uint32_t flags);
 int tcl_scope_del(struct tcl_bpf *b, uint64_t cgid);
 /* Number of entries in the scope map, and of the allow set of image_idx. */

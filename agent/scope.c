@@ -456,6 +456,8 @@ static struct image_slot *image_slot(struct tcl_scope *s, const char *key)
 int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size_t *added,
 			   size_t *removed)
 {
+	struct tcl_allow_set *sets = NULL;
+	size_t n_sets = 0, a, r;
 	int ret = 0;
 
 	*added = *removed = 0;
@@ -463,27 +465,35 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 		s->images[i].in_policy = false;
 	/* Image indexes are stable for the agent's life: a reload never points a container at
 	 * another image's set, not even briefly. */
+	sets = calloc(p->n_images ? p->n_images : 1, sizeof(*sets));
+	if (!sets)
+		return -ENOMEM;
 	for (size_t i = 0; i < p->n_images; i++) {
 		const struct tcl_policy_image *im = &p->images[i];
 		struct image_slot *slot = image_slot(s, im->name);
 		uint8_t(*d)[32] = malloc((im->n_allow + 1) * 32);
-		size_t a, r;
 
 		if (!slot || !d) {
 			free(d);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto out;
+		}
+		/* two names of one image share its slot: its set is synced once */
+		if (slot->in_policy) {
+			free(d);
+			continue;
 		}
 		slot->in_policy = true;
 		for (size_t j = 0; j < im->n_allow; j++)
 			memcpy(d[j], im->allow[j].sha256, 32);
-		ret = tcl_allow_sync(s->bpf, slot->idx, (const uint8_t(*)[32])d, im->n_allow, &a,
-				     &r);
-		free(d);
-		if (ret)
-			return ret;
-		*added += a;
-		*removed += r;
+		sets[n_sets++] = (struct tcl_allow_set){ slot->idx, (const uint8_t(*)[32])d,
+							 im->n_allow };
 	}
+	ret = tcl_allow_sync_sets(s->bpf, sets, n_sets, &a, &r);
+	if (ret)
+		goto out;
+	*added += a;
+	*removed += r;
 	for (size_t i = 0; i < s->n_containers; i++) {
 		struct container *c = &s->containers[i];
 		uint32_t idx = image_idx_for(s, c);
@@ -494,17 +504,25 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 		}
 	}
 	/* Sets of images no longer in the policy are emptied after nobody points at them. */
-	for (size_t i = 0; i < s->n_images; i++) {
-		size_t a, r;
-
-		if (s->images[i].in_policy || s->images[i].verified)
-			continue;
-		ret = tcl_allow_sync(s->bpf, s->images[i].idx, NULL, 0, &a, &r);
-		if (ret)
-			return ret;
+	for (size_t i = 0; i < n_sets; i++)
+		free((void *)sets[i].digests);
+	n_sets = 0;
+	free(sets);
+	sets = calloc(s->n_images ? s->n_images : 1, sizeof(*sets));
+	if (!sets)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_images; i++)
+		if (!s->images[i].in_policy && !s->images[i].verified)
+			sets[n_sets++] = (struct tcl_allow_set){ .image_idx = s->images[i].idx };
+	if (n_sets) {
+		ret = tcl_allow_sync_sets(s->bpf, sets, n_sets, &a, &r);
 		*removed += r;
 	}
-	return 0;
+out:
+	for (size_t i = 0; i < n_sets; i++)
+		free((void *)sets[i].digests);
+	free(sets);
+	return ret;
 }
 
 void tcl_scope_meta(struct tcl_scope *s, uint64_t scope_cgid, struct tcl_event_meta *m)
