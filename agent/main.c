@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -291,6 +292,9 @@ static int apply_policy(struct agent *a, struct tcl_policy *p)
 	}
 	pr_info("policy", "%zu global digests, %zu image sets (%zu added, %zu removed)", p->n_allow,
 		p->n_images, total_added, total_removed);
+	/* The parse of a large policy leaves the heap grown by several times the file's size;
+	 * give it back rather than keep it for the agent's life. */
+	malloc_trim(0);
 	return 0;
 }
 
