@@ -232,13 +232,12 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 		pr_err("bpf", "cannot open BPF object: %s", strerror(-ret));
 		goto fail;
 	}
-	/* Allocated as digests arrive, not all at load: an element costs ~130 bytes of kernel
-	 * memory (README.md, Benchmarks), so preallocating the default capacity would reserve
-	 * ~130 MB. Only user space writes this map, so no program ever allocates. */
-	ret = bpf_map__set_map_flags(skel->maps.tcl_allow,
-				     bpf_map__map_flags(skel->maps.tcl_allow) | BPF_F_NO_PREALLOC);
-	if (!ret)
-		ret = bpf_map__set_max_entries(skel->maps.tcl_allow, max_digests);
+	/* Preallocated (the kernel's default), although that reserves the whole capacity: the
+	 * sleepable programs read this map, and hash maps without preallocation became usable
+	 * from sleepable programs only with 6.1's new BPF memory allocator. With
+	 * BPF_F_NO_PREALLOC, 6.1 guests showed soft lockups of processes starting containers
+	 * (twice in about ten boots), never seen with preallocation. --max-digests sizes it. */
+	ret = bpf_map__set_max_entries(skel->maps.tcl_allow, max_digests);
 	if (ret) {
 		pr_err("bpf", "cannot size the allow map to %u digests: %s", max_digests,
 		       strerror(-ret));

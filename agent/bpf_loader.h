@@ -47,8 +47,8 @@ struct tcl_bpf {
 struct tcl_bpf_opts {
 	/* Capacity of the allow map, 0: TCL_DEFAULT_MAX_DIGESTS. Applies when the programs are
 	 * loaded afresh; pinned state keeps the capacity it was loaded with (a warning says so).
-	 * The map is not preallocated: kernel memory grows with the digests loaded (about 130
-	 * bytes each), not with the capacity (README.md, Benchmarks). */
+	 * The map is preallocated: the capacity costs about 130 bytes of kernel memory a digest
+	 * whether used or not (README.md, Benchmarks). */
 	uint32_t max_digests;
 };
 
