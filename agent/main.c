@@ -674,6 +674,23 @@ static int run(struct agent *a)
 	return ret;
 }
 
+/* A decimal option value in [min, max]; anything else is a usage error, said once here. */
+static int number_opt(const char *name, const char *arg, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || v < min || v > max) {
+		fprintf(stderr, "tcl-agent: bad --%s %s (%lu-%lu)\n", name, arg, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 /* --attestor and its companions, checked before anything is attached. */
 static int check_attest_opts(struct agent *a)
 {
@@ -754,6 +771,7 @@ int main(int argc, char **argv)
 	struct tcl_config cfg;
 	struct timespec now;
 	sigset_t sigs;
+	unsigned long num;
 	char why[256];
 	int c, ret;
 
@@ -801,17 +819,12 @@ int main(int argc, char **argv)
 		case 'T':
 			a.mopts.tcti = optarg;
 			break;
-		case 'N': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || v > 23) {
-				fprintf(stderr, "tcl-agent: bad --pcr %s\n", optarg);
+		case 'N':
+			/* 0-23 here; tcl_measure_open says why a PCR outside 10-15 cannot be used */
+			if (number_opt("pcr", optarg, 0, 23, &num))
 				return 2;
-			}
-			a.mopts.pcr = (uint32_t)v;
+			a.mopts.pcr = (uint32_t)num;
 			break;
-		}
 		case 'K':
 			if (a.vopts.n_trust_keys == TCL_MAX_TRUST_KEYS) {
 				fprintf(stderr, "tcl-agent: at most %d --trust-key\n",
@@ -823,19 +836,12 @@ int main(int argc, char **argv)
 		case 'G':
 			a.vopts.cache_dir = optarg;
 			break;
-		case 'D': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
+		case 'D':
 			/* the kernel caps a hash map's entries well below 2^31 */
-			if (*end || v < 1024 || v > (1ul << 28)) {
-				fprintf(stderr, "tcl-agent: bad --max-digests %s (1024-%lu)\n", optarg,
-					1ul << 28);
+			if (number_opt("max-digests", optarg, 1024, 1ul << 28, &num))
 				return 2;
-			}
-			a.bopts.max_digests = (uint32_t)v;
+			a.bopts.max_digests = (uint32_t)num;
 			break;
-		}
 		case 'a':
 			a.aopts.client.url = optarg;
 			break;
@@ -854,18 +860,11 @@ int main(int argc, char **argv)
 		case 'z':
 			a.aopts.client.state_path = optarg;
 			break;
-		case 'i': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || !v || v > 86400) {
-				fprintf(stderr, "tcl-agent: bad --attest-interval %s (1-86400 s)\n",
-					optarg);
+		case 'i':
+			if (number_opt("attest-interval", optarg, 1, 86400, &num))
 				return 2;
-			}
-			a.aopts.interval_s = (unsigned int)v;
+			a.aopts.interval_s = (unsigned int)num;
 			break;
-		}
 		case 'v':
 			tcl_verbosity++;
 			break;

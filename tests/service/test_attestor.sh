@@ -23,39 +23,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$HERE/expect.sh"
 die() { echo "test_attestor: $*" >&2; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
-
-# run RC CMD...: keep OUT/ERR/RC; a sanitizer report is a failure whatever RC is
-run() {
-	local want=$1
-	shift
-	"$@" >"$T/out" 2>"$T/err"
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
-	if grep -q -e 'Sanitizer' -e 'runtime error:' "$T/err"; then
-		echo "--- sanitizer report from: $*" >&2
-		cat "$T/err" >&2
-		return 1
-	fi
-	[ "$RC" = "$want" ]
-}
-
-# expect NAME RC PATTERN CMD...: exit status RC and PATTERN (grep -E) in stdout+stderr
-expect() {
-	local name=$1 want=$2 pat=$3
-	shift 3
-	if run "$want" "$@" && printf '%s\n%s\n' "$OUT" "$ERR" | grep -qE -- "$pat"; then
-		ok "$name"
-	else
-		bad "$name (rc=$RC, want $want; pattern '$pat')"
-		printf '  stdout: %s\n  stderr: %s\n' "$OUT" "$ERR" | head -20
-	fi
-}
 
 # check NAME PYTHON-EXPR: evaluated with d = the JSON in $T/get.json (from get/post below)
 check() {
