@@ -26,15 +26,48 @@ const char *const tcl_prog_names[TCL_NUM_PROGS] = {
 	"tcl_bprm_check",  "tcl_mmap_file",	"tcl_file_mprotect", "tcl_file_open",
 	"tcl_path_truncate", "tcl_cgroup_mkdir", "tcl_cgroup_rmdir", "tcl_guard_map",
 	"tcl_guard_prog",  "tcl_guard_bpf",	"tcl_guard_inode",   "tcl_guard_unlink",
-	"tcl_guard_rename", "tcl_guard_ptrace",
+	"tcl_guard_rename", "tcl_guard_ptrace", "tcl_file_truncate",
 };
 const char *const tcl_map_names[TCL_MAP_COUNT] = {
 	[TCL_MAP_CONFIG] = "tcl_config",     [TCL_MAP_SCOPE] = "tcl_scope",
 	[TCL_MAP_ALLOW] = "tcl_allow",	     [TCL_MAP_DIGESTS] = "tcl_digests",
 	[TCL_MAP_INVAL] = "tcl_inval",	     [TCL_MAP_SEEN] = "tcl_seen",
 	[TCL_MAP_COUNTERS] = "tcl_counters", [TCL_MAP_EVENTS] = "tcl_events",
-	[TCL_MAP_GUARD] = "tcl_guard",
+	[TCL_MAP_GUARD] = "tcl_guard",	     [TCL_MAP_LAYER_DIGESTS] = "tcl_layer_digests",
+	[TCL_MAP_EXEC_MAPPED] = "tcl_exec_mapped",
 };
+
+/* Programs on hooks that only some kernels have: the hook's BTF name, NULL for all others. */
+static const char *const prog_hook[TCL_NUM_PROGS] = {
+	[14] = "bpf_lsm_file_truncate", /* Linux >= 6.2: ftruncate no longer calls path_truncate */
+};
+
+bool tcl_bpf_prog_supported(int i)
+{
+	static int known[TCL_NUM_PROGS]; /* 0 unknown, 1 yes, -1 no */
+	struct btf *btf;
+
+	if (i < 0 || i >= TCL_NUM_PROGS)
+		return false;
+	if (!prog_hook[i])
+		return true;
+	if (!known[i]) {
+		btf = btf__load_vmlinux_btf();
+		known[i] = btf && btf__find_by_name_kind(btf, prog_hook[i], BTF_KIND_FUNC) >= 0 ?
+				   1 : -1;
+		btf__free(btf);
+	}
+	return known[i] > 0;
+}
+
+int tcl_bpf_expected_progs(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < TCL_NUM_PROGS; i++)
+		n += tcl_bpf_prog_supported(i);
+	return n;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -99,7 +132,7 @@ int tcl_bpf_links(const char *pin_dir, struct tcl_bpf_link_state st[TCL_NUM_PROG
 		int fd;
 
 		memset(&st[i], 0, sizeof(st[i]));
-		if (pin_path(pin_dir, "link_", tcl_prog_names[i], p))
+		if (!tcl_bpf_prog_supported(i) || pin_path(pin_dir, "link_", tcl_prog_names[i], p))
 			continue;
 		fd = bpf_obj_get(p);
 		if (fd < 0)
@@ -237,6 +270,8 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 	 * from sleepable programs only with 6.1's new BPF memory allocator. With
 	 * BPF_F_NO_PREALLOC, 6.1 guests showed soft lockups of processes starting containers
 	 * (twice in about ten boots), never seen with preallocation. --max-digests sizes it. */
+	if (!tcl_bpf_prog_supported(14))
+		bpf_program__set_autoload(skel->progs.tcl_file_truncate, false);
 	ret = bpf_map__set_max_entries(skel->maps.tcl_allow, max_digests);
 	if (ret) {
 		pr_err("bpf", "cannot size the allow map to %u digests: %s", max_digests,
@@ -259,6 +294,8 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 	b->map_fd[TCL_MAP_COUNTERS] = bpf_map__fd(skel->maps.tcl_counters);
 	b->map_fd[TCL_MAP_EVENTS] = bpf_map__fd(skel->maps.tcl_events);
 	b->map_fd[TCL_MAP_GUARD] = bpf_map__fd(skel->maps.tcl_guard);
+	b->map_fd[TCL_MAP_LAYER_DIGESTS] = bpf_map__fd(skel->maps.tcl_layer_digests);
+	b->map_fd[TCL_MAP_EXEC_MAPPED] = bpf_map__fd(skel->maps.tcl_exec_mapped);
 	for (int i = 0; i < TCL_MAP_COUNT; i++)
 		b->map_fd[i] = dup(b->map_fd[i]);
 
@@ -283,8 +320,13 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 	progs[11] = skel->progs.tcl_guard_unlink;
 	progs[12] = skel->progs.tcl_guard_rename;
 	progs[13] = skel->progs.tcl_guard_ptrace;
+	progs[14] = skel->progs.tcl_file_truncate;
 	for (int i = 0; i < TCL_NUM_PROGS; i++) {
-		struct bpf_link *link = bpf_program__attach(progs[i]);
+		struct bpf_link *link;
+
+		if (!tcl_bpf_prog_supported(i))
+			continue;
+		link = bpf_program__attach(progs[i]);
 
 		if (!link) {
 			ret = -errno;
@@ -449,6 +491,8 @@ static int guard_arm(struct tcl_bpf *b)
 	for (int i = 0; !ret && i < TCL_MAP_COUNT; i++)
 		ret = guard_pin(b, "", tcl_map_names[i], TCL_GUARD_MAP);
 	for (int i = 0; !ret && i < TCL_NUM_PROGS; i++) {
+		if (!tcl_bpf_prog_supported(i))
+			continue;
 		ret = guard_pin(b, "prog_", tcl_prog_names[i], TCL_GUARD_PROG);
 		if (!ret)
 			ret = guard_pin(b, "link_", tcl_prog_names[i], TCL_GUARD_LINK);
@@ -491,7 +535,7 @@ int tcl_bpf_open_opts(const char *pin_dir, const struct tcl_bpf_opts *opts, stru
 	int ret;
 
 	libbpf_set_print(libbpf_print);
-	if (tcl_bpf_links(pin_dir, st) == TCL_NUM_PROGS) {
+	if (tcl_bpf_links(pin_dir, st) == tcl_bpf_expected_progs()) {
 		ret = tcl_bpf_open_pinned(pin_dir, &b);
 		if (ret == 0)
 			pr_info("bpf", "re-attached to the programs pinned in %s", pin_dir);

@@ -26,10 +26,12 @@ enum tcl_map_id {
 	TCL_MAP_COUNTERS,
 	TCL_MAP_EVENTS,
 	TCL_MAP_GUARD,
+	TCL_MAP_LAYER_DIGESTS,
+	TCL_MAP_EXEC_MAPPED,
 	TCL_MAP_COUNT,
 };
 
-#define TCL_NUM_PROGS 14
+#define TCL_NUM_PROGS 15
 /* Capacity of the allow map (every allow set together) unless opts say otherwise. */
 #define TCL_DEFAULT_MAX_DIGESTS (1u << 20)
 extern const char *const tcl_prog_names[TCL_NUM_PROGS];
@@ -72,6 +74,9 @@ struct tcl_bpf_link_state {
 	uint32_t prog_id;
 	uint32_t link_id;
 };
+/* Can this kernel attach program i (its hook exists)? And how many programs it can attach. */
+bool tcl_bpf_prog_supported(int i);
+int tcl_bpf_expected_progs(void);
 /* Per program: is its link pinned and alive? Returns the number attached. */
 int tcl_bpf_links(const char *pin_dir, struct tcl_bpf_link_state st[TCL_NUM_PROGS]);
 

@@ -62,6 +62,14 @@ const char *tcl_reason_name(unsigned int reason)
 		return "open_for_write";
 	case TCL_REASON_NO_IMAGE:
 		return "no_image_set";
+	case TCL_REASON_UNSEALED:
+		return "unsealed";
+	case TCL_REASON_UNSTABLE_FS:
+		return "unstable_fs";
+	case TCL_REASON_MAPPED_WRITE:
+		return "mapped_exec";
+	case TCL_REASON_SCOPE_FULL:
+		return "scope_full";
 	}
 	return NULL; /* allow records carry no reason */
 }

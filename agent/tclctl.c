@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"Usage: tclctl [--pin-dir DIR] [--socket PATH] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
-		"  status                         programs, mode, scope, counters; exit 0 only when attached\n"
+		"  status                         programs, mode, scope, counters; exit 0 only when enforcing\n"
 		"  events [--follow] [--verdict V] [--type T] [--container ID]\n"
 		"                                 event records from the agent (JSON lines)\n"
 		"  policy generate --dir DIR... [-o FILE]\n"
@@ -60,33 +60,48 @@ static const char *const counter_names[TCL_CNT_MAX] = {
 	[TCL_CNT_DENIALS] = "denials",	     [TCL_CNT_AUDITS] = "audits",
 	[TCL_CNT_CACHE_HITS] = "cache_hits", [TCL_CNT_CACHE_MISSES] = "cache_misses",
 	[TCL_CNT_HASH_ERRORS] = "hash_errors", [TCL_CNT_CHECKS] = "checks",
+	[TCL_CNT_SCOPE_FULL] = "scope_full",
 };
 
+/*
+ * Exit 0 only when the kernel enforces what an agent asked for: every program attached, and an
+ * agent has put mode, scope and allow sets in place (tcl_config.ready); a running agent must also
+ * answer. Programs attached but nothing configured yet, or an agent still starting: exit 3.
+ */
 static int cmd_status(int argc, char **argv)
 {
 	struct tcl_bpf_link_state st[TCL_NUM_PROGS];
+	int attached, expected, fd, ret;
 	uint64_t cnt[TCL_CNT_MAX];
 	struct tcl_bpf *b = NULL;
 	struct tcl_config cfg;
+	bool ready = false;
 	char buf[4096];
-	int attached, fd, ret;
 	ssize_t n;
 
 	if (argc > 1) {
-		printf("Usage: tclctl status\nExit 0 when all programs are attached, 1 otherwise.\n");
+		printf("Usage: tclctl status\n"
+		       "Exit 0 when every program is attached and the configuration an agent asked for\n"
+		       "is in force, 1 when programs are missing, 3 when they are attached but not ready\n"
+		       "(no agent configured them yet, or the running agent is still starting).\n");
 		return strcmp(argv[1], "--help") ? 2 : 0;
 	}
 	attached = tcl_bpf_links(pin_dir, st);
-	printf("programs: %d/%d attached (pinned in %s)\n", attached, TCL_NUM_PROGS, pin_dir);
+	expected = tcl_bpf_expected_progs();
+	printf("programs: %d/%d attached (pinned in %s)\n", attached, expected, pin_dir);
 	for (int i = 0; i < TCL_NUM_PROGS; i++)
 		printf("  %-18s %s (prog id %u, link id %u)\n", tcl_prog_names[i],
-		       st[i].prog_id ? "attached" : st[i].pinned ? "pinned, detached" : "absent",
+		       !tcl_bpf_prog_supported(i) ? "not on this kernel" :
+		       st[i].prog_id		  ? "attached" :
+		       st[i].pinned		  ? "pinned, detached" : "absent",
 		       st[i].prog_id, st[i].link_id);
 	ret = tcl_bpf_open_pinned(pin_dir, &b);
 	if (ret) {
 		printf("maps: %s\n", ret == -ENOENT ? "not pinned" : strerror(-ret));
 	} else if (!tcl_bpf_get_config(b, &cfg) && !tcl_bpf_counters(b, cnt)) {
-		printf("mode: %s\n", cfg.mode == TCL_MODE_ENFORCE ? "enforce" : "audit");
+		ready = cfg.ready;
+		printf("mode: %s%s\n", cfg.mode == TCL_MODE_ENFORCE ? "enforce" : "audit",
+		       cfg.ready ? "" : " (not ready: no agent has configured the programs yet)");
 		printf("scope: %s, %zu scope entries\n", cfg.scope_all ? "all" : "cgroups",
 		       tcl_scope_count(b));
 		printf("global allowlist: %zu digests\n", tcl_allow_count(b, 0));
@@ -98,6 +113,8 @@ static int cmd_status(int argc, char **argv)
 	tcl_bpf_close(b);
 	fd = connect_agent("status\n");
 	if (fd < 0) {
+		/* A dead agent leaves the kernel enforcing its last configuration. A live one that
+		 * does not answer yet is starting: its socket opens once it enforces. */
 		printf("agent: not running (%s)%s\n", strerror(-fd),
 		       attached ? "; enforcement continues from the pinned programs" : "");
 	} else {
@@ -105,8 +122,12 @@ static int cmd_status(int argc, char **argv)
 		close(fd);
 		buf[n > 0 ? n : 0] = '\0';
 		printf("agent: %s", n > 0 ? buf : "no answer\n");
+		if (n <= 0 || !strstr(buf, "\"ready\":true"))
+			ready = false;
 	}
-	return attached == TCL_NUM_PROGS ? 0 : 1;
+	if (attached != expected)
+		return 1;
+	return ready ? 0 : 3;
 }
 
 static bool match(json_object *o, const char *key, const char *want)

@@ -15,6 +15,7 @@
 #define PROT_EXEC 0x4
 #define FMODE_WRITE 0x2
 #define VM_EXEC 0x4
+#define ETXTBSY 26
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -42,13 +43,43 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcl_allow SEC(".maps");
 
+/*
+ * Digest cache, one entry per inode object (BPF inode storage): the entry dies with the inode,
+ * so no (device, inode number) pair, reused after an unmount or shared by two overlayfs layers,
+ * can ever name another file's entry. Entries are never changed in place: a stale one is deleted
+ * and a whole new one created, so a reader never sees half of two values.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcl_digest_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_digests SEC(".maps");
+
+/*
+ * The same entries for overlayfs files, by the layer inode that holds their content: an
+ * executable mapping of an overlay file is a mapping of the layer's file, and file_mprotect only
+ * sees that one. Keyed by the layer inode's address, device and number; an entry is valid only
+ * while that inode's invalidation bucket is unchanged, and giving a new inode content takes a
+ * write-open, which bumps the bucket.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tcl_inode_key);
+	__type(value, struct tcl_digest_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_layer_digests SEC(".maps");
+
+/* Files mapped executable (or executed) in scope, by content inode: value = when (boot ns). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct tcl_inode_key);
-	__type(value, struct tcl_digest_val);
+	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcl_digests SEC(".maps");
+} tcl_exec_mapped SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -142,45 +173,128 @@ static __always_inline __u64 scope_of_current(struct tcl_config *cfg, struct tcl
 	return 0;
 }
 
-static __always_inline void inode_key(struct inode *inode, struct tcl_inode_key *k)
+#define TMPFS_MAGIC 0x01021994
+#define HUGETLBFS_MAGIC 0x958458f6
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define FUSE_SUPER_MAGIC 0x65735546
+#define F_SEAL_WRITE 0x0008
+#define LOOP_MAJOR 7
+#define NBD_MAJOR 43
+#define OVL_MAX_NESTING 4
+
+/*
+ * The inode that holds an open file's content. On overlayfs (Linux 6.1) an open file's
+ * private_data is the layer's file, opened when the overlay file was; nested overlays are
+ * followed a few levels. 0 when it cannot be told.
+ */
+static __always_inline __u64 content_inode(struct file *file)
 {
+	struct file *f = file;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	for (int i = 0; i < OVL_MAX_NESTING; i++) {
+		if (!inode)
+			return 0;
+		if (BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+			return (__u64)inode;
+		f = BPF_CORE_READ(f, private_data);
+		if (!f)
+			return 0;
+		inode = BPF_CORE_READ(f, f_inode);
+	}
+	return 0;
+}
+
+static __always_inline void inode_key(__u64 addr, struct tcl_inode_key *k)
+{
+	struct inode *inode = (void *)addr;
+
+	k->inode = addr;
 	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k->ino = BPF_CORE_READ(inode, i_ino);
-	k->generation = BPF_CORE_READ(inode, i_generation);
-	k->pad = 0;
 }
 
-static __always_inline __u32 inval_bucket(const struct tcl_inode_key *k)
+static __always_inline __u32 inval_bucket(__u64 addr)
 {
-	__u64 h = k->ino * 0x9E3779B97F4A7C15ULL ^ k->dev * 0xC2B2AE3D27D4EB4FULL ^ k->generation;
-
-	return (__u32)(h >> 32) % TCL_INVAL_BUCKETS;
+	return (__u32)((addr * 0x9E3779B97F4A7C15ULL) >> 40) % TCL_INVAL_BUCKETS;
 }
 
-static __always_inline __u64 inval_seq(const struct tcl_inode_key *k)
+static __always_inline __u64 inval_seq(__u64 addr)
 {
-	__u32 b = inval_bucket(k);
+	__u32 b = inval_bucket(addr);
 	__u64 *seq = bpf_map_lookup_elem(&tcl_inval, &b);
 
 	return seq ? *seq : 0;
 }
 
-static __always_inline void invalidate(struct inode *inode)
+static __always_inline void invalidate(__u64 inode)
 {
-	struct tcl_inode_key k;
-	__u32 b;
-	__u64 *seq;
+	__u32 b = inval_bucket(inode);
+	__u64 *seq = bpf_map_lookup_elem(&tcl_inval, &b);
 
-	inode_key(inode, &k);
-	b = inval_bucket(&k);
-	seq = bpf_map_lookup_elem(&tcl_inval, &b);
 	if (seq)
 		__sync_fetch_and_add(seq, 1);
 }
 
-/* The change attributes of an inode, as stored beside a cached digest. */
-static __always_inline void inode_attrs(struct inode *inode, struct tcl_digest_val *v)
+/* How far a file's content can be trusted between the check and its use. */
+enum content_kind {
+	CONTENT_CACHEABLE,   /* changes only through a VFS write-open or truncate */
+	CONTENT_UNCACHED,    /* hash at every use: loop/NBD devices, network and other file systems */
+	CONTENT_UNSEALED,    /* shmem without a name (memfd, SysV shm, O_TMPFILE): writable
+			      * through fds and mappings that never pass a hook */
+	CONTENT_UNSTABLE,    /* FUSE: the server answers each read as it likes */
+};
+
+static __always_inline __u32 shmem_seals(struct inode *inode, unsigned long magic)
 {
+	__u32 seals = 0;
+
+	if (magic == TMPFS_MAGIC)
+		bpf_probe_read_kernel(&seals, sizeof(seals),
+				      (void *)inode - bpf_core_field_offset(struct shmem_inode_info,
+									    vfs_inode) +
+					      bpf_core_field_offset(struct shmem_inode_info, seals));
+	else
+		bpf_probe_read_kernel(&seals, sizeof(seals),
+				      (void *)inode -
+					      bpf_core_field_offset(struct hugetlbfs_inode_info,
+								    vfs_inode) +
+					      bpf_core_field_offset(struct hugetlbfs_inode_info, seals));
+	return seals;
+}
+
+static __always_inline enum content_kind content_kind(__u64 addr)
+{
+	struct inode *inode = (void *)addr;
+	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	struct block_device *bdev;
+	__u32 major;
+
+	if (magic == FUSE_SUPER_MAGIC)
+		return CONTENT_UNSTABLE;
+	if (magic == TMPFS_MAGIC || magic == HUGETLBFS_MAGIC) {
+		if (BPF_CORE_READ(inode, __i_nlink))
+			return magic == TMPFS_MAGIC ? CONTENT_CACHEABLE : CONTENT_UNCACHED;
+		/* F_SEAL_WRITE is refused while a writable mapping exists and stops all writes. */
+		if (!(shmem_seals(inode, magic) & F_SEAL_WRITE))
+			return CONTENT_UNSEALED;
+		return magic == TMPFS_MAGIC ? CONTENT_CACHEABLE : CONTENT_UNCACHED;
+	}
+	bdev = BPF_CORE_READ(inode, i_sb, s_bdev);
+	if (!bdev)
+		return CONTENT_UNCACHED;
+	major = BPF_CORE_READ(bdev, bd_dev) >> 20;
+	/* The image behind a loop or NBD device changes without a write this kernel sees. */
+	if (major == LOOP_MAJOR || major == NBD_MAJOR)
+		return CONTENT_UNCACHED;
+	return CONTENT_CACHEABLE;
+}
+
+/* The change attributes of an inode, as stored beside a cached digest. */
+static __always_inline void inode_attrs(__u64 addr, struct tcl_digest_val *v)
+{
+	struct inode *inode = (void *)addr;
+
 	if (bpf_core_field_exists(((struct inode___v611 *)0)->i_ctime_sec)) {
 		struct inode___v611 *n = (void *)inode;
 
@@ -209,68 +323,109 @@ static __always_inline void inode_attrs(struct inode *inode, struct tcl_digest_v
 		v->mtime_nsec = BPF_CORE_READ(inode, i_mtime.tv_nsec);
 	}
 	v->size = BPF_CORE_READ(inode, i_size);
-	v->i_version = BPF_CORE_READ(inode, i_version.counter);
+	/* Bit 0 is the "queried" flag, which hashing itself sets: only the counter counts. */
+	v->i_version = BPF_CORE_READ(inode, i_version.counter) >> 1;
 }
 
-static __always_inline bool attrs_equal(const struct tcl_digest_val *a,
-					const struct tcl_digest_val *b)
+static __always_inline bool entry_valid(const struct tcl_digest_val *e,
+					const struct tcl_digest_val *cur)
 {
-	return a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
-	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->size == b->size && a->i_version == b->i_version;
+	return e->content_inode == cur->content_inode && e->inval_seq == cur->inval_seq &&
+	       e->ctime_sec == cur->ctime_sec && e->ctime_nsec == cur->ctime_nsec &&
+	       e->mtime_sec == cur->mtime_sec && e->mtime_nsec == cur->mtime_nsec &&
+	       e->size == cur->size && e->i_version == cur->i_version;
 }
 
-/* Scratch space for a digest-cache value: too big for the 512-byte BPF stack with the rest. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tcl_digest_val);
-} scratch SEC(".maps");
+static __always_inline bool has_writers(__u64 addr)
+{
+	struct inode *inode = (void *)addr;
+
+	return BPF_CORE_READ(inode, i_writecount.counter) > 0;
+}
+
+/* The address of a file's inode as a number (the verifier allows no arithmetic on pointers). */
+static __always_inline __u64 inode_addr(struct file *file)
+{
+	return (__u64)BPF_CORE_READ(file, f_inode);
+}
+
+/* What one check found out about a file. */
+struct file_facts {
+	__u64 content;		/* address of the inode holding the content (== f_inode off overlay) */
+	enum content_kind kind;
+	bool writers;		/* open for writing through the file or its layer inode */
+	bool cached;		/* the digest came from the cache */
+};
+
+static __always_inline void file_facts(struct file *file, struct file_facts *ff)
+{
+	ff->content = content_inode(file);
+	ff->kind = ff->content ? content_kind(ff->content) : CONTENT_UNCACHED;
+	ff->writers = has_writers(inode_addr(file)) || (ff->content && has_writers(ff->content));
+	ff->cached = false;
+}
 
 /*
  * Digest of a file: from the cache when its entry is still valid, else hashed in the kernel.
  * can_hash is false in non-sleepable hooks: a miss there returns -EAGAIN.
- * Returns 0 (digest in out), or a negative error; *cached tells where it came from.
+ * Returns 0 (digest in out), or a negative error.
  */
-static __always_inline int file_digest(struct file *file, bool can_hash, __u8 *out, bool *cached)
+static __always_inline int file_digest(struct file *file, struct file_facts *ff, bool can_hash,
+				       __u8 *out)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
-	struct tcl_digest_val *cur, *hit;
+	struct inode *inode = file->f_inode;
+	struct tcl_digest_val cur = {}, *hit;
+	__u64 iaddr = inode_addr(file);
 	struct tcl_inode_key k;
-	__u32 zero = 0;
-	bool writers;
+	bool layer;
 	long ret;
 
-	cur = bpf_map_lookup_elem(&scratch, &zero);
-	if (!cur || !inode)
-		return -2;
-	inode_key(inode, &k);
+	if (!ff->content)
+		return -2; /* -ENOENT: an overlay nested too deep, or no inode */
+	layer = ff->content != iaddr;
+	cur.content_inode = ff->content;
 	/* Capture the invalidation state before hashing: a write racing with the hash bumps it. */
-	cur->inval_seq = inval_seq(&k);
-	inode_attrs(inode, cur);
-	writers = BPF_CORE_READ(inode, i_writecount.counter) > 0;
+	cur.inval_seq = inval_seq(ff->content);
+	inode_attrs(ff->content, &cur);
 
-	hit = bpf_map_lookup_elem(&tcl_digests, &k);
-	if (hit && !writers && hit->inval_seq == cur->inval_seq && attrs_equal(hit, cur)) {
-		__builtin_memcpy(out, hit->sha256, TCL_SHA256_LEN);
-		*cached = true;
-		count(TCL_CNT_CACHE_HITS);
-		return 0;
+	if (ff->kind == CONTENT_CACHEABLE && !ff->writers) {
+		hit = bpf_inode_storage_get(&tcl_digests, inode, NULL, 0);
+		if (!hit && !layer) {
+			/* file_mprotect sees an overlay file's layer file: its entry is here. */
+			inode_key(ff->content, &k);
+			hit = bpf_map_lookup_elem(&tcl_layer_digests, &k);
+		}
+		if (hit) {
+			/* The entry is immutable: copy, then check the copy. */
+			struct tcl_digest_val e = *hit;
+
+			if (entry_valid(&e, &cur)) {
+				__builtin_memcpy(out, e.sha256, TCL_SHA256_LEN);
+				ff->cached = true;
+				count(TCL_CNT_CACHE_HITS);
+				return 0;
+			}
+		}
 	}
-	*cached = false;
 	count(TCL_CNT_CACHE_MISSES);
 	if (!can_hash)
 		return -11; /* -EAGAIN */
-	ret = bpf_ima_file_hash(file, cur->sha256, TCL_SHA256_LEN);
+	ret = bpf_ima_file_hash(file, cur.sha256, TCL_SHA256_LEN);
 	if (ret != HASH_ALGO_SHA256) {
 		count(TCL_CNT_HASH_ERRORS);
 		return ret < 0 ? ret : -95; /* -EOPNOTSUPP: IMA hashes with another algorithm */
 	}
-	__builtin_memcpy(out, cur->sha256, TCL_SHA256_LEN);
-	/* Content with writers may change under us: never cache it. */
-	if (!writers)
-		bpf_map_update_elem(&tcl_digests, &k, cur, BPF_ANY);
+	__builtin_memcpy(out, cur.sha256, TCL_SHA256_LEN);
+	/* Cache only what cannot have changed during the hash: no writer came or went. */
+	if (ff->kind != CONTENT_CACHEABLE || ff->writers || has_writers(iaddr) ||
+	    has_writers(ff->content) || inval_seq(ff->content) != cur.inval_seq)
+		return 0;
+	bpf_inode_storage_delete(&tcl_digests, inode);
+	bpf_inode_storage_get(&tcl_digests, inode, &cur, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (layer) {
+		inode_key(ff->content, &k);
+		bpf_map_update_elem(&tcl_layer_digests, &k, &cur, BPF_ANY);
+	}
 	return 0;
 }
 
@@ -287,30 +442,19 @@ static __always_inline bool digest_allowed(const __u8 *sha256, __u32 image_idx)
 	return bpf_map_lookup_elem(&tcl_allow, &k) != NULL;
 }
 
-/* First use of a digest in a scope is reported once: it becomes a measurement. */
-static __always_inline bool first_seen(__u64 scope_cgid, const __u8 *sha256)
-{
-	struct tcl_seen_key k = { .scope_cgid = scope_cgid };
-	__u8 one = 1;
-
-	__builtin_memcpy(k.sha256, sha256, TCL_SHA256_LEN);
-	if (bpf_map_lookup_elem(&tcl_seen, &k))
-		return false;
-	return bpf_map_update_elem(&tcl_seen, &k, &one, BPF_NOEXIST) == 0;
-}
-
-static __always_inline void emit(struct file *file, enum tcl_hook hook, enum tcl_verdict verdict,
-				 enum tcl_reason reason, __u64 scope_cgid, __u32 image_idx,
-				 const __u8 *sha256, int hash_err, bool cached, bool can_path)
+/* A record for the ring buffer with the fields every file record has; NULL when it is full. */
+static __always_inline struct tcl_event *file_event(struct file *file, enum tcl_hook hook,
+						    enum tcl_verdict verdict,
+						    enum tcl_reason reason, __u64 scope_cgid,
+						    __u32 image_idx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct tcl_event *e;
-	long n;
 
 	e = bpf_ringbuf_reserve(&tcl_events, sizeof(*e), 0);
 	if (!e) {
 		count(TCL_CNT_DROPS);
-		return;
+		return NULL;
 	}
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -323,27 +467,74 @@ static __always_inline void emit(struct file *file, enum tcl_hook hook, enum tcl
 	e->hook = hook;
 	e->verdict = verdict;
 	e->reason = reason;
-	e->flags = cached ? TCL_EV_F_CACHED : 0;
-	e->hash_err = hash_err;
+	e->flags = 0;
+	e->hash_err = 0;
 	e->image_idx = image_idx;
 	e->guard_op = 0;
-	if (sha256)
-		__builtin_memcpy(e->sha256, sha256, TCL_SHA256_LEN);
-	else
-		__builtin_memset(e->sha256, 0, TCL_SHA256_LEN);
+	__builtin_memset(e->sha256, 0, TCL_SHA256_LEN);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+/* The path (sleepable hooks: bpf_d_path) or else the file's name, then submit. */
+static __always_inline void file_event_submit(struct tcl_event *e, struct file *file,
+					      bool can_path)
+{
+	const unsigned char *name;
+
 	e->path[0] = 0;
-	if (can_path) {
-		n = bpf_d_path(&file->f_path, e->path, sizeof(e->path));
-		if (n < 0) {
-			e->flags |= TCL_EV_F_PATH_TRUNC;
-			BPF_CORE_READ_STR_INTO(&e->path, file, f_path.dentry, d_name.name);
-		}
-	} else {
-		BPF_CORE_READ_STR_INTO(&e->path, file, f_path.dentry, d_name.name);
-	}
+	if (can_path && bpf_d_path(&file->f_path, e->path, sizeof(e->path)) >= 0)
+		goto out;
+	if (can_path)
+		e->flags |= TCL_EV_F_PATH_TRUNC;
+	/* Read the name's pointer first, then the string it points to. */
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), name) < 0)
+		e->path[0] = 0;
+out:
 	bpf_ringbuf_submit(e, 0);
 	count(TCL_CNT_EVENTS);
+}
+
+/*
+ * First use of a digest in a scope is reported once: it becomes a measurement. The record is
+ * reserved before the digest is marked seen, so one that cannot be delivered (ring buffer full,
+ * counted as a drop) is reported again at the next use instead of never.
+ */
+static __always_inline void report_first_use(struct file *file, enum tcl_hook hook,
+					     __u64 scope_cgid, __u32 image_idx, const __u8 *sha256,
+					     bool cached, bool can_path)
+{
+	struct tcl_seen_key k = { .scope_cgid = scope_cgid };
+	struct tcl_event *e;
+	__u8 one = 1;
+
+	__builtin_memcpy(k.sha256, sha256, TCL_SHA256_LEN);
+	if (bpf_map_lookup_elem(&tcl_seen, &k))
+		return;
+	e = file_event(file, hook, TCL_VERDICT_ALLOW, TCL_REASON_FIRST_SEEN, scope_cgid,
+		       image_idx);
+	if (!e)
+		return;
+	if (bpf_map_update_elem(&tcl_seen, &k, &one, BPF_NOEXIST)) {
+		bpf_ringbuf_discard(e, 0); /* another CPU reported it just now */
+		return;
+	}
+	__builtin_memcpy(e->sha256, sha256, TCL_SHA256_LEN);
+	e->flags = cached ? TCL_EV_F_CACHED : 0;
+	file_event_submit(e, file, can_path);
+}
+
+/* Remember that a file's content is mapped executable in scope (see tcl_file_open). */
+static __always_inline void mark_exec_mapped(__u64 content)
+{
+	struct tcl_inode_key k;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!content)
+		return;
+	inode_key(content, &k);
+	bpf_map_update_elem(&tcl_exec_mapped, &k, &now, BPF_ANY);
 }
 
 /* The decision shared by every hook. Returns 0 or -EPERM. */
@@ -352,8 +543,10 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 	struct tcl_config *cfg = get_config();
 	struct tcl_scope_val sv = {};
 	enum tcl_reason reason = TCL_REASON_NONE;
+	struct file_facts ff;
 	__u8 sha[TCL_SHA256_LEN];
-	bool cached = false, enforce;
+	struct tcl_event *e;
+	bool enforce;
 	__u64 scope;
 	int err;
 
@@ -365,26 +558,36 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 	count(TCL_CNT_CHECKS);
 	enforce = cfg->mode == TCL_MODE_ENFORCE;
 
-	err = file_digest(file, sleepable, sha, &cached);
-	if (err) {
+	file_facts(file, &ff);
+	/* Marked before the verdict: a write-open racing with this check already finds it. */
+	mark_exec_mapped(ff.content);
+	err = file_digest(file, &ff, sleepable, sha);
+	if (err)
 		reason = TCL_REASON_HASH_FAILED;
-	} else if (hook == TCL_HOOK_MMAP &&
-		   BPF_CORE_READ(file, f_inode, i_writecount.counter) > 0) {
+	else if (ff.kind == CONTENT_UNSEALED)
+		reason = TCL_REASON_UNSEALED;
+	else if (ff.kind == CONTENT_UNSTABLE)
+		reason = TCL_REASON_UNSTABLE_FS;
+	else if (ff.writers)
 		reason = TCL_REASON_WRITERS;
-	} else if (!digest_allowed(sha, sv.image_idx)) {
+	else if (!digest_allowed(sha, sv.image_idx))
 		reason = (sv.flags & TCL_SCOPE_REQUIRE_IMAGE) && !sv.image_idx ?
 				 TCL_REASON_NO_IMAGE : TCL_REASON_NOT_ALLOWED;
-	}
 
 	if (reason == TCL_REASON_NONE) {
-		if (first_seen(scope, sha))
-			emit(file, hook, TCL_VERDICT_ALLOW, TCL_REASON_FIRST_SEEN, scope,
-			     sv.image_idx, sha, 0, cached, sleepable);
+		report_first_use(file, hook, scope, sv.image_idx, sha, ff.cached, sleepable);
 		return 0;
 	}
 	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
-	emit(file, hook, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT, reason, scope,
-	     sv.image_idx, err ? NULL : sha, err, cached, sleepable);
+	e = file_event(file, hook, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT, reason, scope,
+		       sv.image_idx);
+	if (e) {
+		e->hash_err = err;
+		e->flags = ff.cached ? TCL_EV_F_CACHED : 0;
+		if (!err)
+			__builtin_memcpy(e->sha256, sha, TCL_SHA256_LEN);
+		file_event_submit(e, file, sleepable);
+	}
 	return enforce ? -EPERM : 0;
 }
 
@@ -418,25 +621,85 @@ int BPF_PROG(tcl_file_mprotect, struct vm_area_struct *vma, unsigned long reqpro
 		return ret;
 	if (!(prot & PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & VM_EXEC))
 		return 0;
-	file = BPF_CORE_READ(vma, vm_file);
+	file = vma->vm_file;
 	if (!file)
 		return 0;
 	return check_file(file, TCL_HOOK_MPROTECT, false);
 }
 
+/* Writing to a file that in-scope code maps executable (or runs) changes code that was checked
+ * under its feet: a write-open or truncate of it is refused (ETXTBSY, as the kernel does for a
+ * running binary) while it is mapped or open, and for a moment after the check, which covers a
+ * mapping the kernel has not linked in yet. */
+#define EXEC_MAP_GRACE_NS 1000000000ULL
+
+static __always_inline bool exec_mapped_now(__u64 addr)
+{
+	struct inode *inode = (void *)addr;
+	struct tcl_inode_key k;
+	__u64 *when;
+
+	inode_key(addr, &k);
+	when = bpf_map_lookup_elem(&tcl_exec_mapped, &k);
+	if (!when)
+		return false;
+	if (BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node) ||
+	    BPF_CORE_READ(inode, i_readcount.counter) > 0 ||
+	    bpf_ktime_get_boot_ns() - *when < EXEC_MAP_GRACE_NS)
+		return true;
+	bpf_map_delete_elem(&tcl_exec_mapped, &k);
+	return false;
+}
+
+static __always_inline int check_write(struct file *file, __u64 inode)
+{
+	struct tcl_config *cfg;
+	struct tcl_scope_val sv = {};
+	struct tcl_event *e;
+	bool enforce;
+
+	invalidate(inode);
+	if (!exec_mapped_now(inode))
+		return 0;
+	cfg = get_config();
+	if (!cfg)
+		return 0;
+	enforce = cfg->mode == TCL_MODE_ENFORCE;
+	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
+	if (file) {
+		e = file_event(file, TCL_HOOK_OPEN, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT,
+			       TCL_REASON_MAPPED_WRITE, scope_of_current(cfg, &sv), sv.image_idx);
+		if (e)
+			file_event_submit(e, file, false);
+	}
+	return enforce ? -ETXTBSY : 0;
+}
+
 SEC("lsm/file_open")
 int BPF_PROG(tcl_file_open, struct file *file, int ret)
 {
-	if (BPF_CORE_READ(file, f_mode) & FMODE_WRITE)
-		invalidate(BPF_CORE_READ(file, f_inode));
-	return ret;
+	if (ret || !(file->f_mode & FMODE_WRITE))
+		return ret;
+	return check_write(file, inode_addr(file));
 }
 
 SEC("lsm/path_truncate")
 int BPF_PROG(tcl_path_truncate, const struct path *path, int ret)
 {
-	invalidate(BPF_CORE_READ(path, dentry, d_inode));
-	return ret;
+	__u64 inode = (__u64)BPF_CORE_READ(path, dentry, d_inode);
+
+	if (ret || !inode)
+		return ret;
+	return check_write(NULL, inode);
+}
+
+/* Linux >= 6.2 sends ftruncate here instead of path_truncate (loaded where the hook exists). */
+SEC("lsm/file_truncate")
+int BPF_PROG(tcl_file_truncate, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	return check_write(file, inode_addr(file));
 }
 
 /*
@@ -525,22 +788,39 @@ static __always_inline bool container_cgroup_name(struct cg_scratch *s, int len)
 	       word_before(name, start - 1, "crio", 4) || word_before(name, start - 1, "docker", 6);
 }
 
-static __always_inline bool ancestor_in_scope(struct kernfs_node *kn)
+/*
+ * Is any ancestor of cgrp in scope? Every level up to the root is looked at: a container that
+ * nests its own cgroups deeper than any fixed window must not get a scope entry of its own
+ * there (one per cgroup would fill the map). Deeper than TCL_MAX_CGROUP_LEVELS counts as in
+ * scope: such a cgroup never gets an entry of its own.
+ */
+#define TCL_MAX_CGROUP_LEVELS 256
+
+static __always_inline bool ancestor_in_scope(struct cgroup *cgrp)
 {
-	for (int i = 0; i < TCL_MAX_CGROUP_DEPTH; i++) {
+	int level = BPF_CORE_READ(cgrp, level);
+	unsigned long base = (unsigned long)cgrp + bpf_core_field_offset(struct cgroup, ancestors);
+
+	if (level > TCL_MAX_CGROUP_LEVELS)
+		return true;
+	for (int i = 0; i < TCL_MAX_CGROUP_LEVELS; i++) {
+		struct cgroup *anc = NULL;
 		__u64 id;
 
-		kn = BPF_CORE_READ(kn, parent);
-		if (!kn)
-			return false;
-		id = BPF_CORE_READ(kn, id);
+		if (i >= level)
+			break;
+		if (bpf_probe_read_kernel(&anc, sizeof(anc), (void *)(base + i * sizeof(anc))) ||
+		    !anc)
+			return true;
+		id = BPF_CORE_READ(anc, kn, id);
 		if (bpf_map_lookup_elem(&tcl_scope, &id))
 			return true;
 	}
 	return false;
 }
 
-static __always_inline void emit_cgroup(enum tcl_hook hook, __u64 cgid, const char *path)
+static __always_inline void emit_cgroup(enum tcl_hook hook, __u64 cgid, const char *path,
+					enum tcl_reason reason)
 {
 	struct tcl_event *e;
 
@@ -555,6 +835,7 @@ static __always_inline void emit_cgroup(enum tcl_hook hook, __u64 cgid, const ch
 	e->scope_cgid = cgid;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->hook = hook;
+	e->reason = reason;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) == sizeof(e->path))
 		e->flags |= TCL_EV_F_PATH_TRUNC;
@@ -583,11 +864,16 @@ int BPF_PROG(tcl_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 		return 0;
 	__builtin_memset(s->parent, 0, sizeof(s->parent));
 	bpf_probe_read_kernel_str(s->parent, sizeof(s->parent), BPF_CORE_READ(kn, parent, name));
-	if (!container_cgroup_name(s, len - 1) || ancestor_in_scope(kn))
+	if (!container_cgroup_name(s, len - 1) || ancestor_in_scope(cgrp))
 		return 0;
 	id = BPF_CORE_READ(kn, id);
-	bpf_map_update_elem(&tcl_scope, &id, &sv, BPF_NOEXIST);
-	emit_cgroup(TCL_HOOK_CGROUP_MKDIR, id, path);
+	if (bpf_map_update_elem(&tcl_scope, &id, &sv, BPF_NOEXIST) && !bpf_map_lookup_elem(&tcl_scope, &id)) {
+		/* Map full: the agent refuses this container at its hook (fail closed). */
+		count(TCL_CNT_SCOPE_FULL);
+		emit_cgroup(TCL_HOOK_CGROUP_MKDIR, id, path, TCL_REASON_SCOPE_FULL);
+		return 0;
+	}
+	emit_cgroup(TCL_HOOK_CGROUP_MKDIR, id, path, TCL_REASON_NONE);
 	return 0;
 }
 
@@ -600,7 +886,7 @@ int BPF_PROG(tcl_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	if (!sv || !(sv->flags & TCL_SCOPE_CONTAINER))
 		return 0;
 	bpf_map_delete_elem(&tcl_scope, &id);
-	emit_cgroup(TCL_HOOK_CGROUP_RMDIR, id, path);
+	emit_cgroup(TCL_HOOK_CGROUP_RMDIR, id, path, TCL_REASON_NONE);
 	return 0;
 }
 
@@ -663,9 +949,14 @@ static __always_inline bool is_agent(const struct tcl_config *cfg, struct task_s
 	return start / TCL_NSEC_PER_TICK == cfg->agent_start;
 }
 
+/*
+ * real_cred, not cred: the kernel puts the opener's credentials in cred while a task writes
+ * cgroup.procs through an fd that someone else opened, and host root's fd must not lend its
+ * exemption to a guarded task.
+ */
 static __always_inline bool host_root(struct task_struct *task)
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
 	__u64 caps;
 
 	if (BPF_CORE_READ(task, thread_pid, level) || BPF_CORE_READ(cred, user_ns, level))

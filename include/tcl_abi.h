@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TCL_ABI_VERSION 2
+#define TCL_ABI_VERSION 3
 
 #define TCL_SHA256_LEN 32
 #define TCL_COMM_LEN 16
@@ -46,6 +46,12 @@ enum tcl_reason {
 	TCL_REASON_NO_IMAGE = 4,	/* container without a verified image set */
 	TCL_REASON_FIRST_SEEN = 5,	/* allowed, first time in this scope: a measurement */
 	TCL_REASON_TAMPER = 6,		/* an in-scope task reached for tcl's own objects */
+	TCL_REASON_UNSEALED = 7,	/* shmem without a name (memfd, SysV shm, O_TMPFILE) not
+					 * sealed with F_SEAL_WRITE: writable unseen */
+	TCL_REASON_UNSTABLE_FS = 8,	/* FUSE: content may differ between check and use */
+	TCL_REASON_MAPPED_WRITE = 9,	/* write-open/truncate of a file mapped executable in
+					 * scope (ETXTBSY) */
+	TCL_REASON_SCOPE_FULL = 10,	/* a container cgroup got no scope entry: map full */
 };
 
 enum tcl_mode {
@@ -62,7 +68,8 @@ struct tcl_config {
 	__u64 loaded_at_ns;	/* CLOCK_BOOTTIME of the first load */
 	/* Self-protection (ABI 2), written by every agent at start. */
 	__u32 agent_tgid;	/* the running agent: may touch tcl's objects, cannot be ptraced */
-	__u32 pad;
+	__u32 ready;		/* 1 once an agent put mode, scope and allow sets in place: from
+				 * then on the kernel enforces what was asked, agent or not */
 	__u64 agent_start;	/* its start time in clock ticks after boot (/proc/PID/stat field 22):
 				 * a recycled pid of a dead agent is not the agent */
 	__u64 pin_dev;		/* kernel dev_t (major << 20 | minor) of the bpffs holding the pins */
@@ -119,23 +126,28 @@ struct tcl_allow_key {
 };
 _Static_assert(sizeof(struct tcl_allow_key) == 36, "tcl_allow_key size");
 
-/* Digest cache key: the identity of an inode. */
+/*
+ * A live inode, as the layer-digest and exec-mapped maps name it: its address (unique while it
+ * lives) with its device and number (an address reused by another inode rarely matches those).
+ */
 struct tcl_inode_key {
+	__u64 inode;
 	__u64 dev;
 	__u64 ino;
-	__u32 generation;
-	__u32 pad;
 };
 _Static_assert(sizeof(struct tcl_inode_key) == 24, "tcl_inode_key size");
 
 /*
- * Digest cache value. An entry is valid only while the invalidation counter of its bucket still
- * equals inval_seq and the inode's change attributes are unchanged: a write-open or truncate
- * bumps the counter, so an entry hashed concurrently with a write can never validate later.
+ * Digest cache value (inode storage of the file's inode). An entry is valid only while its file's
+ * content still lives in the same inode (content_inode: the overlayfs layer inode, or the inode
+ * itself), the invalidation counter of that inode's bucket still equals inval_seq and its change
+ * attributes are unchanged: a write-open or truncate bumps the counter, so an entry hashed
+ * concurrently with a write can never validate later.
  */
 #define TCL_INVAL_BUCKETS 4096
 struct tcl_digest_val {
 	__u8 sha256[TCL_SHA256_LEN];
+	__u64 content_inode;	/* kernel address: compared, never dereferenced by user space */
 	__u64 inval_seq;
 	__s64 ctime_sec;
 	__s64 ctime_nsec;
@@ -144,7 +156,7 @@ struct tcl_digest_val {
 	__s64 size;
 	__u64 i_version;
 };
-_Static_assert(sizeof(struct tcl_digest_val) == 88, "tcl_digest_val size");
+_Static_assert(sizeof(struct tcl_digest_val) == 96, "tcl_digest_val size");
 
 /* "Seen" map key: first use of a digest in a scope cgroup is reported once (a measurement). */
 struct tcl_seen_key {
@@ -163,6 +175,7 @@ enum tcl_counter {
 	TCL_CNT_CACHE_MISSES,
 	TCL_CNT_HASH_ERRORS,
 	TCL_CNT_CHECKS,		/* in-scope checks */
+	TCL_CNT_SCOPE_FULL,	/* container cgroups that got no scope entry (map full) */
 	TCL_CNT_MAX,
 };
 
