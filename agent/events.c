@@ -20,6 +20,8 @@ const char *tcl_hook_name(unsigned int hook)
 		return "file_mprotect";
 	case TCL_HOOK_OPEN:
 		return "file_open";
+	case TCL_HOOK_GUARD:
+		return "guard";
 	}
 	return NULL;
 }
@@ -34,6 +36,8 @@ const char *tcl_hook_type(unsigned int hook)
 		return "mmap";
 	case TCL_HOOK_OPEN:
 		return "open";
+	case TCL_HOOK_GUARD:
+		return "guard";
 	}
 	return "unknown";
 }
@@ -70,6 +74,10 @@ const char *tcl_reason_name(unsigned int reason)
 		return "mapped_exec";
 	case TCL_REASON_SCOPE_FULL:
 		return "scope_full";
+	case TCL_REASON_TAMPER:
+		return "tamper";
+	case TCL_REASON_INJECT:
+		return "code_injection";
 	}
 	return NULL; /* allow records carry no reason */
 }
@@ -172,7 +180,9 @@ int tcl_event_format(const struct tcl_event *e, const struct tcl_event_meta *m, 
 	add_str(o, "comm", s);
 	utf8_sanitize(e->path, sizeof(e->path), s, sizeof(s));
 	add_str(o, "path", s);
-	if (e->reason != TCL_REASON_HASH_FAILED) {
+	/* Records without a digest: hash failures, refused write-opens, guard refusals. */
+	if (e->reason != TCL_REASON_HASH_FAILED && e->hook != TCL_HOOK_OPEN &&
+	    e->hook != TCL_HOOK_GUARD) {
 		tcl_hex(e->sha256, TCL_SHA256_LEN, s);
 		json_object_object_add(o, "sha256", json_object_new_string(s));
 	}

@@ -4,6 +4,7 @@
 #define TCL_MAPS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bpf_loader.h"
@@ -22,6 +23,8 @@ int tcl_allow_sync_sets(struct tcl_bpf *b, const struct tcl_allow_set *sets, siz
 			size_t *added, size_t *removed);
 int tcl_scope_add(struct tcl_bpf *b, uint64_t cgid, uint32_t image_idx, uint32_t flags);
 int tcl_scope_del(struct tcl_bpf *b, uint64_t cgid);
+/* Does the cgroup have a scope entry of its own? */
+bool tcl_scope_has(struct tcl_bpf *b, uint64_t cgid);
 /* Number of entries in the scope map, and of the allow set of image_idx. */
 size_t tcl_scope_count(struct tcl_bpf *b);
 size_t tcl_allow_count(struct tcl_bpf *b, uint32_t image_idx);

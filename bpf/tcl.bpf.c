@@ -633,18 +633,96 @@ int BPF_PROG(tcl_file_mprotect, struct vm_area_struct *vma, unsigned long reqpro
  * mapping the kernel has not linked in yet. */
 #define EXEC_MAP_GRACE_NS 1000000000ULL
 
-static __always_inline bool exec_mapped_now(__u64 addr)
+/* What a walk of a file's mappings found. */
+enum exec_maps { MAPS_NO_EXEC, MAPS_EXEC, MAPS_TOO_MANY };
+
+#define MAPS_WALK_MAX 32
+#define MAPS_STACK 16
+
+struct maps_walk {
+	struct rb_node *stack[MAPS_STACK];
+	struct rb_node *node;
+	unsigned long off;	/* offsetof(struct vm_area_struct, shared.rb) */
+	int top;
+	enum exec_maps result;
+};
+
+/* One step of a depth-first walk (bpf_loop callback: the verifier checks it once). */
+static long maps_step(__u32 i, void *ctx)
+{
+	struct maps_walk *w = ctx;
+	struct rb_node *node = w->node, *right;
+	struct vm_area_struct *vma;
+
+	if (!node) {
+		if (w->top <= 0) {
+			w->result = MAPS_NO_EXEC;
+			return 1;
+		}
+		w->top--;
+		w->node = w->stack[w->top & (MAPS_STACK - 1)];
+		return 0;
+	}
+	vma = (void *)node - w->off;
+	if (BPF_CORE_READ(vma, vm_flags) & VM_EXEC) {
+		w->result = MAPS_EXEC;
+		return 1;
+	}
+	right = BPF_CORE_READ(node, rb_right);
+	if (right) {
+		if (w->top >= MAPS_STACK) {
+			w->result = MAPS_TOO_MANY;
+			return 1;
+		}
+		w->stack[w->top & (MAPS_STACK - 1)] = right;
+		w->top++;
+	}
+	w->node = BPF_CORE_READ(node, rb_left);
+	return 0;
+}
+
+/*
+ * Does any mapping of the inode (its i_mmap interval tree) have VM_EXEC? Looks at up to
+ * MAPS_WALK_MAX mappings; past that the answer is MAPS_TOO_MANY.
+ */
+static __always_inline enum exec_maps exec_mappings(struct inode *inode)
+{
+	struct maps_walk w = {
+		.off = bpf_core_field_offset(struct vm_area_struct, shared.rb),
+		.result = MAPS_TOO_MANY,
+	};
+
+	w.node = BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node);
+	if (!w.node)
+		return MAPS_NO_EXEC;
+	/* Twice the mappings: popping a subtree is a step of its own. */
+	bpf_loop(2 * MAPS_WALK_MAX, maps_step, &w, 0);
+	return w.result;
+}
+
+/*
+ * Is the file's content in use as code? Marked by a check in scope (exec or executable mapping)
+ * and still mapped, open (an interpreter reading a script) or checked a moment ago; or, for a
+ * writer in scope, mapped executable by anyone, marked or not (a mark can be evicted from the
+ * LRU map, a mapping cannot).
+ */
+static __always_inline bool exec_mapped_now(__u64 addr, bool writer_in_scope)
 {
 	struct inode *inode = (void *)addr;
 	struct tcl_inode_key k;
+	enum exec_maps maps;
 	__u64 *when;
 
 	inode_key(addr, &k);
 	when = bpf_map_lookup_elem(&tcl_exec_mapped, &k);
+	if (!when && !writer_in_scope)
+		return false;
+	maps = exec_mappings(inode);
+	if (maps == MAPS_EXEC)
+		return true;
 	if (!when)
 		return false;
-	if (BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node) ||
-	    BPF_CORE_READ(inode, i_readcount.counter) > 0 ||
+	if (maps == MAPS_TOO_MANY || BPF_CORE_READ(inode, i_readcount.counter) > 0 ||
 	    bpf_ktime_get_boot_ns() - *when < EXEC_MAP_GRACE_NS)
 		return true;
 	bpf_map_delete_elem(&tcl_exec_mapped, &k);
@@ -653,34 +731,27 @@ static __always_inline bool exec_mapped_now(__u64 addr)
 
 static __always_inline int check_write(struct file *file, __u64 inode)
 {
-	struct tcl_config *cfg;
+	struct tcl_config *cfg = get_config();
 	struct tcl_scope_val sv = {};
 	struct tcl_event *e;
 	bool enforce;
+	__u64 scope;
 
 	invalidate(inode);
-	if (!exec_mapped_now(inode))
-		return 0;
-	cfg = get_config();
 	if (!cfg)
+		return 0;
+	scope = scope_of_current(cfg, &sv);
+	if (!exec_mapped_now(inode, scope != 0))
 		return 0;
 	enforce = cfg->mode == TCL_MODE_ENFORCE;
 	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
 	if (file) {
 		e = file_event(file, TCL_HOOK_OPEN, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT,
-			       TCL_REASON_MAPPED_WRITE, scope_of_current(cfg, &sv), sv.image_idx);
+			       TCL_REASON_MAPPED_WRITE, scope, sv.image_idx);
 		if (e)
 			file_event_submit(e, file, false);
 	}
 	return enforce ? -ETXTBSY : 0;
-}
-
-SEC("lsm/file_open")
-int BPF_PROG(tcl_file_open, struct file *file, int ret)
-{
-	if (ret || !(file->f_mode & FMODE_WRITE))
-		return ret;
-	return check_write(file, inode_addr(file));
 }
 
 SEC("lsm/path_truncate")
@@ -991,7 +1062,7 @@ static __always_inline __u64 guarded(struct tcl_config *cfg)
 
 /* name: the object's name (kernel memory or a string constant), may be NULL. */
 static __always_inline void emit_guard(enum tcl_guard_op op, __u64 scope, __u64 dev, __u64 id,
-				       const char *name)
+				       const char *name, enum tcl_reason reason)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct tcl_event *e;
@@ -1012,7 +1083,7 @@ static __always_inline void emit_guard(enum tcl_guard_op op, __u64 scope, __u64 
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->hook = TCL_HOOK_GUARD;
 	e->verdict = TCL_VERDICT_DENY;
-	e->reason = TCL_REASON_TAMPER;
+	e->reason = reason;
 	e->guard_op = op;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->path[0] = 0;
@@ -1044,7 +1115,7 @@ int BPF_PROG(tcl_guard_map, struct bpf_map *map, fmode_t fmode, int ret)
 	scope = guarded(cfg);
 	if (!scope)
 		return 0;
-	emit_guard(TCL_GUARD_OP_MAP_FD, scope, 0, map->id, map->name);
+	emit_guard(TCL_GUARD_OP_MAP_FD, scope, 0, map->id, map->name, TCL_REASON_TAMPER);
 	return -EPERM;
 }
 
@@ -1063,7 +1134,7 @@ int BPF_PROG(tcl_guard_prog, struct bpf_prog *prog, int ret)
 	scope = guarded(cfg);
 	if (!scope)
 		return 0;
-	emit_guard(TCL_GUARD_OP_PROG_FD, scope, 0, aux->id, aux->name);
+	emit_guard(TCL_GUARD_OP_PROG_FD, scope, 0, aux->id, aux->name, TCL_REASON_TAMPER);
 	return -EPERM;
 }
 
@@ -1115,7 +1186,7 @@ int BPF_PROG(tcl_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size, in
 	scope = guarded(cfg);
 	if (!scope)
 		return 0;
-	emit_guard(op, scope, 0, id, "bpf_link");
+	emit_guard(op, scope, 0, id, "bpf_link", TCL_REASON_TAMPER);
 	return -EPERM;
 }
 
@@ -1176,7 +1247,8 @@ int BPF_PROG(tcl_guard_inode, struct inode *inode, int mask, int ret)
 		scope = guarded(cfg);
 		if (!scope)
 			return 0;
-		emit_guard(TCL_GUARD_OP_PIN_ACCESS, scope, cfg->pin_dev, inode->i_ino, NULL);
+		emit_guard(TCL_GUARD_OP_PIN_ACCESS, scope, cfg->pin_dev, inode->i_ino, NULL,
+			   TCL_REASON_TAMPER);
 		return -EPERM;
 	}
 	if (magic != CGROUP2_SUPER_MAGIC || !(mask & (MAY_WRITE | MAY_APPEND)))
@@ -1195,7 +1267,7 @@ int BPF_PROG(tcl_guard_inode, struct inode *inode, int mask, int ret)
 	if (cgroup_within(kn, scope))
 		return 0;
 	emit_guard(TCL_GUARD_OP_CGROUP_MOVE, scope, 0, kn ? BPF_CORE_READ(kn, id) : 0,
-		   "cgroup.procs");
+		   "cgroup.procs", TCL_REASON_TAMPER);
 	return -EPERM;
 }
 
@@ -1220,7 +1292,7 @@ static __always_inline int guard_remove(struct inode *a, struct inode *b, struct
 	if (!scope)
 		return 0;
 	emit_guard(TCL_GUARD_OP_PIN_REMOVE, scope, cfg->pin_dev, hit->i_ino,
-		   (const char *)BPF_CORE_READ(name, d_name.name));
+		   (const char *)BPF_CORE_READ(name, d_name.name), TCL_REASON_TAMPER);
 	return -EPERM;
 }
 
@@ -1251,8 +1323,73 @@ int BPF_PROG(tcl_guard_ptrace, struct task_struct *child, unsigned int mode, int
 	if (ret || !(mode & PTRACE_MODE_ATTACH))
 		return ret;
 	cfg = get_config();
-	if (!cfg || !is_agent(cfg, child) || task->tgid == child->tgid)
+	if (!cfg || task->tgid == child->tgid)
 		return 0;
-	emit_guard(TCL_GUARD_OP_PTRACE, 0, 0, child->tgid, "tcl-agent");
+	if (is_agent(cfg, child)) {
+		emit_guard(TCL_GUARD_OP_PTRACE, 0, 0, child->tgid, "tcl-agent", TCL_REASON_TAMPER);
+		return -EPERM;
+	}
+	/*
+	 * Writing into another process is running code nobody checked: ptrace pokes,
+	 * /proc/PID/mem, process_vm_writev all need PTRACE_MODE_ATTACH (as do their read-only
+	 * twins, which share the mode). In enforce mode a guarded task gets none of them.
+	 */
+	if (cfg->mode == TCL_MODE_ENFORCE) {
+		__u64 scope = guarded(cfg);
+
+		if (scope) {
+			emit_guard(TCL_GUARD_OP_PTRACE, scope, 0, child->tgid, child->comm,
+				   TCL_REASON_INJECT);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/* Write-opens: code in use (check_write) and process memory (above all, guarded tasks). */
+#define PROC_SUPER_MAGIC 0x9fa0
+
+/* /proc/PID/mem (or task/TID/mem) opened for writing? The same thread group skips the ptrace
+ * check, so this is the only place a process writing code into its own memory is seen. */
+static __always_inline bool proc_mem_file(struct file *file)
+{
+	char n[4] = {};
+
+	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+		return false;
+	if (bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(file, f_path.dentry,
+								   d_name.name)) != 4)
+		return false;
+	return n[0] == 'm' && n[1] == 'e' && n[2] == 'm';
+}
+
+static __always_inline int check_proc_mem(struct file *file)
+{
+	struct tcl_config *cfg = get_config();
+	struct tcl_scope_val sv = {};
+	struct tcl_event *e;
+	__u64 scope;
+
+	if (!cfg || cfg->mode != TCL_MODE_ENFORCE)
+		return 0;
+	scope = guarded(cfg);
+	if (!scope)
+		return 0;
+	scope_of_current(cfg, &sv);
+	count(TCL_CNT_DENIALS);
+	e = file_event(file, TCL_HOOK_OPEN, TCL_VERDICT_DENY, TCL_REASON_INJECT, scope,
+		       sv.image_idx);
+	if (e)
+		file_event_submit(e, file, false);
 	return -EPERM;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(tcl_file_open, struct file *file, int ret)
+{
+	if (ret || !(file->f_mode & FMODE_WRITE))
+		return ret;
+	if (proc_mem_file(file))
+		return check_proc_mem(file);
+	return check_write(file, inode_addr(file));
 }

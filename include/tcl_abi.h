@@ -52,6 +52,8 @@ enum tcl_reason {
 	TCL_REASON_MAPPED_WRITE = 9,	/* write-open/truncate of a file mapped executable in
 					 * scope (ETXTBSY) */
 	TCL_REASON_SCOPE_FULL = 10,	/* a container cgroup got no scope entry: map full */
+	TCL_REASON_INJECT = 11,		/* enforce: a guarded task reached into another process's
+					 * memory (ptrace attach, /proc/PID/mem, process_vm_*) */
 };
 
 enum tcl_mode {
@@ -107,7 +109,8 @@ enum tcl_guard_op {
 	TCL_GUARD_OP_PIN_ACCESS = 5,	/* open or BPF_OBJ_GET of the pin dir or a pin */
 	TCL_GUARD_OP_PIN_REMOVE = 6,	/* unlink or rename of the pin dir or a pin */
 	TCL_GUARD_OP_CGROUP_MOVE = 7,	/* moving a task to a cgroup outside its scope */
-	TCL_GUARD_OP_PTRACE = 8,	/* ptrace attach or memory access to the agent */
+	TCL_GUARD_OP_PTRACE = 8,	/* ptrace attach or memory access to the agent, or (reason
+					 * TCL_REASON_INJECT) by a guarded task to any process */
 };
 
 /* Scope map: cgroup id -> what applies to tasks in that cgroup and below it. */

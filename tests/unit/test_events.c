@@ -158,6 +158,32 @@ static void test_simple_and_small_buffer(void **state)
 			 -E2BIG);
 }
 
+/* A refused write-open and a guard refusal hash nothing: no digest, their own type and reason. */
+static void test_open_and_guard_records(void **state)
+{
+	struct tcl_event e = sample();
+	char buf[TCL_EVENT_JSON_MAX];
+	json_object *o;
+
+	e.hook = TCL_HOOK_OPEN;
+	e.reason = TCL_REASON_MAPPED_WRITE;
+	memset(e.sha256, 0, sizeof(e.sha256));
+	o = parse_line(buf, tcl_event_format(&e, NULL, buf, sizeof(buf)));
+	assert_string_equal(str(o, "type"), "open");
+	assert_string_equal(str(o, "reason"), "mapped_exec");
+	assert_string_equal(str(o, "hook"), "file_open");
+	assert_null(str(o, "sha256"));
+	json_object_put(o);
+
+	e.hook = TCL_HOOK_GUARD;
+	e.reason = TCL_REASON_INJECT;
+	o = parse_line(buf, tcl_event_format(&e, NULL, buf, sizeof(buf)));
+	assert_string_equal(str(o, "type"), "guard");
+	assert_string_equal(str(o, "reason"), "code_injection");
+	assert_null(str(o, "sha256"));
+	json_object_put(o);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(tcl_hook_type(TCL_HOOK_MMAP), "mmap");
@@ -165,6 +191,14 @@ static void test_names(void **state)
 	assert_string_equal(tcl_verdict_name(TCL_VERDICT_AUDIT), "audit");
 	assert_string_equal(tcl_reason_name(TCL_REASON_WRITERS), "open_for_write");
 	assert_string_equal(tcl_reason_name(TCL_REASON_NO_IMAGE), "no_image_set");
+	assert_string_equal(tcl_reason_name(TCL_REASON_UNSEALED), "unsealed");
+	assert_string_equal(tcl_reason_name(TCL_REASON_UNSTABLE_FS), "unstable_fs");
+	assert_string_equal(tcl_reason_name(TCL_REASON_SCOPE_FULL), "scope_full");
+	assert_string_equal(tcl_reason_name(TCL_REASON_TAMPER), "tamper");
+	/* Every reason the kernel can send has a name. */
+	for (unsigned int r = TCL_REASON_NOT_ALLOWED; r <= TCL_REASON_INJECT; r++)
+		if (r != TCL_REASON_FIRST_SEEN)
+			assert_non_null(tcl_reason_name(r));
 	assert_null(tcl_hook_name(99));
 	assert_string_equal(tcl_verdict_name(99), "unknown");
 }
@@ -177,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_hash_failure_has_no_digest),
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_simple_and_small_buffer),
+		cmocka_unit_test(test_open_and_guard_records),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
