@@ -26,6 +26,12 @@ const char *tcl_hook_name(unsigned int hook)
 	return NULL;
 }
 
+bool tcl_event_has_digest(const struct tcl_event *e)
+{
+	return e->reason != TCL_REASON_HASH_FAILED && !e->hash_err && e->hook != TCL_HOOK_OPEN &&
+	       e->hook != TCL_HOOK_GUARD;
+}
+
 const char *tcl_hook_type(unsigned int hook)
 {
 	switch (hook) {
@@ -181,8 +187,7 @@ int tcl_event_format(const struct tcl_event *e, const struct tcl_event_meta *m, 
 	utf8_sanitize(e->path, sizeof(e->path), s, sizeof(s));
 	add_str(o, "path", s);
 	/* Records without a digest: hash failures, refused write-opens, guard refusals. */
-	if (e->reason != TCL_REASON_HASH_FAILED && e->hook != TCL_HOOK_OPEN &&
-	    e->hook != TCL_HOOK_GUARD) {
+	if (tcl_event_has_digest(e)) {
 		tcl_hex(e->sha256, TCL_SHA256_LEN, s);
 		json_object_object_add(o, "sha256", json_object_new_string(s));
 	}

@@ -7,6 +7,7 @@
 #ifndef TCL_EVENTS_H
 #define TCL_EVENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct tcl_event_meta {
 };
 
 const char *tcl_hook_name(unsigned int hook);
+/* Does the record carry a file digest? (Not when hashing failed, nor for refused write-opens
+ * and guard refusals.) */
+bool tcl_event_has_digest(const struct tcl_event *e);
 const char *tcl_hook_type(unsigned int hook);
 const char *tcl_verdict_name(unsigned int verdict);
 const char *tcl_reason_name(unsigned int reason);

@@ -68,6 +68,7 @@ struct agent {
 	FILE *events_out;
 	bool events_out_failed;
 	uint64_t last_drops;
+	bool ready; /* mode, scope and allow sets in the kernel: what was asked is enforced */
 	char started[40];
 	size_t n_allow;
 };
@@ -154,7 +155,7 @@ static void measure_event(struct agent *a, const struct tcl_event *e,
 	char path[TCL_PATH_LEN + 1];
 	int ret;
 
-	if (!a->measure || e->reason == TCL_REASON_HASH_FAILED)
+	if (!a->measure || !tcl_event_has_digest(e))
 		return;
 	memcpy(path, e->path, TCL_PATH_LEN);
 	path[TCL_PATH_LEN] = '\0';
@@ -193,16 +194,26 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct agent *a = ctx;
 	struct tcl_event_meta meta = {};
 	char line[TCL_EVENT_JSON_MAX];
+	const struct tcl_event *e = data;
 
 	if (size < sizeof(struct tcl_event))
 		return 0;
-	if (((struct tcl_event *)data)->hook >= TCL_HOOK_CGROUP_MKDIR) {
-		tcl_scope_cgroup_record(a->scope, data);
+	if (e->hook == TCL_HOOK_CGROUP_MKDIR && e->reason == TCL_REASON_SCOPE_FULL) {
+		/* The kernel could not put a new container cgroup in scope: its hook refuses it. */
+		emit_agent_event(a, "scope_full",
+				 "scope map full: container cgroup %.200s has no scope entry; in "
+				 "enforce mode its container is refused at creation",
+				 e->path);
 		return 0;
 	}
-	tcl_scope_meta(a->scope, ((struct tcl_event *)data)->scope_cgid, &meta);
-	emit_line(a, line, tcl_event_format(data, &meta, line, sizeof(line)));
-	measure_event(a, data, &meta);
+	if (e->hook == TCL_HOOK_CGROUP_MKDIR || e->hook == TCL_HOOK_CGROUP_RMDIR) {
+		tcl_scope_cgroup_record(a->scope, e);
+		return 0;
+	}
+	tcl_scope_meta(a->scope, e->scope_cgid, &meta);
+	emit_line(a, line, tcl_event_format(e, &meta, line, sizeof(line)));
+	/* Guard refusals and refused write-opens ran nothing and carry no digest: not measured. */
+	measure_event(a, e, &meta);
 	return 0;
 }
 
@@ -234,20 +245,28 @@ static void on_container(void *ctx, bool started, const struct tcl_container_vie
 	}
 }
 
+/* Records the kernel could not deliver (ring buffer full) may have been measurements: the
+ * stream says so, and so does the measurement log (a records_lost entry, source "kernel"), so
+ * that an attestor never takes the log for complete. */
 static void check_drops(struct agent *a)
 {
-	uint64_t c[TCL_CNT_MAX];
+	uint64_t c[TCL_CNT_MAX], n;
 	char line[512];
+	int ret;
 
-	if (tcl_bpf_counters(a->bpf, c))
+	if (tcl_bpf_counters(a->bpf, c) || c[TCL_CNT_DROPS] <= a->last_drops)
 		return;
-	if (c[TCL_CNT_DROPS] > a->last_drops) {
-		emit_line(a, line,
-			  tcl_event_format_simple("drop", NULL, "ringbuf_full", NULL,
-						  (int64_t)(c[TCL_CNT_DROPS] - a->last_drops), NULL,
-						  line, sizeof(line)));
-		a->last_drops = c[TCL_CNT_DROPS];
-	}
+	n = c[TCL_CNT_DROPS] - a->last_drops;
+	a->last_drops = c[TCL_CNT_DROPS];
+	emit_line(a, line,
+		  tcl_event_format_simple("drop", NULL, "ringbuf_full", NULL, (int64_t)n, NULL,
+					  line, sizeof(line)));
+	if (!a->measure)
+		return;
+	ret = tcl_measure_lost(a->measure, TCL_MEASURE_LOST_KERNEL, n);
+	if (ret && ret != -ENOTRECOVERABLE)
+		pr_warn("measure", "%llu lost kernel records not recorded in the log: %s",
+			(unsigned long long)n, strerror(-ret));
 }
 
 /* Build the global allowlist (policy + runtime binaries) and the image sets; load them. */
@@ -378,6 +397,7 @@ static int status_json(void *ctx, char *buf, size_t len)
 	if (!o)
 		return -ENOMEM;
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "ready", json_object_new_boolean(a->ready));
 	json_object_object_add(o, "mode", json_object_new_string(a->mode == TCL_MODE_ENFORCE ?
 									 "enforce" : "audit"));
 	json_object_object_add(o, "scope", json_object_new_string(a->scope_arg));
@@ -528,8 +548,16 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len)
 			 "image %.200s has no golden set (no --registry/--trust-key, not in the policy)",
 			 m->image[0] ? m->image : "(unnamed)");
 	}
-	tcl_scope_admit(a->scope, cgid, cgpath, m, vr.verified ? vr.image_digest : NULL,
-			vr.verified);
+	ret = tcl_scope_admit(a->scope, cgid, cgpath, m, vr.verified ? vr.image_digest : NULL,
+			      vr.verified);
+	/* Fail closed: a container whose cgroup has no scope entry (the map is full) would run
+	 * unchecked. */
+	if ((ret || !tcl_scope_has(a->bpf, cgid)) && vr.verified) {
+		vr.verified = false;
+		snprintf(vr.reason, sizeof(vr.reason),
+			 "cgroup %.200s is not in tcl's scope (%s): nothing would be checked in it",
+			 cgpath, ret ? strerror(-ret) : "scope map full");
+	}
 reply:
 	em.container_id = m->container_id;
 	em.pod_uid = m->pod_uid;
@@ -956,11 +984,14 @@ int main(int argc, char **argv)
 	ret = apply_policy(&a, a.policy);
 	if (ret)
 		goto out;
-	/* Mode last: enforcement starts only once the allow sets are in place. */
+	/* Mode last: enforcement starts only once the allow sets are in place. Ready with it:
+	 * from here on the kernel enforces what this agent was asked to. */
 	cfg.mode = a.mode;
+	cfg.ready = 1;
 	ret = tcl_bpf_set_config(a.bpf, &cfg);
 	if (ret)
 		goto out;
+	a.ready = true;
 
 	a.rb = ring_buffer__new(a.bpf->map_fd[TCL_MAP_EVENTS], on_record, &a, NULL);
 	if (!a.rb) {

@@ -33,6 +33,7 @@
 #define RETRY_MIN_MS	100
 #define RETRY_MAX_MS	30000
 #define TAIL_SAVE_MAX	(4u << 20)	/* a non-zero torn tail is less than one entry */
+#define LOST_JSON_MAX	64		/* {"count":<20 digits>,"source":"kernel"} */
 
 /* (container, file digest) pairs already in the log: open addressing on 128 bits of
  * SHA-256(container id NUL digest), enough that nobody can craft a file that collides with
@@ -80,6 +81,11 @@ struct tcl_measure {
 	size_t base_entries;		/* in the log (and extended) when the worker started */
 	uint64_t log_bytes;
 	uint64_t measured, deduped, dropped, refused, recovered, appends;
+	/* Records lost per source (enum tcl_measure_lost_source) whose records_lost entry is
+	 * not queued yet, and what the queued ones counted. */
+	uint64_t lost_pending[TCL_MEASURE_LOST_SOURCES];
+	uint64_t lost_logged;
+	uint64_t lost_enq;		/* enq after the last records_lost entry queued */
 };
 
 const char *tcl_measure_state_name(enum tcl_measure_state s)
@@ -284,6 +290,65 @@ static const char *name_cid(const char *name, size_t *cl)
 	return name;
 }
 
+/* ---- records lost ---- */
+
+static const char *const lost_source_name[TCL_MEASURE_LOST_SOURCES] = {
+	[TCL_MEASURE_LOST_AGENT] = "agent",
+	[TCL_MEASURE_LOST_KERNEL] = "kernel",
+};
+
+static bool room(const struct tcl_measure *m, size_t est);
+
+static bool lost_any(const struct tcl_measure *m)
+{
+	for (int i = 0; i < TCL_MEASURE_LOST_SOURCES; i++)
+		if (m->lost_pending[i])
+			return true;
+	return false;
+}
+
+/* Under m->lock: @n measurements were lost by this pipeline. */
+static void lost_add(struct tcl_measure *m, enum tcl_measure_lost_source src, uint64_t n)
+{
+	m->lost_pending[src] = m->lost_pending[src] + n < m->lost_pending[src] ?
+			       UINT64_MAX : m->lost_pending[src] + n;
+}
+
+/* Under m->lock, with the pipeline accepting (OK or TPM_ERROR): queue a records_lost entry
+ * for each source with a pending count, as long as there is room.  Not counted as measured:
+ * status.entries shows them, status.lost_logged what they counted. */
+static void lost_flush(struct tcl_measure *m)
+{
+	for (int i = 0; i < TCL_MEASURE_LOST_SOURCES; i++) {
+		struct tcl_log_digests d;
+		char json[LOST_JSON_MAX];
+		int len, err;
+
+		if (!m->lost_pending[i])
+			continue;
+		len = snprintf(json, sizeof(json), "{\"count\":%llu,\"source\":\"%s\"}",
+			       (unsigned long long)m->lost_pending[i], lost_source_name[i]);
+		if (!room(m, ENTRY_OVERHEAD + sizeof(TCL_MEASURE_RECORDS_LOST) + len))
+			return;
+		err = tcl_log_encode_buf(&m->pending, m->pcr, TCL_MEASURE_RECORDS_LOST, json, len,
+					 &d);
+		if (err) {
+			/* Kept pending: the next look tries again. */
+			pr_err(SUB, "cannot encode a records_lost entry: %s", strerror(-err));
+			return;
+		}
+		pr_warn(SUB, "%llu record(s) lost by the %s: logged as %s",
+			(unsigned long long)m->lost_pending[i], lost_source_name[i],
+			TCL_MEASURE_RECORDS_LOST);
+		m->lost_logged += m->lost_pending[i];
+		m->lost_pending[i] = 0;
+		m->ring[m->enq % m->queue_max] = d;
+		m->enq++;
+		m->lost_enq = m->enq;
+		pthread_cond_signal(&m->work);
+	}
+}
+
 /* ---- the worker ---- */
 
 static void to_tpm(const struct tcl_log_digests *d, struct tcl_tpm_digests *t)
@@ -387,6 +452,9 @@ static void *worker_main(void *arg)
 				;
 			break;
 		}
+		/* Room again after a loss: the loss goes into the log before anything else. */
+		if (lost_any(m))
+			lost_flush(m);
 		if (m->app < m->enq) {
 			if (!do_append(m, &appends))
 				continue;
@@ -407,6 +475,9 @@ static void *worker_main(void *arg)
 		else
 			pthread_cond_wait(&m->work, &m->lock);
 	}
+	if (lost_any(m))
+		pr_err(SUB, "stopping with records lost that the log does not show yet (no room "
+		       "for a %s entry)", TCL_MEASURE_RECORDS_LOST);
 	pthread_cond_broadcast(&m->progress);
 	pthread_mutex_unlock(&m->lock);
 	return NULL;
@@ -426,6 +497,7 @@ static int refuse_err(struct tcl_measure *m)
 	return 0;
 }
 
+/* Room for one more entry of about @est bytes. */
 static bool room(const struct tcl_measure *m, size_t est)
 {
 	uint64_t base = m->tpm ? m->ext : m->app;
@@ -446,6 +518,9 @@ static int wait_room(struct tcl_measure *m, size_t est, bool *waited)
 		err = refuse_err(m);
 		if (err)
 			return err;
+		/* A pending loss is queued first: the caller's entry comes after it. */
+		if (lost_any(m) && room(m, est))
+			lost_flush(m);
 		if (room(m, est))
 			return 0;
 		if (m->block_ms < 0 || (have_dl && ts_reached(&dl)))
@@ -459,10 +534,12 @@ static int wait_room(struct tcl_measure *m, size_t est, bool *waited)
 		pthread_cond_timedwait(&m->progress, &m->lock, &dl);
 	}
 	m->dropped++;
+	lost_add(m, TCL_MEASURE_LOST_AGENT, 1);
 	/* Every drop is counted in status; the log line is rate-limited to powers of two. */
 	if (!(m->dropped & (m->dropped - 1)))
 		pr_warn(SUB, "queue full (%u measurements waiting for the log/TPM): %llu "
-			"measurement(s) dropped so far", m->queue_max,
+			"measurement(s) dropped so far, counted in records_lost entries once "
+			"there is room", m->queue_max,
 			(unsigned long long)m->dropped);
 	return -ENOBUFS;
 }
@@ -476,11 +553,13 @@ static void push(struct tcl_measure *m, const struct tcl_log_digests *d)
 	pthread_cond_signal(&m->work);
 }
 
+/* Under m->lock: the caller's measurement is not logged, and the log says so. */
 static int encode_failed(struct tcl_measure *m, int err)
 {
-	if (err == -ENOMEM)
-		m->dropped++;
+	m->dropped++;
+	lost_add(m, TCL_MEASURE_LOST_AGENT, 1);
 	pr_err(SUB, "cannot encode a measurement: %s", strerror(-err));
+	pthread_cond_signal(&m->work);
 	return err;
 }
 
@@ -596,19 +675,51 @@ out:
 	return err;
 }
 
+int tcl_measure_lost(struct tcl_measure *m, enum tcl_measure_lost_source src, uint64_t count)
+{
+	int err = 0;
+
+	if (!m || (unsigned int)src >= TCL_MEASURE_LOST_SOURCES || !count)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	lost_add(m, src, count);
+	if (m->state == TCL_MEASURE_MISMATCH || m->state == TCL_MEASURE_LOG_ERROR)
+		err = -ENOTRECOVERABLE;
+	else if (!m->stop)
+		lost_flush(m);	/* or the worker, once there is room */
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
 int tcl_measure_flush(struct tcl_measure *m)
 {
 	uint64_t target;
+	bool lost;
 	int err;
 
 	pthread_mutex_lock(&m->lock);
 	target = m->enq;
+	/* A loss counted before the call is part of "everything": its records_lost entry too. */
+	lost = lost_any(m);
 	for (;;) {
 		if (m->state == TCL_MEASURE_MISMATCH || m->state == TCL_MEASURE_LOG_ERROR) {
 			err = -ENOTRECOVERABLE;
 			break;
 		}
-		if (m->app >= target) {
+		if (lost) {
+			lost_flush(m);
+			if (!lost_any(m)) {
+				lost = false;
+				if (m->lost_enq > target)
+					target = m->lost_enq;
+			} else if (room(m, ENTRY_OVERHEAD + TCL_LOG_NAME_MAX)) {
+				lost = false;	/* room, no entry: encoding failed */
+			} else if (m->state == TCL_MEASURE_TPM_ERROR && m->app >= target) {
+				err = -EIO;	/* no room until extends work again */
+				break;
+			}
+		}
+		if (!lost && m->app >= target) {
 			if (!m->tpm || m->ext >= target) {
 				err = 0;
 				break;
@@ -642,6 +753,9 @@ void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st)
 	st->refused = m->refused;
 	st->recovered = m->recovered;
 	st->appends = m->appends;
+	for (int i = 0; i < TCL_MEASURE_LOST_SOURCES; i++)
+		st->lost_pending += m->lost_pending[i];
+	st->lost_logged = m->lost_logged;
 	pthread_mutex_unlock(&m->lock);
 }
 

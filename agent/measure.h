@@ -15,6 +15,15 @@
  * status.dropped (measurement_dropped) and -ENOBUFS is returned.  A dropped file measurement
  * is not remembered as seen, so the next exec of that file measures it again.
  *
+ * Losses are logged: a measurement dropped (or that cannot be encoded) is counted as lost by
+ * the "agent", and tcl_measure_lost() adds records lost before they reached the pipeline (the
+ * "kernel" ring buffer).  As soon as the queue has room again (the worker looks after every
+ * append and extend, a caller before its own entry), each source with a pending count gets an
+ * ima-buf entry TCL_MEASURE_RECORDS_LOST with the canonical JSON
+ * {"count":N,"source":"agent"|"kernel"}, queued and extended like any other entry.  So every
+ * entry accepted after a drop follows a records_lost entry that covers it, and an attestor
+ * never takes a log with a gap for a complete one.
+ *
  * Dedup: a file is measured once per (container, file digest), across restarts too: the seen
  * set is rebuilt from the log's ima-ng entries at open.  ima-buf events are never deduplicated.
  *
@@ -51,6 +60,16 @@
 #define TCL_MEASURE_DEFAULT_QUEUE	65536
 #define TCL_MEASURE_DEFAULT_BLOCK_MS	20
 #define TCL_MEASURE_WHY_MAX		512
+#define TCL_MEASURE_RECORDS_LOST	"records_lost"	/* ima-buf event name of a loss */
+
+/* Who lost the records a records_lost entry counts (its "source"). */
+enum tcl_measure_lost_source {
+	TCL_MEASURE_LOST_AGENT = 0,	/* "agent": this pipeline dropped them (queue full,
+					 * encoding failed) */
+	TCL_MEASURE_LOST_KERNEL,	/* "kernel": the BPF programs could not deliver them
+					 * (ring buffer full, TCL_CNT_DROPS) */
+	TCL_MEASURE_LOST_SOURCES
+};
 
 struct tcl_measure_opts {
 	const char *log_path;	/* NULL: TCL_MEASURE_DEFAULT_LOG */
@@ -106,6 +125,10 @@ struct tcl_measure_status {
 	uint64_t refused;	/* not recorded because state was MISMATCH or LOG_ERROR */
 	uint64_t recovered;	/* as in the open report */
 	uint64_t appends;	/* log writes (batches) since open */
+	uint64_t lost_pending;	/* records lost (both sources), records_lost entry not yet
+				 * queued: waiting for room */
+	uint64_t lost_logged;	/* records counted by the records_lost entries queued since
+				 * open */
 };
 
 struct tcl_measure;
@@ -138,9 +161,20 @@ int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char
  */
 int tcl_measure_buf(struct tcl_measure *m, const char *event_name, const char *canonical_json);
 
-/* Wait until everything accepted before the call is in the log and (anchored) in the PCR.
- * 0; -EIO when the TPM failed (entries logged, extends pending); -ENOTRECOVERABLE when the
- * pipeline is halted (MISMATCH, LOG_ERROR). */
+/*
+ * Record that @count records were lost from @src before they reached the pipeline (the agent
+ * calls it with the growth of the kernel's TCL_CNT_DROPS).  Never waits and never drops: the
+ * count is added to the source's pending count, whose records_lost entry is queued at once
+ * when there is room, else as soon as there is (see "Losses are logged" above).  0; -EINVAL
+ * bad source or count 0; -ENOTRECOVERABLE when the pipeline is halted (MISMATCH, LOG_ERROR:
+ * nothing more reaches the log; the count stays in status.lost_pending).
+ */
+int tcl_measure_lost(struct tcl_measure *m, enum tcl_measure_lost_source src, uint64_t count);
+
+/* Wait until everything accepted before the call is in the log and (anchored) in the PCR,
+ * records_lost entries for losses counted before the call included (queued as soon as there
+ * is room).  0; -EIO when the TPM failed (entries logged, extends pending); -ENOTRECOVERABLE
+ * when the pipeline is halted (MISMATCH, LOG_ERROR). */
 int tcl_measure_flush(struct tcl_measure *m);
 
 void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st);

@@ -435,6 +435,39 @@ static void on_verify(struct run *r, const struct record *rec, uint64_t off, con
 		node_find(r, off, "image_verify", dg, why);
 }
 
+/* records_lost: the node's kernel or agent could not log some records, so whatever they
+ * measured (what ran) may be missing from the log.  A node finding whatever the record says:
+ * even a malformed one admits a gap. */
+static void on_lost(struct run *r, const struct tcl_log_entry *e, uint64_t off, const char *dg)
+{
+	struct json_object *o = NULL, *v;
+	const char *src = NULL;
+	char why[ATT_REASON_MAX];
+	int64_t count = 0;
+
+	if (e->buf_len <= ATT_RECORD_MAX &&
+	    !tcl_json_parse("records_lost record", (const char *)e->buf, e->buf_len,
+			    ATT_RECORD_MAX, &o) && json_object_is_type(o, json_type_object)) {
+		if (json_object_object_get_ex(o, "count", &v) &&
+		    json_object_is_type(v, json_type_int))
+			count = json_object_get_int64(v);
+		if (json_object_object_get_ex(o, "source", &v) &&
+		    json_object_is_type(v, json_type_string))
+			src = json_object_get_string(v);
+	}
+	if (src && strcmp(src, "kernel") && strcmp(src, "agent"))
+		src = NULL;
+	if (count > 0 && src)
+		say(why, sizeof(why), "incomplete log: %lld records lost (%s): what ran may be "
+		    "missing", (long long)count, !strcmp(src, "kernel") ?
+		    "by the kernel, ring buffer full" : "by the agent, measurement queue full");
+	else
+		say(why, sizeof(why), "incomplete log: records lost (malformed records_lost "
+		    "record): what ran may be missing");
+	node_find(r, off, e->name, dg, why);
+	json_object_put(o);
+}
+
 static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 {
 	char dg[16 + 2 * TCL_LOG_DIGEST_MAX], why[ATT_REASON_MAX];
@@ -444,6 +477,11 @@ static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 	bool stop = !strcmp(e->name, "container_stop");
 	bool verify = !strcmp(e->name, "image_verify");
 
+	if (!strcmp(e->name, "records_lost")) {
+		digest_str(e, dg, sizeof(dg));
+		on_lost(r, e, off, dg);
+		return;
+	}
 	if (!start && !stop && !verify)
 		return;
 	digest_str(e, dg, sizeof(dg));

@@ -20,6 +20,9 @@
  *                                              ("verified"|"not_verified"), golden_manifest
  *                                              (hex SHA-256 of the manifest), keyid: when the
  *                                              node says verified, the attestor must agree
+ *   records_lost (ima-buf)                     JSON with count, source ("kernel"|"agent"):
+ *                                              always a node finding ("incomplete log: N
+ *                                              records lost ..."): what ran may be missing
  *   other ima-buf events                       recorded, not appraised
  * Anything else is a finding (an offending entry with its reason). */
 #ifndef ATT_APPRAISE_H

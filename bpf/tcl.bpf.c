@@ -141,11 +141,41 @@ static __always_inline struct tcl_config *get_config(void)
 	return bpf_map_lookup_elem(&tcl_config, &zero);
 }
 
+/* Linux >= 6.3 keeps the capability set in one u64. */
+struct kernel_cap_struct___v63 {
+	u64 val;
+} __attribute__((preserve_access_index));
+
+#define CAP_SYS_PTRACE 19
+#define CAP_SYS_ADMIN 21
+
 /*
- * Is the current task in scope? Walks from its own cgroup up to the root, so a scope entry
- * covers every cgroup below it. Returns the matching scope entry's cgroup id, 0 if none.
+ * Does the task hold cap in the initial user namespace, by its real credentials? real_cred, not
+ * cred: the kernel puts an opener's credentials in cred while a task writes through an fd that
+ * someone else opened (cgroup.procs), and host root's fd must not lend its powers.
  */
-static __always_inline __u64 scope_of_current(struct tcl_config *cfg, struct tcl_scope_val *out)
+static __always_inline bool real_cap(struct task_struct *task, int cap)
+{
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+	__u64 caps;
+
+	if (BPF_CORE_READ(cred, user_ns, level))
+		return false;
+	if (bpf_core_field_exists(((struct kernel_cap_struct___v63 *)0)->val)) {
+		struct kernel_cap_struct___v63 *c = (void *)&cred->cap_effective;
+
+		caps = BPF_CORE_READ(c, val);
+	} else {
+		caps = BPF_CORE_READ(cred, cap_effective.cap[0]);
+	}
+	return caps & (1ULL << cap);
+}
+
+/*
+ * The scope entry of the current task: walks from its own cgroup up, so a scope entry covers
+ * every cgroup below it. Returns the matching entry's cgroup id, 0 if none.
+ */
+static __always_inline __u64 scope_entry_of_current(struct tcl_scope_val *out)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct tcl_scope_val *sv;
@@ -165,6 +195,16 @@ static __always_inline __u64 scope_of_current(struct tcl_config *cfg, struct tcl
 			return id;
 		}
 	}
+	return 0;
+}
+
+/* The scope entry of the current task, or 1 under --scope all, or 0 (out of scope). */
+static __always_inline __u64 scope_of_current(struct tcl_config *cfg, struct tcl_scope_val *out)
+{
+	__u64 id = scope_entry_of_current(out);
+
+	if (id)
+		return id;
 	if (cfg->scope_all) {
 		out->image_idx = 0;
 		out->flags = 0;
@@ -525,15 +565,27 @@ static __always_inline void report_first_use(struct file *file, enum tcl_hook ho
 	file_event_submit(e, file, can_path);
 }
 
-/* Remember that a file's content is mapped executable in scope (see tcl_file_open). */
+#define EXEC_MAP_GRACE_NS 1000000000ULL
+
+/*
+ * Remember that a file's content is used as code in scope (see check_write). A mark refreshed
+ * less than half the grace period ago is left as it is: one map update per file and half second,
+ * not per check.
+ */
 static __always_inline void mark_exec_mapped(__u64 content)
 {
+	__u64 now = bpf_ktime_get_boot_ns(), *when;
 	struct tcl_inode_key k;
-	__u64 now = bpf_ktime_get_boot_ns();
 
 	if (!content)
 		return;
 	inode_key(content, &k);
+	when = bpf_map_lookup_elem(&tcl_exec_mapped, &k);
+	if (when) {
+		if (now - *when > EXEC_MAP_GRACE_NS / 2)
+			*when = now;
+		return;
+	}
 	bpf_map_update_elem(&tcl_exec_mapped, &k, &now, BPF_ANY);
 }
 
@@ -562,12 +614,13 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 	/* Marked before the verdict: a write-open racing with this check already finds it. */
 	mark_exec_mapped(ff.content);
 	err = file_digest(file, &ff, sleepable, sha);
-	if (err)
-		reason = TCL_REASON_HASH_FAILED;
-	else if (ff.kind == CONTENT_UNSEALED)
+	/* What the content is comes first: an unsealed memfd is refused whether it hashes or not. */
+	if (ff.kind == CONTENT_UNSEALED)
 		reason = TCL_REASON_UNSEALED;
 	else if (ff.kind == CONTENT_UNSTABLE)
 		reason = TCL_REASON_UNSTABLE_FS;
+	else if (err)
+		reason = TCL_REASON_HASH_FAILED;
 	else if (ff.writers)
 		reason = TCL_REASON_WRITERS;
 	else if (!digest_allowed(sha, sv.image_idx))
@@ -627,11 +680,12 @@ int BPF_PROG(tcl_file_mprotect, struct vm_area_struct *vma, unsigned long reqpro
 	return check_file(file, TCL_HOOK_MPROTECT, false);
 }
 
-/* Writing to a file that in-scope code maps executable (or runs) changes code that was checked
+/*
+ * Writing to a file that in-scope code maps executable (or runs) changes code that was checked
  * under its feet: a write-open or truncate of it is refused (ETXTBSY, as the kernel does for a
  * running binary) while it is mapped or open, and for a moment after the check, which covers a
- * mapping the kernel has not linked in yet. */
-#define EXEC_MAP_GRACE_NS 1000000000ULL
+ * mapping the kernel has not linked in yet.
+ */
 
 /* What a walk of a file's mappings found. */
 enum exec_maps { MAPS_NO_EXEC, MAPS_EXEC, MAPS_TOO_MANY };
@@ -927,6 +981,16 @@ int BPF_PROG(tcl_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 
 	if (!cfg || !cfg->scope_containers || !kn)
 		return 0;
+	/*
+	 * Container runtimes create container cgroups as host root, outside any scope. A user
+	 * with a delegated subtree, anyone without CAP_SYS_ADMIN on the host, and a task in scope
+	 * (root in a container with the host's cgroup tree mounted) get no entries: they could
+	 * otherwise fill the scope map so that the next real container finds no room.
+	 */
+	if (!real_cap(bpf_get_current_task_btf(), CAP_SYS_ADMIN) || scope_entry_of_current(&sv))
+		return 0;
+	sv.image_idx = 0;
+	sv.flags = TCL_SCOPE_CONTAINER;
 	s = bpf_map_lookup_elem(&cg_scratch, &zero);
 	if (!s)
 		return 0;
@@ -987,7 +1051,6 @@ int BPF_PROG(tcl_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 #define BPF_FS_MAGIC 0xcafe4a11
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #define PTRACE_MODE_ATTACH 0x2
-#define CAP_SYS_PTRACE 19
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -997,10 +1060,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcl_guard SEC(".maps");
 
-/* Linux >= 6.3 keeps the capability set in one u64. */
-struct kernel_cap_struct___v63 {
-	u64 val;
-} __attribute__((preserve_access_index));
 
 static __always_inline bool guard_has(__u32 kind, __u64 id)
 {
@@ -1020,26 +1079,11 @@ static __always_inline bool is_agent(const struct tcl_config *cfg, struct task_s
 	return start / TCL_NSEC_PER_TICK == cfg->agent_start;
 }
 
-/*
- * real_cred, not cred: the kernel puts the opener's credentials in cred while a task writes
- * cgroup.procs through an fd that someone else opened, and host root's fd must not lend its
- * exemption to a guarded task.
- */
+/* Host root in effect: initial PID namespace and, by its real credentials, CAP_SYS_PTRACE in the
+ * initial user namespace (see real_cap). */
 static __always_inline bool host_root(struct task_struct *task)
 {
-	const struct cred *cred = BPF_CORE_READ(task, real_cred);
-	__u64 caps;
-
-	if (BPF_CORE_READ(task, thread_pid, level) || BPF_CORE_READ(cred, user_ns, level))
-		return false;
-	if (bpf_core_field_exists(((struct kernel_cap_struct___v63 *)0)->val)) {
-		struct kernel_cap_struct___v63 *c = (void *)&cred->cap_effective;
-
-		caps = BPF_CORE_READ(c, val);
-	} else {
-		caps = BPF_CORE_READ(cred, cap_effective.cap[0]);
-	}
-	return caps & (1ULL << CAP_SYS_PTRACE);
+	return !BPF_CORE_READ(task, thread_pid, level) && real_cap(task, CAP_SYS_PTRACE);
 }
 
 /* The scope entry that guards the current task (1: --scope all or the root cgroup), or 0. */

@@ -235,6 +235,7 @@ static void write_seeds(const char *dir)
 			    D_APP "\"}";
 	const char *verify = "{\"image\":\"r/app:v1\",\"image_digest\":\"" D_APP
 			     "\",\"result\":\"verified\"}";
+	const char *lost = "{\"count\":3,\"source\":\"kernel\"}";
 	char *lb = NULL, *vb = NULL, *body = NULL;
 	size_t n;
 
@@ -252,6 +253,8 @@ static void write_seeds(const char *dir)
 	tcl_log_encode_ng(&b, 13, agg, "/usr/bin/host", &d);
 	extend(pcr, d.sha256);
 	tcl_log_encode_buf(&b, 13, "container_stop", "{\"container_id\":\"c1\"}", 21, &d);
+	extend(pcr, d.sha256);
+	tcl_log_encode_buf(&b, 13, "records_lost", lost, strlen(lost), &d);
 	extend(pcr, d.sha256);
 	seed(dir, "log", 4, b.p, b.len);
 	memcpy(vals + 10 * 32, pcr, 32);

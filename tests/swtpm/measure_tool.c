@@ -2,11 +2,12 @@
 /* Test driver for agent/measure.c and agent/cmd_log.c, used by tests/swtpm/test_measure.sh,
  * tests/guest/test_measure.sh and bench/tpm_extend.sh until tcl-agent and tclctl carry them.
  *
- * usage: measure_tool [--log PATH] [--tpm TCTI|none] [--pcr N] [--queue N]
+ * usage: measure_tool [--log PATH] [--tpm TCTI|none] [--pcr N] [--queue N] [--block-ms MS]
  *                     [--crash-after-appends N] COMMAND ...
- *   burst N [--containers K] [--start S] [--bufs M] [--names FILE]
+ *   burst N [--containers K] [--start S] [--bufs M] [--names FILE] [--lost L]
  *         N file measurements ("ctr<i%K>:/bin/f<i>", digest SHA-256("f<i>"), i = S..S+N-1)
- *         and M ima-buf container_start events, then flush; prints the rate and the status
+ *         and M ima-buf container_start events, then (--lost) L records lost by the kernel
+ *         (tcl_measure_lost), then flush; prints the rate and the status
  *   status          open (replay, recovery), print the report and status, close
  *   quote HEX DIR   tcl_measure_quote with nonce HEX into DIR
  *   tclctl log|quote|ak ...   the tclctl commands of cmd_log.h
@@ -53,12 +54,14 @@ static void print_status(struct tcl_measure *m)
 	tcl_measure_status(m, &st);
 	printf("status: state=%s anchored=%d pcr=%u entries=%llu extended=%llu queued=%llu "
 	       "measured=%llu deduped=%llu dropped=%llu refused=%llu recovered=%llu "
-	       "appends=%llu log_bytes=%llu\n", tcl_measure_state_name(st.state), st.anchored,
-	       st.pcr, (unsigned long long)st.entries, (unsigned long long)st.extended,
+	       "appends=%llu log_bytes=%llu lost_pending=%llu lost_logged=%llu\n",
+	       tcl_measure_state_name(st.state), st.anchored, st.pcr,
+	       (unsigned long long)st.entries, (unsigned long long)st.extended,
 	       (unsigned long long)st.queued, (unsigned long long)st.measured,
 	       (unsigned long long)st.deduped, (unsigned long long)st.dropped,
 	       (unsigned long long)st.refused, (unsigned long long)st.recovered,
-	       (unsigned long long)st.appends, (unsigned long long)st.log_bytes);
+	       (unsigned long long)st.appends, (unsigned long long)st.log_bytes,
+	       (unsigned long long)st.lost_pending, (unsigned long long)st.lost_logged);
 	if (st.why[0])
 		printf("status-why: %s\n", st.why);
 	fflush(stdout);
@@ -71,9 +74,10 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 		{ "start", required_argument, NULL, 's' },
 		{ "bufs", required_argument, NULL, 'b' },
 		{ "names", required_argument, NULL, 'n' },
+		{ "lost", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long n, k = 3, start = 0, bufs = 0, dropped = 0;
+	unsigned long n, k = 3, start = 0, bufs = 0, dropped = 0, lost = 0;
 	const char *names = NULL;
 	FILE *nf = NULL;
 	double t0, t1, t2;
@@ -93,6 +97,9 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 			break;
 		case 'n':
 			names = optarg;
+			break;
+		case 'L':
+			lost = strtoul(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
@@ -147,6 +154,13 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 		perror(names);
 		return 1;
 	}
+	if (lost) {
+		err = tcl_measure_lost(m, TCL_MEASURE_LOST_KERNEL, lost);
+		if (err) {
+			fprintf(stderr, "measure_tool: lost: %s\n", strerror(-err));
+			return 1;
+		}
+	}
 	t1 = now();
 	err = tcl_measure_flush(m);
 	t2 = now();
@@ -183,6 +197,7 @@ int main(int argc, char **argv)
 		{ "tpm", required_argument, NULL, 't' },
 		{ "pcr", required_argument, NULL, 'p' },
 		{ "queue", required_argument, NULL, 'q' },
+		{ "block-ms", required_argument, NULL, 'B' },
 		{ "crash-after-appends", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -206,6 +221,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			o.queue_max = strtoul(optarg, NULL, 10);
+			break;
+		case 'B':
+			o.block_ms = atoi(optarg);
 			break;
 		case 'c':
 			o.test_exit_after_appends = strtoul(optarg, NULL, 10);

@@ -12,6 +12,8 @@
 #     rejected; ak export
 #   - truncated and corrupted logs, a PCR extended behind the agent's back: clear errors, no
 #     appends, files untouched; a TPM reset (reboot) moves the old log aside
+#   - measurements dropped by a full queue and records lost by the kernel: records_lost entries
+#     that count them all, the log still replays to the PCR and evmctl accepts it
 # Prints "N passed, N failed"; exits non-zero on any failure.
 # Needs: swtpm, swtpm-tools, tpm2-tools, ima-evm-utils, libtss2, OpenSSL 3, json-c, python3.
 set -u
@@ -308,6 +310,33 @@ old=$(sed -n 's/.*rotated_to=\([^ ]*\) .*/\1/p' "$TMP/out")
 check "the previous boot's log is kept intact" 0 sha256sum -c --quiet \
 	<(sed "s#  .*#  $old#" "$TMP/before.sum")
 check "the new log verifies against the reset PCR" 0 verify_live --strict
+
+echo "== records lost: logged as records_lost entries, extended like any other"
+# A queue of 2 that never waits (--block-ms -1) drops most of a burst; 7 kernel records lost
+# on top.  Every loss must be in the log (sum of the records_lost counts), the log must still
+# replay to the PCR and evmctl must accept it.
+check "a burst into a queue of 2 that never waits, 7 kernel records lost" 0 \
+	m --queue 2 --block-ms -1 burst 500 --start 300000 --lost 7
+grep '^burst:' "$TMP/out"
+dropped=$(field dropped)
+has "... every loss queued in the log (lost_logged = dropped + 7), none pending" \
+	"status: state=ok .*queued=0 .*lost_pending=0 lost_logged=$((${dropped:-0} + 7))\$"
+check "... some measurements dropped ($dropped)" 0 test "${dropped:-0}" -gt 0
+ctl log show --log "$L" >"$TMP/show.lost" 2>&1
+sum=$(grep -E '^13 [0-9a-f]{40} ima-buf sha256:[0-9a-f]{64} records_lost ' "$TMP/show.lost" |
+	while read -r _ _ _ _ _ hex; do
+		printf '%s' "$hex" | xxd -r -p; echo
+	done | python3 -c '
+import json, sys
+t = {"agent": 0, "kernel": 0}
+for l in sys.stdin:
+    o = json.loads(l); t[o["source"]] += o["count"]
+print(t["agent"], t["kernel"])')
+check "records_lost counts in the log: agent $dropped, kernel 7 (got: $sum)" 0 \
+	test "$sum" = "$dropped 7"
+check "tclctl log verify --strict: the log with records_lost = the PCR" 0 verify_live --strict
+pcrs_files
+check "evmctl accepts the log with records_lost entries (both banks)" 0 evm_ok "$L"
 
 echo "== --tpm none"
 check "a log without TPM is written and not anchored" 0 \

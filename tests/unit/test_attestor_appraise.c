@@ -530,6 +530,73 @@ static void test_second_start(void **state)
 	node_free_(n);
 }
 
+/* A log that says records were lost is incomplete: what ran may be missing, so the node is
+ * untrusted whatever else the log holds.  The same log without it stays trusted. */
+static void test_records_lost(void **state)
+{
+	struct att_node *n = node();
+	struct att_appraise_res res;
+	char why[512];
+	const char *reason = NULL;
+	struct lg l = { 0 };
+
+	/* without a loss: trusted */
+	boot(&l);
+	start(&l, CID, D_APP);
+	exec_(&l, CID, "/bin/hello", hello);
+	assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+	assert_int_equal(res.findings, 0);
+	n->last_evidence = 1000;
+	assert_int_equal(att_node_verdict(n, 1000, 300, &reason, why, sizeof(why)), ATT_TRUSTED);
+
+	/* the next evidence carries the agent's records_lost: the node is untrusted from then on */
+	buf(&l, "records_lost", "{\"count\":6,\"source\":\"agent\"}");
+	exec_(&l, CID, "/bin/hello", hello);
+	assert_int_equal(att_appraise(&cfg, n, l.b.p + l.off[3], l.b.len - l.off[3], l.pcr,
+				      zero10, 1000, &res), 0);
+	assert_int_equal(res.accepted_entries, 2);
+	assert_int_equal(res.findings, 1);
+	assert_int_equal(n->findings.total, 1);
+	assert_int_equal(n->findings.v[0].offset, l.off[3]);
+	assert_string_equal(n->findings.v[0].name, "records_lost");
+	assert_null(n->findings.v[0].container_id);
+	assert_string_equal(n->findings.v[0].reason, "incomplete log: 6 records lost (by the "
+			    "agent, measurement queue full): what ran may be missing");
+	assert_int_equal(att_node_verdict(n, 1000, 300, &reason, why, sizeof(why)),
+			 ATT_UNTRUSTED);
+	assert_non_null(strstr(reason, "incomplete log: 6 records lost"));
+	/* its containers with it */
+	assert_int_equal(att_container_verdict(n, att_container_get(n, CID), 1000, 300, why,
+					       sizeof(why)), ATT_UNTRUSTED);
+	assert_non_null(strstr(why, "node node-a is untrusted: incomplete log"));
+	assert_int_equal(att_container_get(n, CID)->findings.total, 0);
+	tcl_log_buf_free(&l.b);
+	node_free_(n);
+
+	/* the kernel's, and records_lost that do not parse: a gap all the same */
+	n = node();
+	memset(&l, 0, sizeof(l));
+	boot(&l);
+	buf(&l, "records_lost", "{\"count\":3,\"source\":\"kernel\"}");
+	buf(&l, "records_lost", "[1]");
+	buf(&l, "records_lost", "{\"count\":\"3\",\"source\":\"kernel\"}");
+	buf(&l, "records_lost", "{\"count\":0,\"source\":\"agent\"}");
+	buf(&l, "records_lost", "{\"count\":2,\"source\":\"moon\"}");
+	assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+	assert_int_equal(n->findings.total, 5);
+	assert_string_equal(n->findings.v[0].reason, "incomplete log: 3 records lost (by the "
+			    "kernel, ring buffer full): what ran may be missing");
+	for (int i = 1; i < 5; i++) {
+		assert_non_null(strstr(n->findings.v[i].reason, "incomplete log: records lost "
+				       "(malformed records_lost record)"));
+		assert_int_equal(n->findings.v[i].offset, l.off[i + 1]);
+	}
+	n->last_evidence = 1000;
+	assert_int_equal(att_node_verdict(n, 1000, 300, NULL, why, sizeof(why)), ATT_UNTRUSTED);
+	tcl_log_buf_free(&l.b);
+	node_free_(n);
+}
+
 static void test_allow_from_policy(void **state)
 {
 	char h1[65], h2[65], json[512], err[256];
@@ -567,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_image_verify),
 		cmocka_unit_test(test_golden_cached_per_evidence),
 		cmocka_unit_test(test_second_start),
+		cmocka_unit_test(test_records_lost),
 		cmocka_unit_test(test_allow_from_policy),
 	};
 

@@ -21,6 +21,9 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include <json-c/json.h>
+
+#include "canonjson.h"
 #include "cmd_log.h"
 #include "diag.h"
 #include "log.h"
@@ -413,8 +416,10 @@ static void test_corrupt_is_mismatch(void **state)
 	digest_of(77777, d);
 	assert_int_equal(tcl_measure_file(m, "c", "/new", d), -ENOTRECOVERABLE);
 	assert_int_equal(tcl_measure_buf(m, "agent_start", "{}"), -ENOTRECOVERABLE);
+	assert_int_equal(tcl_measure_lost(m, TCL_MEASURE_LOST_KERNEL, 5), -ENOTRECOVERABLE);
 	assert_int_equal(tcl_measure_flush(m), -ENOTRECOVERABLE);
 	tcl_measure_status(m, &st);
+	assert_int_equal(st.lost_pending, 5);
 	assert_int_equal(st.state, TCL_MEASURE_MISMATCH);
 	assert_string_equal(tcl_measure_state_name(st.state), "mismatch");
 	assert_non_null(strstr(st.why, "corrupt entry at offset"));
@@ -540,6 +545,7 @@ static void test_queue_full_drops(void **state)
 	unsigned int dropped = 0, ok = 0, first_drop = 0;
 	double worst = 0;
 	struct names ns;
+	size_t lost;
 	char p[32];
 	uint8_t d[32];
 
@@ -576,13 +582,130 @@ static void test_queue_full_drops(void **state)
 	assert_int_equal(tcl_measure_file(m, NULL, p, d), 0);
 	assert_int_equal(tcl_measure_flush(m), 0);
 	tcl_measure_status(m, &st);
-	assert_int_equal(st.entries, 1 + ok + 1);
 	assert_int_equal(st.dropped, dropped);
+	/* Every drop is in the log, in records_lost entries that came before the next entry. */
+	assert_int_equal(st.lost_logged, dropped);
+	assert_int_equal(st.lost_pending, 0);
 	tcl_measure_close(m);
 	names_load(log, &ns);
-	assert_int_equal(ns.n, 1 + ok + 1);
+	lost = names_count(&ns, "records_lost");
+	assert_true(lost >= 1);
+	assert_int_equal(st.entries, 1 + ok + lost + 1);
+	assert_int_equal(ns.n, 1 + ok + lost + 1);
 	assert_int_equal(names_count(&ns, p), 1);
+	assert_string_equal(ns.v[ns.n - 1], p);
 	names_free(&ns);
+}
+
+/* Every entry's name and ima-buf buffer, in order. */
+struct ents {
+	char name[16][64];
+	char buf[16][128];
+	size_t n;
+};
+
+static int ents_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
+{
+	struct ents *es = arg;
+
+	assert_true(es->n < 16);
+	snprintf(es->name[es->n], sizeof(es->name[0]), "%s", e->name);
+	snprintf(es->buf[es->n], sizeof(es->buf[0]), "%.*s", e->buf ? (int)e->buf_len : 0,
+		 e->buf ? (const char *)e->buf : "");
+	es->n++;
+	return 0;
+}
+
+static void assert_canonical(const char *json)
+{
+	struct json_object *o = NULL;
+	char *canon = NULL;
+	size_t len;
+
+	assert_int_equal(tcl_json_parse("test", json, strlen(json), 1024, &o), 0);
+	assert_int_equal(tcl_canon_json(o, &canon, &len), 0);
+	assert_string_equal(canon, json);
+	free(canon);
+	json_object_put(o);
+}
+
+/* A full queue drops measurements, and the kernel reports records it could not deliver: once
+ * there is room again, the log says how many were lost, by whom, before any later entry. */
+static void test_records_lost(void **state)
+{
+	const char *log = path_of("lost.bin");
+	struct tcl_measure_opts o = { .log_path = log, .tcti = "none", .queue_max = 4,
+				      .block_ms = -1, .test_append_delay_ms = 200 };
+	static const char *const want[] = {
+		"boot_aggregate", "/f0", "/f1", "/f2", "/f3", "records_lost", "records_lost",
+		"/f10",
+	};
+	struct tcl_measure_status st;
+	struct tcl_log_pcr pcr = { .index = PCR };
+	struct tcl_measure *m;
+	struct ents es = { .n = 0 };
+	char p[32];
+	uint8_t d[32];
+
+	assert_int_equal(tcl_measure_open(&o, &m, NULL), 0);
+	/* The worker holds the first batch for 200 ms: the queue (4) is full after /f3 and a
+	 * caller that does not wait (block_ms < 0) has its measurement dropped at once. */
+	for (unsigned int i = 0; i < 10; i++) {
+		digest_of(i, d);
+		snprintf(p, sizeof(p), "/f%u", i);
+		assert_int_equal(tcl_measure_file(m, NULL, p, d), i < 4 ? 0 : -ENOBUFS);
+	}
+	assert_int_equal(tcl_measure_lost(m, TCL_MEASURE_LOST_KERNEL, 3), 0);
+	assert_int_equal(tcl_measure_lost(m, TCL_MEASURE_LOST_KERNEL, 0), -EINVAL);
+	assert_int_equal(tcl_measure_lost(m, TCL_MEASURE_LOST_SOURCES, 1), -EINVAL);
+	assert_int_equal(tcl_measure_lost(NULL, TCL_MEASURE_LOST_AGENT, 1), -EINVAL);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.dropped, 6);
+	assert_int_equal(st.lost_pending, 6 + 3);	/* no room: not queued yet */
+	assert_int_equal(st.lost_logged, 0);
+	/* Room returns: the losses are queued before the next measurement; a flush waits for
+	 * them too. */
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.lost_pending, 0);
+	assert_int_equal(st.lost_logged, 9);
+	assert_int_equal(st.entries, 7);
+	assert_int_equal(st.queued, 0);
+	digest_of(10, d);
+	assert_int_equal(tcl_measure_file(m, NULL, "/f10", d), 0);
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.lost_pending, 0);
+	assert_int_equal(st.lost_logged, 9);
+	assert_int_equal(st.measured, 5);
+	assert_int_equal(st.entries, 8);
+	tcl_measure_close(m);
+
+	assert_int_equal(tcl_log_foreach(log, ents_cb, &es, NULL), 0);
+	assert_int_equal(es.n, 8);
+	for (size_t i = 0; i < es.n; i++)
+		assert_string_equal(es.name[i], want[i]);
+	assert_string_equal(es.buf[5], "{\"count\":6,\"source\":\"agent\"}");
+	assert_string_equal(es.buf[6], "{\"count\":3,\"source\":\"kernel\"}");
+	assert_canonical(es.buf[5]);
+	assert_canonical(es.buf[6]);
+	/* Entries like any other: the whole log replays. */
+	assert_int_equal(tcl_log_replay(log, PCR, &pcr), 0);
+	assert_int_equal(pcr.entries, 8);
+
+	/* With room, a kernel loss is queued at once; reopening keeps the log as it is. */
+	m = open_none(log, NULL);
+	assert_int_equal(tcl_measure_lost(m, TCL_MEASURE_LOST_KERNEL, 2), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.lost_pending, 0);
+	assert_int_equal(st.lost_logged, 2);
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_close(m);
+	memset(&es, 0, sizeof(es));
+	assert_int_equal(tcl_log_foreach(log, ents_cb, &es, NULL), 0);
+	assert_int_equal(es.n, 9);
+	assert_string_equal(es.name[8], "records_lost");
+	assert_string_equal(es.buf[8], "{\"count\":2,\"source\":\"kernel\"}");
 }
 
 static void test_log_write_error(void **state)
@@ -891,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_length_is_kept),
 		cmocka_unit_test(test_other_pcr_and_foreign_log),
 		cmocka_unit_test(test_queue_full_drops),
+		cmocka_unit_test(test_records_lost),
 		cmocka_unit_test(test_log_write_error),
 		cmocka_unit_test(test_crash_hook),
 		cmocka_unit_test(test_concurrent),
