@@ -33,8 +33,7 @@ const char *const tcl_map_names[TCL_MAP_COUNT] = {
 	[TCL_MAP_ALLOW] = "tcl_allow",	     [TCL_MAP_DIGESTS] = "tcl_digests",
 	[TCL_MAP_INVAL] = "tcl_inval",	     [TCL_MAP_SEEN] = "tcl_seen",
 	[TCL_MAP_COUNTERS] = "tcl_counters", [TCL_MAP_EVENTS] = "tcl_events",
-	[TCL_MAP_GUARD] = "tcl_guard",	     [TCL_MAP_LAYER_DIGESTS] = "tcl_layer_digests",
-	[TCL_MAP_EXEC_MAPPED] = "tcl_exec_mapped",
+	[TCL_MAP_GUARD] = "tcl_guard",	     [TCL_MAP_EXEC_MAPPED] = "tcl_exec_mapped",
 };
 
 /* Programs on hooks that only some kernels have: the hook's BTF name, NULL for all others. */
@@ -294,7 +293,6 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 	b->map_fd[TCL_MAP_COUNTERS] = bpf_map__fd(skel->maps.tcl_counters);
 	b->map_fd[TCL_MAP_EVENTS] = bpf_map__fd(skel->maps.tcl_events);
 	b->map_fd[TCL_MAP_GUARD] = bpf_map__fd(skel->maps.tcl_guard);
-	b->map_fd[TCL_MAP_LAYER_DIGESTS] = bpf_map__fd(skel->maps.tcl_layer_digests);
 	b->map_fd[TCL_MAP_EXEC_MAPPED] = bpf_map__fd(skel->maps.tcl_exec_mapped);
 	for (int i = 0; i < TCL_MAP_COUNT; i++)
 		b->map_fd[i] = dup(b->map_fd[i]);

@@ -44,33 +44,21 @@ struct {
 } tcl_allow SEC(".maps");
 
 /*
- * Digest cache, one entry per inode object (BPF inode storage): the entry dies with the inode,
- * so no (device, inode number) pair, reused after an unmount or shared by two overlayfs layers,
- * can ever name another file's entry. Entries are never changed in place: a stale one is deleted
- * and a whole new one created, so a reader never sees half of two values.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct tcl_digest_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcl_digests SEC(".maps");
-
-/*
- * The same entries for overlayfs files, by the layer inode that holds their content: an
- * executable mapping of an overlay file is a mapping of the layer's file, and file_mprotect only
- * sees that one. Keyed by the layer inode's address, device and number; an entry is valid only
- * while that inode's invalidation bucket is unchanged, and giving a new inode content takes a
- * write-open, which bumps the bucket.
+ * Digest cache, by the inode that holds the content (for an overlayfs file: the layer inode).
+ * The key is a live inode's identity: its address, unique while it lives, with its device,
+ * number and generation (random per inode on tmpfs/shmem, ext4, xfs), so a later inode at the
+ * same address (after an unmount, say) does not find its predecessor's entry; and giving any
+ * cached kind of file new content takes a write-open, which bumps the invalidation counter the
+ * entry was checked against. Plain LRU: no allocation in the sleeping hooks; an eviction only
+ * costs a hash.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 32768);
 	__type(key, struct tcl_inode_key);
 	__type(value, struct tcl_digest_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcl_layer_digests SEC(".maps");
+} tcl_digests SEC(".maps");
 
 /* Files mapped executable (or executed) in scope, by content inode: value = when (boot ns). */
 struct {
@@ -252,6 +240,8 @@ static __always_inline void inode_key(__u64 addr, struct tcl_inode_key *k)
 	k->inode = addr;
 	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k->ino = BPF_CORE_READ(inode, i_ino);
+	k->generation = BPF_CORE_READ(inode, i_generation);
+	k->pad = 0;
 }
 
 static __always_inline __u32 inval_bucket(__u64 addr)
@@ -370,7 +360,7 @@ static __always_inline void inode_attrs(__u64 addr, struct tcl_digest_val *v)
 static __always_inline bool entry_valid(const struct tcl_digest_val *e,
 					const struct tcl_digest_val *cur)
 {
-	return e->content_inode == cur->content_inode && e->inval_seq == cur->inval_seq &&
+	return e->inval_seq == cur->inval_seq &&
 	       e->ctime_sec == cur->ctime_sec && e->ctime_nsec == cur->ctime_nsec &&
 	       e->mtime_sec == cur->mtime_sec && e->mtime_nsec == cur->mtime_nsec &&
 	       e->size == cur->size && e->i_version == cur->i_version;
@@ -413,30 +403,21 @@ static __always_inline void file_facts(struct file *file, struct file_facts *ff)
 static __always_inline int file_digest(struct file *file, struct file_facts *ff, bool can_hash,
 				       __u8 *out)
 {
-	struct inode *inode = file->f_inode;
 	struct tcl_digest_val cur = {}, *hit;
-	__u64 iaddr = inode_addr(file);
 	struct tcl_inode_key k;
-	bool layer;
 	long ret;
 
 	if (!ff->content)
 		return -2; /* -ENOENT: an overlay nested too deep, or no inode */
-	layer = ff->content != iaddr;
-	cur.content_inode = ff->content;
+	inode_key(ff->content, &k);
 	/* Capture the invalidation state before hashing: a write racing with the hash bumps it. */
 	cur.inval_seq = inval_seq(ff->content);
 	inode_attrs(ff->content, &cur);
 
 	if (ff->kind == CONTENT_CACHEABLE && !ff->writers) {
-		hit = bpf_inode_storage_get(&tcl_digests, inode, NULL, 0);
-		if (!hit && !layer) {
-			/* file_mprotect sees an overlay file's layer file: its entry is here. */
-			inode_key(ff->content, &k);
-			hit = bpf_map_lookup_elem(&tcl_layer_digests, &k);
-		}
+		hit = bpf_map_lookup_elem(&tcl_digests, &k);
 		if (hit) {
-			/* The entry is immutable: copy, then check the copy. */
+			/* An update replaces the element whole: copy, then check the copy. */
 			struct tcl_digest_val e = *hit;
 
 			if (entry_valid(&e, &cur)) {
@@ -457,15 +438,10 @@ static __always_inline int file_digest(struct file *file, struct file_facts *ff,
 	}
 	__builtin_memcpy(out, cur.sha256, TCL_SHA256_LEN);
 	/* Cache only what cannot have changed during the hash: no writer came or went. */
-	if (ff->kind != CONTENT_CACHEABLE || ff->writers || has_writers(iaddr) ||
+	if (ff->kind != CONTENT_CACHEABLE || ff->writers || has_writers(inode_addr(file)) ||
 	    has_writers(ff->content) || inval_seq(ff->content) != cur.inval_seq)
 		return 0;
-	bpf_inode_storage_delete(&tcl_digests, inode);
-	bpf_inode_storage_get(&tcl_digests, inode, &cur, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (layer) {
-		inode_key(ff->content, &k);
-		bpf_map_update_elem(&tcl_layer_digests, &k, &cur, BPF_ANY);
-	}
+	bpf_map_update_elem(&tcl_digests, &k, &cur, BPF_ANY);
 	return 0;
 }
 
@@ -756,47 +732,43 @@ static __always_inline enum exec_maps exec_mappings(struct inode *inode)
 
 /*
  * Is the file's content in use as code? Marked by a check in scope (exec or executable mapping)
- * and still mapped, open (an interpreter reading a script) or checked a moment ago; or, for a
- * writer in scope, mapped executable by anyone, marked or not (a mark can be evicted from the
- * LRU map, a mapping cannot).
+ * and still mapped, open (an interpreter reading a `#!` script) or checked a moment ago; or, for
+ * a writer in scope, mapped executable by anyone, marked or not (a mark can be evicted from the
+ * LRU map, a mapping cannot). Most write-opens find neither a mark nor a mapping and stop there.
  */
-static __always_inline bool exec_mapped_now(__u64 addr, bool writer_in_scope)
+static __always_inline int check_write(struct file *file, __u64 addr)
 {
 	struct inode *inode = (void *)addr;
+	struct tcl_scope_val sv = {};
+	struct tcl_config *cfg;
 	struct tcl_inode_key k;
 	enum exec_maps maps;
-	__u64 *when;
+	struct tcl_event *e;
+	__u64 *when, scope;
+	bool mapped, enforce;
 
+	invalidate(addr);
 	inode_key(addr, &k);
 	when = bpf_map_lookup_elem(&tcl_exec_mapped, &k);
-	if (!when && !writer_in_scope)
-		return false;
-	maps = exec_mappings(inode);
-	if (maps == MAPS_EXEC)
-		return true;
-	if (!when)
-		return false;
-	if (maps == MAPS_TOO_MANY || BPF_CORE_READ(inode, i_readcount.counter) > 0 ||
-	    bpf_ktime_get_boot_ns() - *when < EXEC_MAP_GRACE_NS)
-		return true;
-	bpf_map_delete_elem(&tcl_exec_mapped, &k);
-	return false;
-}
-
-static __always_inline int check_write(struct file *file, __u64 inode)
-{
-	struct tcl_config *cfg = get_config();
-	struct tcl_scope_val sv = {};
-	struct tcl_event *e;
-	bool enforce;
-	__u64 scope;
-
-	invalidate(inode);
+	mapped = BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node) != NULL;
+	if (!when && !mapped)
+		return 0;
+	cfg = get_config();
 	if (!cfg)
 		return 0;
 	scope = scope_of_current(cfg, &sv);
-	if (!exec_mapped_now(inode, scope != 0))
+	if (!when && !scope)
 		return 0;
+	maps = mapped ? exec_mappings(inode) : MAPS_NO_EXEC;
+	if (maps != MAPS_EXEC) {
+		if (!when)
+			return 0;
+		if (maps != MAPS_TOO_MANY && BPF_CORE_READ(inode, i_readcount.counter) <= 0 &&
+		    bpf_ktime_get_boot_ns() - *when >= EXEC_MAP_GRACE_NS) {
+			bpf_map_delete_elem(&tcl_exec_mapped, &k);
+			return 0;
+		}
+	}
 	enforce = cfg->mode == TCL_MODE_ENFORCE;
 	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
 	if (file) {

@@ -130,27 +130,29 @@ struct tcl_allow_key {
 _Static_assert(sizeof(struct tcl_allow_key) == 36, "tcl_allow_key size");
 
 /*
- * A live inode, as the layer-digest and exec-mapped maps name it: its address (unique while it
- * lives) with its device and number (an address reused by another inode rarely matches those).
+ * A live inode, as the digest cache and the exec-mapped map name it: its address (unique while
+ * it lives) with its device, number and generation (random per inode on tmpfs, ext4, xfs), so
+ * an address reused by a later inode does not match.
  */
 struct tcl_inode_key {
 	__u64 inode;
 	__u64 dev;
 	__u64 ino;
+	__u32 generation;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct tcl_inode_key) == 24, "tcl_inode_key size");
+_Static_assert(sizeof(struct tcl_inode_key) == 32, "tcl_inode_key size");
 
 /*
- * Digest cache value (inode storage of the file's inode). An entry is valid only while its file's
- * content still lives in the same inode (content_inode: the overlayfs layer inode, or the inode
- * itself), the invalidation counter of that inode's bucket still equals inval_seq and its change
- * attributes are unchanged: a write-open or truncate bumps the counter, so an entry hashed
- * concurrently with a write can never validate later.
+ * Digest cache value ("tcl_digests", keyed by the tcl_inode_key of the inode holding the
+ * content: the overlayfs layer inode, or the file's own). An entry is valid only while the
+ * invalidation counter of that inode's bucket still equals inval_seq and its change attributes
+ * are unchanged: a write-open or truncate bumps the counter, so an entry hashed concurrently
+ * with a write can never validate later.
  */
 #define TCL_INVAL_BUCKETS 4096
 struct tcl_digest_val {
 	__u8 sha256[TCL_SHA256_LEN];
-	__u64 content_inode;	/* kernel address: compared, never dereferenced by user space */
 	__u64 inval_seq;
 	__s64 ctime_sec;
 	__s64 ctime_nsec;
@@ -159,7 +161,7 @@ struct tcl_digest_val {
 	__s64 size;
 	__u64 i_version;
 };
-_Static_assert(sizeof(struct tcl_digest_val) == 96, "tcl_digest_val size");
+_Static_assert(sizeof(struct tcl_digest_val) == 88, "tcl_digest_val size");
 
 /* "Seen" map key: first use of a digest in a scope cgroup is reported once (a measurement). */
 struct tcl_seen_key {

@@ -87,8 +87,50 @@ echo "$out" | grep -q 'exec failed: Operation not permitted' && pass "memfd fexe
 out=$(incg tcltest $T/allowed/memfd_exec proc $T/unlisted 2>&1)
 echo "$out" | grep -q 'exec failed: Operation not permitted' && pass "exec through /proc/self/fd/N fails" ||
 	fail "exec through /proc/self/fd/N fails ($out)"
+# A memfd (shmem, no link) that is not sealed against writes can change under the check: denied
+# whatever it holds, reason unsealed. Sealed with F_SEAL_WRITE it is checked like a file.
 out=$(incg tcltest $T/allowed/memfd_exec fexecve $T/allowed/true 2>&1); rc=$?
-[ $rc -eq 0 ] && pass "memfd fexecve of allowed content runs" || fail "memfd fexecve of allowed content runs ($out)"
+[ $rc -eq 126 ] && echo "$out" | grep -q 'exec failed: Operation not permitted' &&
+	pass "memfd fexecve of allowed content, unsealed: EPERM" ||
+	fail "memfd fexecve of allowed content, unsealed: EPERM ($rc: $out)"
+wait_for $T/events.jsonl '"verdict":"deny","reason":"unsealed".*"path":"[^"]*memfd:payload' &&
+	pass "... reported with reason unsealed" || fail "... reported with reason unsealed"
+ok=1
+for m in proc execveat; do
+	out=$(incg tcltest $T/allowed/memfd_exec $m $T/allowed/true 2>&1)
+	echo "$out" | grep -q 'exec failed: Operation not permitted' || { ok=0; echo "    $m: $out"; }
+done
+[ $ok = 1 ] && pass "unsealed memfd of allowed content by /proc/self/fd/N and execveat: EPERM" ||
+	fail "unsealed memfd of allowed content by /proc/self/fd/N and execveat: EPERM"
+out=$(incg tcltest $T/allowed/memfd_exec mmap $T/allowed/true 2>&1)
+[ "$out" = "mmap failed: Operation not permitted" ] &&
+	pass "mmap PROT_EXEC of an unsealed memfd of allowed content: EPERM" ||
+	fail "mmap PROT_EXEC of an unsealed memfd of allowed content: EPERM ($out)"
+ok=1
+for m in fexecve-sealed proc-sealed execveat-sealed; do
+	out=$(incg tcltest $T/allowed/memfd_exec $m $T/allowed/true 2>&1) || { ok=0; echo "    $m: $out"; }
+done
+[ $ok = 1 ] && pass "memfd sealed with F_SEAL_WRITE, allowed content: runs (fexecve, /proc, execveat)" ||
+	fail "memfd sealed with F_SEAL_WRITE, allowed content: runs (fexecve, /proc, execveat)"
+out=$(incg tcltest $T/allowed/memfd_exec mmap-sealed $T/allowed/true 2>&1)
+[ "$out" = "mmap ok" ] && pass "mmap PROT_EXEC of a sealed memfd of allowed content works" ||
+	fail "mmap PROT_EXEC of a sealed memfd of allowed content works ($out)"
+out=$(incg tcltest $T/allowed/memfd_exec fexecve-sealed $T/unlisted 2>&1)
+echo "$out" | grep -q 'exec failed: Operation not permitted' && ! echo "$out" | grep -q 'hello ran' &&
+	pass "sealed memfd of unlisted content: EPERM" ||
+	fail "sealed memfd of unlisted content: EPERM ($out)"
+wait_for $T/events.jsonl '"verdict":"deny","reason":"not_allowed".*"path":"[^"]*memfd:sealed-payload' &&
+	pass "... reported with reason not_allowed" || fail "... reported with reason not_allowed"
+out=$(incg tcltest $T/allowed/memfd_exec fexecve-future $T/allowed/true 2>&1); rc=$?
+[ $rc -eq 126 ] && echo "$out" | grep -q 'exec failed: Operation not permitted' &&
+	pass "F_SEAL_FUTURE_WRITE alone (a writable mapping outlives it): EPERM" ||
+	fail "F_SEAL_FUTURE_WRITE alone (a writable mapping outlives it): EPERM ($rc: $out)"
+# F_SEAL_WRITE does not stop ftruncate (that takes F_SEAL_SHRINK/F_SEAL_GROW): changed content.
+out=$(incg tcltest $T/allowed/memfd_exec sealed-truncate $T/allowed/true 2>&1)
+echo "$out" | grep -qx 'exec1 status 0' && echo "$out" | grep -qx truncated &&
+	echo "$out" | grep -qx 'exec2 failed: Operation not permitted' &&
+	pass "sealed memfd (F_SEAL_WRITE only) run, then shrunk by ftruncate: EPERM" ||
+	fail "sealed memfd (F_SEAL_WRITE only) run, then shrunk by ftruncate: EPERM ($out)"
 out=$(incg tcltest $T/allowed/mprotect_exec $T/unlisted.so 2>&1)
 echo "$out" | grep -q 'mprotect denied' && pass "mprotect PROT_EXEC on an unlisted file fails" ||
 	fail "mprotect PROT_EXEC on an unlisted file fails ($out)"
