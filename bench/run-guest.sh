@@ -21,6 +21,17 @@ PIN=/sys/fs/bpf/tcl
 rm -rf $W; mkdir -p $W/allowed $CG/tclbench/run $OUT
 LIBC=$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)
 LDSO=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+# The guest's root file system is the host's over 9p, which tcl never caches (its content
+# changes on the host without a write this kernel sees, as on NFS), while containers run from
+# local file systems. So that dynamic programs load their loader and libc from where a
+# container's would, tmpfs copies are bound over those two files (in the guest only).
+SYSLIBS=/tmp/tclbench-syslibs
+if [ "${BENCH_SYSLIBS:-tmpfs}" = tmpfs ]; then
+	mkdir -p $SYSLIBS
+	cp "$LIBC" "$LDSO" $SYSLIBS/
+	mount --bind $SYSLIBS/$(basename "$LIBC") "$LIBC" &&
+		mount --bind $SYSLIBS/$(basename "$LDSO") "$LDSO" || BENCH_SYSLIBS=9p
+fi
 
 want() { [ "$SEL" = "  " ] || case "$SEL" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 say() { echo "bench: $*"; }
@@ -92,6 +103,7 @@ env_kv() {
 	kv cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" $1
 	kv machine "${TCLVM_GUEST:+QEMU TCG guest (tests/vm/run.sh)}" $1
 	kv date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $1
+	kv system_libs "${BENCH_SYSLIBS:-tmpfs}" $1
 }
 
 # --- what is allowed in scope ---------------------------------------------------------------

@@ -148,6 +148,28 @@ out=$(runc exec tamper1 /bin/dropped 2>&1)
 echo "$out" | grep -q 'hello ran' && fail "enforcement holds in the container ($out)" ||
 	pass "enforcement holds in the container"
 
+section "code injection from a container (enforce mode)"
+# Writing bytes into a process is running them unchecked: ptrace pokes, /proc/PID/mem,
+# process_vm_writev into another process, and /proc/self/mem into the writer itself (dd is enough).
+out=$($X ptrace 1 2>&1)
+echo "$out" | grep -q 'EPERM$' && pass "ptrace attach to another process of the container: EPERM" ||
+	fail "ptrace attach to another process of the container: EPERM ($out)"
+out=$($X mem 1 2>&1)
+echo "$out" | grep -q 'mem open EPERM$\|mem open EACCES$' &&
+	pass "/proc/<pid>/mem of another process of the container cannot be opened" ||
+	fail "/proc/<pid>/mem of another process of the container cannot be opened ($out)"
+out=$(runc exec tamper1 /bin/busybox dd if=/dev/zero of=/proc/self/mem bs=1 count=1 2>&1)
+echo "$out" | grep -q "can't open '/proc/self/mem': Operation not permitted" &&
+	pass "/proc/self/mem cannot be opened for writing (dd writing code into itself)" ||
+	fail "/proc/self/mem cannot be opened for writing ($out)"
+wait_for $EVENTS '"type":"guard".*"reason":"code_injection"' &&
+	wait_for $EVENTS '"type":"open".*"reason":"code_injection".*"path":"mem"' &&
+	pass "... reported as guard and open records with reason code_injection" ||
+	fail "... reported as guard and open records with reason code_injection"
+out=$(runc exec tamper1 /bin/busybox dd if=/proc/self/cmdline of=/dev/null 2>&1)
+echo "$out" | grep -q 'records out' && pass "reading its own /proc/self files still works" ||
+	fail "reading its own /proc/self files still works ($out)"
+
 section "the agent cannot be ptraced"
 out=$($F/tamper ptrace $AGENT_PID 2>&1)
 echo "$out" | grep -q 'EPERM$' && pass "ptrace attach to the agent (host root): EPERM" ||
