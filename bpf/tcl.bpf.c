@@ -366,6 +366,28 @@ static __always_inline bool entry_valid(const struct tcl_digest_val *e,
 	       e->size == cur->size && e->i_version == cur->i_version;
 }
 
+/*
+ * A mix of an entry's fields and its key. Elements of a preallocated map are reused as soon as
+ * they are replaced, so a reader's copy can be half of one entry and half of another (of this
+ * key or another): such a copy does not match its check.
+ */
+#define DIGEST_VAL_WORDS (offsetof(struct tcl_digest_val, check) / sizeof(__u64))
+
+static __always_inline __u64 entry_check(const struct tcl_digest_val *v,
+					 const struct tcl_inode_key *k)
+{
+	const __u64 *w = (const __u64 *)v;
+	__u64 h = k->inode ^ k->dev * 0x9E3779B97F4A7C15ULL ^ k->ino * 0xC2B2AE3D27D4EB4FULL ^
+		  ((__u64)k->generation << 32);
+
+	for (int i = 0; i < DIGEST_VAL_WORDS; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+	}
+	return h;
+}
+
 static __always_inline bool has_writers(__u64 addr)
 {
 	struct inode *inode = (void *)addr;
@@ -417,10 +439,10 @@ static __always_inline int file_digest(struct file *file, struct file_facts *ff,
 	if (ff->kind == CONTENT_CACHEABLE && !ff->writers) {
 		hit = bpf_map_lookup_elem(&tcl_digests, &k);
 		if (hit) {
-			/* An update replaces the element whole: copy, then check the copy. */
+			/* Copy, then check the copy: the element may be reused while we read. */
 			struct tcl_digest_val e = *hit;
 
-			if (entry_valid(&e, &cur)) {
+			if (e.check == entry_check(&e, &k) && entry_valid(&e, &cur)) {
 				__builtin_memcpy(out, e.sha256, TCL_SHA256_LEN);
 				ff->cached = true;
 				count(TCL_CNT_CACHE_HITS);
@@ -441,6 +463,7 @@ static __always_inline int file_digest(struct file *file, struct file_facts *ff,
 	if (ff->kind != CONTENT_CACHEABLE || ff->writers || has_writers(inode_addr(file)) ||
 	    has_writers(ff->content) || inval_seq(ff->content) != cur.inval_seq)
 		return 0;
+	cur.check = entry_check(&cur, &k);
 	bpf_map_update_elem(&tcl_digests, &k, &cur, BPF_ANY);
 	return 0;
 }
@@ -572,7 +595,7 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 	struct tcl_scope_val sv = {};
 	enum tcl_reason reason = TCL_REASON_NONE;
 	struct file_facts ff;
-	__u8 sha[TCL_SHA256_LEN];
+	__u8 sha[TCL_SHA256_LEN] = {}; /* zero on every path: no stale register spill in its slots */
 	struct tcl_event *e;
 	bool enforce;
 	__u64 scope;

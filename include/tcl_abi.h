@@ -160,8 +160,10 @@ struct tcl_digest_val {
 	__s64 mtime_nsec;
 	__s64 size;
 	__u64 i_version;
+	__u64 check;		/* mix of the fields above and the key: a copy torn by an LRU
+				 * element reused under the reader does not pass */
 };
-_Static_assert(sizeof(struct tcl_digest_val) == 88, "tcl_digest_val size");
+_Static_assert(sizeof(struct tcl_digest_val) == 96, "tcl_digest_val size");
 
 /* "Seen" map key: first use of a digest in a scope cgroup is reported once (a measurement). */
 struct tcl_seen_key {
