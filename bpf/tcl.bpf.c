@@ -3,7 +3,9 @@
  * tcl.bpf.c: measure and enforce what in-scope tasks execute.
  * Hooks: bprm_check_security (every exec, including #! scripts and their interpreters),
  * mmap_file with PROT_EXEC (shared objects, ld.so ./prog, LD_PRELOAD), file_mprotect adding
- * PROT_EXEC to a file mapping, file_open/path_truncate (invalidate cached digests on writes).
+ * PROT_EXEC to a file mapping; file_open/path_truncate/file_truncate (writes invalidate cached
+ * digests; code in use cannot be opened for writing; /proc/PID/mem is not writable in scope).
+ * What keeps the checked content the content that runs: docs/threat-model.md.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
