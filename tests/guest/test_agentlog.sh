@@ -54,7 +54,7 @@ while off < len(b):
     nl = struct.unpack_from("<I", b, off + 24)[0]
     dl = struct.unpack_from("<I", b, off + 28 + nl)[0]
     data = off + 32 + nl
-    if n == 100 and bytes(b[off + 28:off + 28 + nl]) == b"ima-ng":
+    if n >= 100 and bytes(b[off + 28:off + 28 + nl]) == b"ima-ng":
         b[data + 4 + 8 + 5] ^= 1
         break
     off = data + dl; n += 1
