@@ -124,7 +124,7 @@ test:
 
 demo:
 	scripts/deps.sh
-	$(MAKE) all
+	$(MAKE) all fixtures
 	tests/vm/run.sh scripts/demo-guest.sh
 
 bench: all fixtures

@@ -6,6 +6,9 @@ set -u
 TOP=$(pwd)
 . "$TOP/tests/guest/lib.sh"
 T=/tmp/demo
+for f in "$B/tcl-agent" "$B/tclctl" "$B/tcl-hook" "$F/tool-a" "$F/tool-b"; do
+	[ -x "$f" ] || { echo "demo: $f missing: run make all fixtures (make demo does)" >&2; exit 2; }
+done
 rm -rf $T; mkdir -p $T
 EVENTS=$T/events.jsonl
 say() { printf '\n\033[1m>>> %s\033[0m\n' "$*"; }
