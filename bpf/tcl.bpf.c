@@ -213,24 +213,48 @@ static __always_inline __u64 scope_of_current(struct tcl_config *cfg, struct tcl
 #define OVL_MAX_NESTING 4
 
 /*
- * The inode that holds an open file's content. On overlayfs (Linux 6.1) an open file's
- * private_data is the layer's file, opened when the overlay file was; nested overlays are
- * followed a few levels. 0 when it cannot be told.
+ * Does f look like an open regular file (a sanity check on a pointer we followed)? Its page
+ * cache is its inode's, as do_dentry_open sets it. (Not f_path: the layer file of an overlay
+ * file carries the overlay's path.)
+ */
+static __always_inline struct inode *checked_file_inode(struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+
+	if (!inode || BPF_CORE_READ(f, f_mapping) != BPF_CORE_READ(inode, i_mapping))
+		return NULL;
+	return inode;
+}
+
+/*
+ * The inode that holds an open file's content. On overlayfs an open file's private_data leads to
+ * the layer's file, opened when the overlay file was: on Linux 6.1 it is that file, on later
+ * kernels a struct whose first member is. Whichever holds up (checked_file_inode) is followed;
+ * nested overlays a few levels. 0 when it cannot be told.
  */
 static __always_inline __u64 content_inode(struct file *file)
 {
 	struct file *f = file;
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode *inode = BPF_CORE_READ(file, f_inode), *real;
 
 	for (int i = 0; i < OVL_MAX_NESTING; i++) {
+		void *priv;
+
 		if (!inode)
 			return 0;
 		if (BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
 			return (__u64)inode;
-		f = BPF_CORE_READ(f, private_data);
-		if (!f)
+		priv = BPF_CORE_READ(f, private_data);
+		if (!priv)
 			return 0;
-		inode = BPF_CORE_READ(f, f_inode);
+		f = priv;
+		real = checked_file_inode(f);
+		if (!real) {
+			f = NULL;
+			bpf_probe_read_kernel(&f, sizeof(f), priv);
+			real = f ? checked_file_inode(f) : NULL;
+		}
+		inode = real;
 	}
 	return 0;
 }
@@ -415,6 +439,9 @@ static __always_inline void file_facts(struct file *file, struct file_facts *ff)
 {
 	ff->content = content_inode(file);
 	ff->kind = ff->content ? content_kind(ff->content) : CONTENT_UNCACHED;
+	/* A layer that cannot be told (nested too deep, an unknown layout): hash at every use. */
+	if (!ff->content)
+		ff->content = inode_addr(file);
 	ff->writers = has_writers(inode_addr(file)) || (ff->content && has_writers(ff->content));
 	ff->cached = false;
 }
@@ -573,21 +600,31 @@ static __always_inline void report_first_use(struct file *file, enum tcl_hook ho
  * less than half the grace period ago is left as it is: one map update per file and half second,
  * not per check.
  */
-static __always_inline void mark_exec_mapped(__u64 content)
+static __always_inline bool mark_exec_mapped(__u64 content)
 {
 	__u64 now = bpf_ktime_get_boot_ns(), *when;
 	struct tcl_inode_key k;
 
 	if (!content)
-		return;
+		return false;
 	inode_key(content, &k);
 	when = bpf_map_lookup_elem(&tcl_exec_mapped, &k);
 	if (when) {
 		if (now - *when > EXEC_MAP_GRACE_NS / 2)
 			*when = now;
-		return;
+		return false;
 	}
-	bpf_map_update_elem(&tcl_exec_mapped, &k, &now, BPF_ANY);
+	return bpf_map_update_elem(&tcl_exec_mapped, &k, &now, BPF_ANY) == 0;
+}
+
+/* A refused check made a mark for nothing: nothing of the file runs. (Left in place, a refused
+ * attempt plus a read-only fd would keep any readable file from being written.) */
+static __always_inline void unmark_exec_mapped(__u64 content)
+{
+	struct tcl_inode_key k;
+
+	inode_key(content, &k);
+	bpf_map_delete_elem(&tcl_exec_mapped, &k);
 }
 
 /* The decision shared by every hook. Returns 0 or -EPERM. */
@@ -597,6 +634,7 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 	struct tcl_scope_val sv = {};
 	enum tcl_reason reason = TCL_REASON_NONE;
 	struct file_facts ff;
+	bool marked;
 	__u8 sha[TCL_SHA256_LEN] = {}; /* zero on every path: no stale register spill in its slots */
 	struct tcl_event *e;
 	bool enforce;
@@ -613,7 +651,7 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 
 	file_facts(file, &ff);
 	/* Marked before the verdict: a write-open racing with this check already finds it. */
-	mark_exec_mapped(ff.content);
+	marked = mark_exec_mapped(ff.content);
 	err = file_digest(file, &ff, sleepable, sha);
 	/* What the content is comes first: an unsealed memfd is refused whether it hashes or not. */
 	if (ff.kind == CONTENT_UNSEALED)
@@ -633,6 +671,8 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 		return 0;
 	}
 	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
+	if (enforce && marked)
+		unmark_exec_mapped(ff.content);
 	e = file_event(file, hook, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT, reason, scope,
 		       sv.image_idx);
 	if (e) {
@@ -785,6 +825,9 @@ static __always_inline int check_write(struct file *file, __u64 addr)
 	if (!when && !scope)
 		return 0;
 	maps = mapped ? exec_mappings(inode) : MAPS_NO_EXEC;
+	/* A writer in scope is refused what it cannot be shown harmless: too many mappings to walk. */
+	if (maps == MAPS_TOO_MANY && scope)
+		maps = MAPS_EXEC;
 	if (maps != MAPS_EXEC) {
 		if (!when)
 			return 0;

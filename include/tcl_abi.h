@@ -19,7 +19,7 @@
 #define TCL_SHA256_LEN 32
 #define TCL_COMM_LEN 16
 #define TCL_PATH_LEN 256
-#define TCL_MAX_CGROUP_DEPTH 16
+#define TCL_MAX_CGROUP_DEPTH 64
 
 /* Which LSM hook produced a record. */
 enum tcl_hook {

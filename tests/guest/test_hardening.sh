@@ -69,6 +69,8 @@ printf 'TCLX=2; echo binfmt-unlisted-ran\n' >$T/bf-bad
 chmod 755 $T/allowed/bf-* $T/bf-bad
 cp $F/hello $T/unlisted
 cp $F/hello $T/badinterp
+# Unlisted content of exactly the size of /usr/bin/true (an ELF runs with zeros appended).
+cp $F/hello $T/unlisted-same-size; truncate -s $(stat -c %s /usr/bin/true) $T/unlisted-same-size
 "$B/tclctl" policy generate --dir $T/allowed -o $T/policy.json 2>/dev/null
 
 # syslog: catch what tclctl unload says on /dev/log
@@ -307,9 +309,13 @@ for _ in 1 2 3 4 5; do
 done
 if mount -t overlay tclol -o lowerdir=$T/ol1:$T/ol2,xino=off $T/olm; then
 	echo "  note: layer inodes a $(stat -c %i $T/ol1/a), b $(stat -c %i $T/ol2/b); overlay inodes a $(stat -c %i $T/olm/a), b $(stat -c %i $T/olm/b); ctimes $(stat -c %z $T/ol1/a) / $(stat -c %z $T/ol2/b)"
+	# Each file twice, in turns: whatever a hash does to an inode's change attributes (the
+	# i_version "queried" flag), both have had it done when the unlisted one runs again.
 	check "overlay of two tmpfs lowers (xino=off): the allowed file runs" run $T/olm/a
-	check "... then the unlisted file of the other layer (same inode number, size, times): denied" \
+	check "... the unlisted file of the other layer (same inode number, size, times): denied" \
 		denied run $T/olm/b
+	check "... the allowed file runs again" run $T/olm/a
+	check "... the unlisted file again: denied" denied run $T/olm/b
 	umount $T/olm
 else
 	fail "overlay of two tmpfs lowers (xino=off) mounts"
@@ -358,16 +364,21 @@ touch $T/ov/m/b
 	fail "overlayfs: touch copies the file up"
 check "overlayfs: a file of the lower layer runs" run $T/ov/m/c
 settle
-cat $T/unlisted >$T/ov/l/c
-cmp -s $T/unlisted $T/ov/l/c || fail "overlayfs: the lower file was rewritten"
-check "overlayfs: lower layer rewritten under the mount: denied" denied run $T/ov/m/c
+# Same size: the overlay inode's attributes do not change, only the layer's (a shorter file would
+# also make the hash fail on the overlay's stale size, a denial for another reason).
+cat $T/unlisted-same-size >$T/ov/l/c
+cmp -s $T/unlisted-same-size $T/ov/l/c || fail "overlayfs: the lower file was rewritten"
+check "overlayfs: lower layer rewritten under the mount (same size): denied" denied run $T/ov/m/c
+wait_for $EVENTS '"verdict":"deny","reason":"not_allowed".*"path":"/tmp/tclhard/ov/m/c"' &&
+	pass "... for its content (reason not_allowed)" ||
+	fail "... for its content (reason not_allowed): $(grep '"path":"/tmp/tclhard/ov/m/c"' $EVENTS | tail -1)"
 umount $T/ov/m
 
 # The same without any capability: an unprivileged user in a user namespace of its own may
 # mount overlayfs (Linux >= 5.11); busybox is all it takes.
 mkdir -p $T/uns/l $T/uns/u $T/uns/w $T/uns/m
 cp /usr/bin/true $T/uns/l/c
-cp $T/unlisted $T/uns/unlisted
+cp $T/unlisted-same-size $T/uns/unlisted
 chown -R 65534:65534 $T/uns
 cat >$T/uns/attack.sh <<EOS
 mount -t overlay o -o lowerdir=$T/uns/l,upperdir=$T/uns/u,workdir=$T/uns/w $T/uns/m || exit 3
@@ -553,13 +564,13 @@ echo "$out" | grep -qi 'operation not permitted' && ! echo "$out" | grep -q 'hel
 	pass "the container is in scope (its own entry)" ||
 	fail "the container is in scope (its own entry) ($out)"
 n0=$(scope_entries)
-# n1/.../n20 below the container's cgroup; from depth 15 on, a cri-containerd and a docker
-# container name at every level (depth 15 to 21 below the container's cgroup).
+# n1/.../n70 below the container's cgroup; from depth 15 to 21, a cri-containerd and a docker
+# container name at every level.
 out=$(runc exec tamper2 /bin/busybox sh -c "
 	d=$CG$CG2
-	for i in \$(seq 1 20); do
+	for i in \$(seq 1 70); do
 		d=\$d/n\$i; mkdir \$d || exit 1
-		[ \$i -ge 14 ] || continue
+		[ \$i -ge 14 ] && [ \$i -le 20 ] || continue
 		mkdir \$d/cri-containerd-$IDX.scope \$d/docker-$IDX.scope || exit 1
 	done && echo made" 2>&1)
 sleep 0.5
@@ -568,13 +579,18 @@ n1=$(scope_entries)
 	pass "container-named cgroups 15 to 21 levels down in a container add no scope entry ($n0 -> $n1)" ||
 	fail "container-named cgroups 15 to 21 levels down in a container add no scope entry ($n0 -> $n1; $out)"
 D=$CG$CG2
-for i in $(seq 1 17); do D=$D/n$i; [ $i = 3 ] && D3=$D; done
+for i in $(seq 1 66); do D=$D/n$i; [ $i = 3 ] && D3=$D; [ $i = 17 ] && D17=$D; done
 out=$(runc exec tamper2 /bin/tamper cgmove $D3/cgroup.procs 2>&1)
 [ "$out" = "cgmove write ok" ] && pass "a container task may move 3 levels down its own cgroup" ||
 	fail "a container task may move 3 levels down its own cgroup ($out)"
+out=$(runc exec tamper2 /bin/busybox sh -c "echo \$\$ >$D17/cgroup.procs && exec /bin/hello" 2>&1)
+echo "$out" | grep -qi 'operation not permitted' && ! echo "$out" | grep -q 'hello ran' &&
+	pass "17 levels down its own cgroup a container task is still checked" ||
+	fail "17 levels down its own cgroup a container task is still checked ($out)"
 out=$(runc exec tamper2 /bin/tamper cgmove $D/cgroup.procs 2>&1)
-echo "$out" | grep -q 'EPERM$' && pass "a container task cannot move 17 levels down its own cgroup: EPERM" ||
-	fail "a container task cannot move 17 levels down its own cgroup: EPERM ($out)"
+echo "$out" | grep -q 'EPERM$' &&
+	pass "a container task cannot move 66 levels down its own cgroup (past the scope walk): EPERM" ||
+	fail "a container task cannot move 66 levels down its own cgroup: EPERM ($out)"
 find $CG$CG2 -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
 stop_container tamper2
 
