@@ -1,7 +1,8 @@
 # tcl: Trusted Container Launcher.  `make` builds everything into build/.
 # Targets: all vmlinux test unit guest-test demo install clean bench fuzz
-# Modules: every agent/*.c except the program mains goes into build/libtcl.a; every
-# tests/unit/test_*.c becomes a cmocka binary linked against it (also built with ASan/UBSan).
+# Layout (docs/architecture.md): lib/ -> build/libtcl.a; agent/, ctl/, attestor/ -> one archive each
+# (their main excluded); every tests/unit/test_*.c is a cmocka binary linked against the archives
+# (also built with ASan/UBSan). Header dependencies come from -MMD.
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -16,75 +17,107 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent -I$(O) $(PKG_CFLAGS)
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -I$(O) $(PKG_CFLAGS) -MMD -MP
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-MAINS     := agent/main.c agent/tclctl.c agent/hook.c
-LIB_SRC   := $(filter-out $(MAINS),$(wildcard agent/*.c))
-LIB_OBJ   := $(LIB_SRC:agent/%.c=$(O)/obj/%.o)
-LIB_SAN   := $(LIB_SRC:agent/%.c=$(O)/san/%.o)
+# What may include what (docs/architecture.md): lib/ sees include/ and lib/ only; a program
+# folder sees lib/ and itself; tests see everything.
+INC_lib      :=
+INC_agent    := -Iagent
+INC_ctl      := -Ictl
+INC_hook     := -Ihook
+INC_attestor := -Iattestor
+INC_tests    := -Iagent -Ictl -Iattestor
+
+# Each folder builds one archive of its modules (its program's main excluded), plain and with
+# sanitizers; programs and tests link the archives they need.
+MAIN_agent    := agent/main.c
+MAIN_ctl      := ctl/tclctl.c
+MAIN_hook     := hook/hook.c
+MAIN_attestor := attestor/main.c
+DIRS      := lib agent ctl hook attestor
+mods       = $(filter-out $(MAIN_$(1)),$(wildcard $(1)/*.c))
+objs       = $(patsubst %.c,$(O)/$(2)/%.o,$(call mods,$(1)))
+
+LIB_A     := $(O)/libtcl.a
+AGENT_A   := $(O)/libtcl-agent.a
+CTL_A     := $(O)/libtcl-ctl.a
+ATT_A     := $(O)/libtcl-attestor.a
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%)
 UNIT_SANB := $(UNIT_SRC:tests/unit/%.c=$(O)/unit-san/%)
 PROGS     := $(O)/tcl-agent $(O)/tclctl $(O)/tcl-hook $(O)/tcl-attestor
-ATT_SRC   := $(wildcard attestor/*.c)
-ATT_OBJ   := $(ATT_SRC:attestor/%.c=$(O)/attestor/%.o)
 
 BPF_SRC   := $(wildcard bpf/*.bpf.c)
 BPF_OBJ   := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
 BPF_SKEL  := $(BPF_SRC:bpf/%.bpf.c=$(O)/%.skel.h)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -Ivmlinux
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -Ilib -Ivmlinux -MMD -MP
 
 .SECONDARY:
+.DELETE_ON_ERROR:
 .PHONY: all vmlinux test unit unit-san guest-test fixtures image demo install clean bench fuzz deps
 all: $(PROGS)
 
 deps:
 	scripts/deps.sh
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c include/tcl_abi.h vmlinux/vmlinux.h $(wildcard bpf/*.h)
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(O)/%.skel.h: $(O)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_skel > $@
 
-$(O)/obj/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
-
-$(O)/san/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+# Objects: $(O)/obj/<folder>/x.o (plain) and $(O)/san/<folder>/x.o (ASan/UBSan).
+define folder_rules
+$(O)/obj/$(1)/%.o: $(1)/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(INC_$(1)) -c $$< -o $$@
+$(O)/san/$(1)/%.o: $(1)/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(SAN) $$(INC_$(1)) -c $$< -o $$@
+endef
+$(foreach d,$(DIRS),$(eval $(call folder_rules,$(d))))
 
 # Only the loader embeds the BPF skeleton.
-$(O)/obj/bpf_loader.o $(O)/san/bpf_loader.o: $(BPF_SKEL)
+$(O)/obj/lib/bpf_loader.o $(O)/san/lib/bpf_loader.o: $(BPF_SKEL)
 
-$(O)/libtcl.a: $(LIB_OBJ)
+$(LIB_A): $(call objs,lib,obj)
+	ar rcs $@ $^
+$(AGENT_A): $(call objs,agent,obj)
+	ar rcs $@ $^
+$(CTL_A): $(call objs,ctl,obj)
+	ar rcs $@ $^
+$(ATT_A): $(call objs,attestor,obj)
+	ar rcs $@ $^
+$(LIB_A:.a=-san.a): $(call objs,lib,san)
+	ar rcs $@ $^
+$(AGENT_A:.a=-san.a): $(call objs,agent,san)
+	ar rcs $@ $^
+$(CTL_A:.a=-san.a): $(call objs,ctl,san)
+	ar rcs $@ $^
+$(ATT_A:.a=-san.a): $(call objs,attestor,san)
 	ar rcs $@ $^
 
-$(O)/libtcl-san.a: $(LIB_SAN)
-	ar rcs $@ $^
+$(O)/tcl-agent: $(O)/obj/agent/main.o $(AGENT_A) $(LIB_A)
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+$(O)/tclctl: $(O)/obj/ctl/tclctl.o $(CTL_A) $(LIB_A)
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+$(O)/tcl-hook: $(O)/obj/hook/hook.o $(LIB_A)
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+$(O)/tcl-attestor: $(O)/obj/attestor/main.o $(ATT_A) $(LIB_A)
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(O)/tcl-agent: agent/main.c $(O)/libtcl.a
-	$(CC) $(CFLAGS) $< $(O)/libtcl.a $(PKG_LIBS) -o $@
-$(O)/tclctl: agent/tclctl.c $(O)/libtcl.a
-	$(CC) $(CFLAGS) $< $(O)/libtcl.a $(PKG_LIBS) -o $@
-$(O)/tcl-hook: agent/hook.c $(O)/libtcl.a
-	$(CC) $(CFLAGS) $< $(O)/libtcl.a $(PKG_LIBS) -o $@
+# Unit tests link every archive (the linker takes only the modules a test uses).
+TEST_A    := $(ATT_A) $(CTL_A) $(AGENT_A) $(LIB_A)
+$(O)/unit/%: tests/unit/%.c $(TEST_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(INC_tests) $< $(TEST_A) $(PKG_LIBS) -lcmocka -o $@
+$(O)/unit-san/%: tests/unit/%.c $(TEST_A:.a=-san.a)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(INC_tests) $< $(TEST_A:.a=-san.a) $(PKG_LIBS) -lcmocka -o $@
 
-$(O)/attestor/%.o: attestor/%.c $(wildcard attestor/*.h) $(wildcard agent/*.h) $(wildcard include/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iattestor -c $< -o $@
-$(O)/tcl-attestor: $(ATT_OBJ) $(O)/libtcl.a
-	$(CC) $(CFLAGS) $(ATT_OBJ) $(O)/libtcl.a $(PKG_LIBS) -o $@
-
-$(O)/unit/%: tests/unit/%.c $(O)/libtcl.a
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< $(O)/libtcl.a $(PKG_LIBS) -lcmocka -o $@
-$(O)/unit-san/%: tests/unit/%.c $(O)/libtcl-san.a
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $< $(O)/libtcl-san.a $(PKG_LIBS) -lcmocka -o $@
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
 
 # Regenerate the pinned vmlinux.h from the BTF of the guest kernel (Debian's stock kernel).
 vmlinux:

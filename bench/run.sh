@@ -24,7 +24,7 @@ done
 CC=${CC:-gcc}
 # Static, so that the timing loop's own exec and libraries are not part of what is measured.
 $CC -O2 -static -Wall -Wextra -Werror bench/benchtool.c -o "$bo/benchtool"
-$CC -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent -I"$O" \
+$CC -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Iagent -Ictl -I"$O" \
 	bench/mapfill.c "$O/libtcl.a" $(pkg-config --libs libbpf libelf zlib openssl json-c) \
 	-o "$bo/mapfill"
 # A program that loads 50 shared objects (each an mmap with PROT_EXEC of its own file).

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Benchmark (issue 8 item 6): PCR extends per second through the measurement pipeline's batching
-# worker (agent/measure.c: queue -> log append + fdatasync -> tcl_tpm_extend_batch, both banks)
+# worker (lib/measure.c: queue -> log append + fdatasync -> tcl_tpm_extend_batch, both banks)
 # vs one `tpm2_pcrextend` process per entry, side by side against the same throwaway swtpm.
 # Prints both rates and their ratio, and what queueing one measurement costs the caller with and
 # without a TPM (it must not wait for the TPM); writes bench/results/tpm.json. Not part of
@@ -18,11 +18,11 @@ trap 'swtpm_stop; rm -rf "$TMP"' EXIT
 die() { echo "tpm_extend.sh: $*" >&2; exit 1; }
 
 CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude
-	-Iagent $(pkg-config --cflags json-c)"
+	-Ilib -Ictl $(pkg-config --cflags json-c)"
 LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c) -lpthread"
 # shellcheck disable=SC2086
-gcc $CFLAGS tests/swtpm/measure_tool.c agent/measure.c agent/cmd_log.c agent/log.c agent/tpm.c \
-	agent/canonjson.c agent/util.c agent/diag.c $LIBS -o "$TMP/measure_tool" ||
+gcc $CFLAGS tests/swtpm/measure_tool.c lib/measure.c ctl/cmd_log.c lib/log.c lib/tpm.c \
+	lib/canonjson.c lib/util.c lib/diag.c $LIBS -o "$TMP/measure_tool" ||
 	die "build failed"
 
 swtpm_make_state "$TMP" || die "$SWTPM_ERR"

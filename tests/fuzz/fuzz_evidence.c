@@ -7,10 +7,10 @@
  *
  * Build and run (from the top of the tree):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude \
- *     -Iagent -Iattestor tests/fuzz/fuzz_evidence.c attestor/map.c attestor/b64.c \
+  *     -Ilib -Iattestor tests/fuzz/fuzz_evidence.c attestor/map.c attestor/b64.c \
  *     attestor/state.c attestor/evidence.c attestor/appraise.c attestor/filter.c \
- *     agent/canonjson.c agent/diag.c agent/log.c agent/util.c agent/tpm.c agent/golden.c \
- *     agent/ocilayout.c agent/registry.c agent/policy.c \
+ *     lib/canonjson.c lib/diag.c lib/log.c lib/util.c lib/tpm.c lib/golden.c \
+ *     lib/ocilayout.c lib/registry.c lib/policy.c \
  *     $(pkg-config --cflags --libs json-c openssl libarchive libcurl tss2-esys tss2-mu \
  *       tss2-rc tss2-tctildr) -lpthread -o build/fuzz_evidence
  *   mkdir -p build/fuzz-evidence

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libFuzzer target: the agent's socket protocol (agent/evstream.c) through its public API, on
+/* libFuzzer target: the agent's socket protocol (lib/evstream.c) through its public API, on
  * a real unix socket, the way tclctl and tcl-hook reach it: the input is what clients send, cut
  * into writes where the fuzzer says, from one or two clients at once; records are published in
  * between. The request handler is the agent's in miniature: "status" answers, "container {...}"
@@ -8,9 +8,9 @@
  * closes early), byte 1..3 = cut points, the rest = the bytes the clients send.
  *
  * Build and run (from the top of the tree; tests/fuzz/run.sh does this for every target):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent \
- *     tests/fuzz/fuzz_evstream.c agent/evstream.c agent/events.c agent/canonjson.c \
- *     agent/util.c agent/diag.c $(pkg-config --cflags --libs json-c openssl) \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Ictl \
+ *     tests/fuzz/fuzz_evstream.c lib/evstream.c lib/events.c lib/canonjson.c \
+ *     lib/util.c lib/diag.c $(pkg-config --cflags --libs json-c openssl) \
  *     -o build/fuzz_evstream
  *   mkdir -p build/fuzz-evstream
  *   TCL_FUZZ_SEED_DIR=build/fuzz-evstream build/fuzz_evstream -max_total_time=60 \

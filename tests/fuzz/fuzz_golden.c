@@ -4,8 +4,8 @@
  * The first input byte picks the mode, the rest is the input.
  *
  * Build and run (from the top of the tree):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent \
- *     tests/fuzz/fuzz_golden.c agent/canonjson.c agent/ocilayout.c agent/golden.c agent/diag.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Ictl \
+ *     tests/fuzz/fuzz_golden.c lib/canonjson.c lib/ocilayout.c lib/golden.c lib/diag.c \
  *     $(pkg-config --cflags --libs json-c openssl libarchive) -o build/fuzz_golden
  *   mkdir -p build/fuzz-corpus
  *   TCL_FUZZ_SEED_DIR=build/fuzz-corpus build/fuzz_golden -max_total_time=30 -max_len=65536 \

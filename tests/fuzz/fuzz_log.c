@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for the measurement log parser (agent/log.c).
+ * libFuzzer target for the measurement log parser (lib/log.c).
  *   clang -g -fsanitize=fuzzer,address,undefined -Iinclude -Iagent tests/fuzz/fuzz_log.c \
- *         agent/log.c agent/diag.c -lcrypto -o build/fuzz_log
+ *         lib/log.c lib/diag.c -lcrypto -o build/fuzz_log
  *   mkdir -p build/fuzz-log && cp tests/unit/data/log/seed.bin build/fuzz-log/
  *   build/fuzz_log -max_total_time=30 build/fuzz-log
  * (seed.bin: boot_aggregate, 2 ima-ng and 1 ima-buf entry, written by tests/host/logtool.c)

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libFuzzer target: the policy parser (agent/policy.c). Whatever it accepts must serialise with
+/* libFuzzer target: the policy parser (lib/policy.c). Whatever it accepts must serialise with
  * tcl_policy_to_json and parse back to the same digests and image sets; whatever it refuses must
  * come with a message that names the origin. Image lookups and tcl_policy_add run on every
  * accepted policy.
  *
  * Build and run (from the top of the tree; tests/fuzz/run.sh does this for every target):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent \
- *     tests/fuzz/fuzz_policy.c agent/policy.c agent/util.c agent/diag.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Ictl \
+ *     tests/fuzz/fuzz_policy.c lib/policy.c lib/util.c lib/diag.c \
  *     $(pkg-config --cflags --libs json-c openssl) -o build/fuzz_policy
  *   mkdir -p build/fuzz-policy
  *   TCL_FUZZ_SEED_DIR=build/fuzz-policy build/fuzz_policy -max_total_time=60 build/fuzz-policy

@@ -29,7 +29,7 @@ pcflags=$(pkg-config --cflags $PKGS)
 # shellcheck disable=SC2086
 pclibs=$(pkg-config --libs $PKGS)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent -Iattestor -I$O $pcflags"
+CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Ictl -Iagent -Iattestor -I$O $pcflags"
 
 # The library code, instrumented once: every agent and attestor module except the program mains
 # and the BPF loader (which embeds the skeleton). Targets link against the archives, so each
@@ -42,7 +42,7 @@ build_lib() {
 		obj=$fz/obj/$name-$(basename "$src" .c).o
 		objs+=("$obj")
 		if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
-			[ -n "$(find agent attestor include -name '*.h' -newer "$obj" 2>/dev/null | head -1)" ]; then
+			[ -n "$(find lib ctl attestor include -name '*.h' -newer "$obj" 2>/dev/null | head -1)" ]; then
 			echo "$src $obj" >>"$todo"
 		fi
 	done
@@ -52,7 +52,7 @@ build_lib() {
 	rm -f "$fz/lib$name.a"
 	ar rcs "$fz/lib$name.a" "${objs[@]}"
 }
-if ! build_lib tcl agent "main.c tclctl.c hook.c bpf_loader.c"; then
+if ! build_lib tcl lib "bpf_loader.c" || ! build_lib ctl ctl "tclctl.c"; then
 	echo "fuzz: cannot build the agent's code" >&2
 	exit 1
 fi
@@ -75,8 +75,8 @@ for src in "${targets[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	libs="$fz/libtcl.a"
-	[ -f "$fz/libatt.a" ] && libs="$fz/libatt.a $fz/libtcl.a"
+	libs="$fz/libctl.a $fz/libtcl.a"
+	[ -f "$fz/libatt.a" ] && libs="$fz/libatt.a $fz/libctl.a $fz/libtcl.a"
 	# shellcheck disable=SC2086
 	if ! $CLANG $CFLAGS $SAN -fsanitize=fuzzer -w "$src" $libs $pclibs -lpthread -o "$bin" \
 		>"$fz/$name.build.log" 2>&1; then

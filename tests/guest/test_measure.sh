@@ -1,5 +1,5 @@
 #!/bin/sh
-# Measurement pipeline (agent/measure.c) against the guest's TPM (/dev/tpmrm0, swtpm behind
+# Measurement pipeline (lib/measure.c) against the guest's TPM (/dev/tpmrm0, swtpm behind
 # QEMU's tpm-tis), driven by tests/swtpm/measure_tool.c: measurements logged and extended,
 # PCR = replay, evmctl accepts (and rejects a changed digest), crash between append and extend
 # and kill -9 mid-burst recovered at reopen, quote checked by tpm2_checkquote.
@@ -31,9 +31,9 @@ if [ $fresh = 1 ] && ar t "$B/libtcl.a" | grep -q '^measure.o$'; then
 	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$B/libtcl.a" $LIBS -o $T 2>$W/cc.err
 else
 	# shellcheck disable=SC2086
-	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$TOP/agent/measure.c" "$TOP/agent/cmd_log.c" \
-		"$TOP/agent/log.c" "$TOP/agent/tpm.c" "$TOP/agent/canonjson.c" "$TOP/agent/util.c" \
-		"$TOP/agent/diag.c" $LIBS -o $T 2>$W/cc.err
+	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$TOP/lib/measure.c" "$TOP/ctl/cmd_log.c" \
+		"$TOP/lib/log.c" "$TOP/lib/tpm.c" "$TOP/lib/canonjson.c" "$TOP/lib/util.c" \
+		"$TOP/lib/diag.c" $LIBS -o $T 2>$W/cc.err
 fi
 if [ ! -x $T ]; then
 	fail "measure_tool builds: $(head -3 $W/cc.err)"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Test driver for agent/log.c, used by tests/host/test_log_evmctl.sh:
+ * Test driver for lib/log.c, used by tests/host/test_log_evmctl.sh:
  *   logtool build LOG PCRS_SHA256 PCRS_SHA1 PCR N_NG N_BUF   write a log + evmctl pcrs files
  *   logtool pcrs LOG PCR K PCRS_SHA256                  pcrs file for the first K entries
  *   logtool show LOG                                     ascii form, one line per entry

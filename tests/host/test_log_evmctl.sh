@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Our measurement log, read by an independent implementation: ima-evm-utils' evmctl.
-# Builds tests/host/logtool.c against agent/log.c, writes boot_aggregate + 200 ima-ng +
+# Builds tests/host/logtool.c against lib/log.c, writes boot_aggregate + 200 ima-ng +
 # 3 ima-buf entries on PCR 13 and the --pcrs files, then checks what evmctl accepts.
 # evmctl 1.4 facts relied on (checked on this machine):
 #  - `evmctl ima_measurement --pcrs sha256,FILE LOG` exits 0 when some prefix of the log
@@ -38,8 +38,8 @@ check() { # check "description" expected_rc command...; output kept in $tmp/out
 
 tool=$tmp/logtool
 if ! gcc -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude \
-	-Iagent -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-	tests/host/logtool.c agent/log.c agent/diag.c -lcrypto -o "$tool"; then
+	-Ilib -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	tests/host/logtool.c lib/log.c lib/diag.c -lcrypto -o "$tool"; then
 	echo "0 passed, 1 failed (logtool does not build)"
 	exit 1
 fi

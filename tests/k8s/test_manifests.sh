@@ -183,7 +183,7 @@ has_k8s=0
 if [ ! -x "$TCLCTL" ]; then
 	bad "$TCLCTL is not built"
 elif ! "$TCLCTL" k8s --help >/dev/null 2>&1; then
-	bad "$TCLCTL has no k8s command (agent/tclctl.c must dispatch \"k8s\" to tcl_cmd_k8s)"
+	bad "$TCLCTL has no k8s command (ctl/tclctl.c must dispatch \"k8s\" to tcl_cmd_k8s)"
 else
 	has_k8s=1
 fi

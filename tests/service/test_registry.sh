@@ -58,8 +58,8 @@ else
 	if ! gcc -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11 \
 		-D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/agent" -O1 -g \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-		"$HERE/regtool.c" "$ROOT/agent/cmd_registry.c" "$ROOT/agent/registry.c" \
-		"$ROOT/agent/diag.c" "$ROOT/agent/util.c" $(pkg-config --libs libcurl json-c openssl) -o "$TOOL"; then
+		"$HERE/regtool.c" "$ROOT/ctl/cmd_registry.c" "$ROOT/lib/registry.c" \
+		"$ROOT/lib/diag.c" "$ROOT/lib/util.c" $(pkg-config --libs libcurl json-c openssl) -o "$TOOL"; then
 		echo "0 passed, 1 failed (regtool does not build)"
 		exit 1
 	fi

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Test driver for agent/measure.c and agent/cmd_log.c, used by tests/swtpm/test_measure.sh,
+/* Test driver for lib/measure.c and ctl/cmd_log.c, used by tests/swtpm/test_measure.sh,
  * tests/guest/test_measure.sh and bench/tpm_extend.sh until tcl-agent and tclctl carry them.
  *
  * usage: measure_tool [--log PATH] [--tpm TCTI|none] [--pcr N] [--queue N] [--block-ms MS]

@@ -1,5 +1,5 @@
 #!/bin/bash
-# agent/tpm.c against a throwaway swtpm on 127.0.0.1: builds tests/swtpm/test_tpm.c (plain and
+# lib/tpm.c against a throwaway swtpm on 127.0.0.1: builds tests/swtpm/test_tpm.c (plain and
 # ASan/UBSan), runs both, checks the quote it wrote with tpm2_checkquote, checks the EK
 # certificate chain of swtpm's local CA, and measures extends/s (batch vs one tpm2_pcrextend
 # process per entry).  Prints "N passed, N failed"; exits non-zero on any failure.
@@ -35,10 +35,10 @@ echo "swtpm pid $SWTPM_PID on 127.0.0.1:$P (control $((P + 1))), state $TMP/stat
 # ---- build: only this module and diag, so others' work in progress cannot break it.
 mkdir -p "$O"
 CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11
-	-D_GNU_SOURCE -Iinclude -Iagent"
+	-D_GNU_SOURCE -Iinclude -Ilib -Ictl"
 LIBS="-lcmocka $(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl) -lpthread"
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-SRC="tests/swtpm/test_tpm.c agent/tpm.c agent/diag.c"
+SRC="tests/swtpm/test_tpm.c lib/tpm.c lib/diag.c"
 # shellcheck disable=SC2086
 gcc $CFLAGS $SRC $LIBS -o "$O/test_tpm" || die "build failed"
 # shellcheck disable=SC2086

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* agent/tpm.c against a real swtpm (started by tests/swtpm/run.sh).
+/* lib/tpm.c against a real swtpm (started by tests/swtpm/run.sh).
  * Environment: TCL_TEST_TCTI (e.g. swtpm:host=127.0.0.1,port=P), TCL_TEST_DIR (scratch). */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for agent/log.c: the IMA binary measurement list. */
+/* Unit tests for lib/log.c: the IMA binary measurement list. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

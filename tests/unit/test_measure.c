@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for agent/measure.c without a TPM (--tpm none): queue, dedup, flush, reopen,
+/* Unit tests for lib/measure.c without a TPM (--tpm none): queue, dedup, flush, reopen,
  * mismatch and torn-tail handling, drops, the crash hook; and tclctl log show/verify offline. */
 #include <errno.h>
 #include <fcntl.h>

@@ -40,25 +40,25 @@ att_build() {
 	local out=$1 san=${2:-} root cf libs sanf=""
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 	mkdir -p "$out" || return 1
-	make -s -C "$root" O="$out" "$out/libtcl.a" "$out/tclctl" \
-		${san:+"$out/libtcl-san.a"} >"$out/make.log" 2>&1 || {
+	make -s -C "$root" O="$out" "$out/libtcl.a" "$out/libtcl-agent.a" "$out/tclctl" \
+		${san:+"$out/libtcl-san.a" "$out/libtcl-agent-san.a"} >"$out/make.log" 2>&1 || {
 		tail -20 "$out/make.log" >&2
 		return 1
 	}
 	cf="-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11
-	    -D_GNU_SOURCE -I$root/include -I$root/agent -I$root/attestor
+	    -D_GNU_SOURCE -I$root/include -I$root/lib -I$root/agent -I$root/attestor
 	    $(pkg-config --cflags json-c tss2-esys)"
 	# the libraries the Makefile links libtcl users with (its PKGS), whatever they are today
 	libs="$(pkg-config --libs $(sed -n '/^PKGS[[:space:]]*:=/,/[^\\]$/p' "$root/Makefile" |
 		sed 's/^PKGS[[:space:]]*:=//; s/\\$//')) -lpthread"
-	local lib=$out/libtcl.a
+	local lib="$out/libtcl-agent.a $out/libtcl.a"
 	if [ -n "$san" ]; then
 		sanf="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-		lib=$out/libtcl-san.a
+		lib="$out/libtcl-agent-san.a $out/libtcl-san.a"
 	fi
 	# shellcheck disable=SC2086
-	gcc $cf $sanf "$root"/attestor/*.c "$lib" $libs -o "$out/tcl-attestor" &&
-	gcc $cf $sanf "$root/tests/service/attestor/nodesim.c" "$lib" $libs -o "$out/nodesim"
+	gcc $cf $sanf "$root"/attestor/*.c $lib $libs -o "$out/tcl-attestor" &&
+	gcc $cf $sanf "$root/tests/service/attestor/nodesim.c" $lib $libs -o "$out/nodesim"
 }
 
 att_pki() {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A simulated tcl node for the attestor tests: a real TPM (swtpm), a real measurement log
- * (agent/log.h, the agent's writer) and the agent's attestation client (agent/attest_client.h),
+ * (lib/log.h, the agent's writer) and the agent's attestation client (agent/attest_client.h),
  * plus the ways a compromised node could try to cheat.
  *
  *   nodesim OPTIONS enrol [--force]
