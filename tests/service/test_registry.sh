@@ -56,7 +56,7 @@ if [ -n "${TCL_REGTOOL:-}" ]; then
 else
 	TOOL=$T/regtool
 	if ! gcc -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11 \
-		-D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/agent" -O1 -g \
+		-D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/lib" -I"$ROOT/ctl" -O1 -g \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
 		"$HERE/regtool.c" "$ROOT/ctl/cmd_registry.c" "$ROOT/lib/registry.c" \
 		"$ROOT/lib/diag.c" "$ROOT/lib/util.c" $(pkg-config --libs libcurl json-c openssl) -o "$TOOL"; then
