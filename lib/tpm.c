@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* TPM 2.0 through libtss2 ESYS, and the verifier's side of it in software (OpenSSL).
+/* TPM 2.0 device access through libtss2 ESYS: every Esys_* call of tcl is in this file, each
+ * failure decoded once by tpm_tss_fail (Tss2_RC_Decode).  The software side is tpm_verify.c.
  * Models: tpm2-tools (tpm2_createek, tpm2_createak, tpm2_quote, tpm2_checkquote,
  * tpm2_makecredential) and systemd's tpm2-util.c. */
 #include <endian.h>
@@ -13,18 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/param_build.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
@@ -33,6 +24,7 @@
 
 #include "diag.h"
 #include "tpm.h"
+#include "tpm_internal.h"
 
 #define SUB "tpm"
 
@@ -45,80 +37,12 @@ struct tcl_tpm {
 	TPM2B_PUBLIC ak_pub;
 };
 
-static const struct {
-	uint16_t alg;
-	const char *name;
-	size_t size;
-} algs[] = {
-	{ TPM2_ALG_SHA1, "sha1", 20 },
-	{ TPM2_ALG_SHA256, "sha256", 32 },
-	{ TPM2_ALG_SHA384, "sha384", 48 },
-	{ TPM2_ALG_SHA512, "sha512", 64 },
-	{ TPM2_ALG_SM3_256, "sm3", 32 },
-	{ TPM2_ALG_SHA3_256, "sha3-256", 32 },
-	{ TPM2_ALG_SHA3_384, "sha3-384", 48 },
-	{ TPM2_ALG_SHA3_512, "sha3-512", 64 },
-};
-
 /* TCG EK Credential Profile, template L-1: PolicySecret(TPM_RH_ENDORSEMENT), SHA-256. */
 static const uint8_t policy_a_sha256[32] = {
 	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7,
 	0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14,
 	0x69, 0xaa,
 };
-
-#define AK_ATTRS_REQUIRED (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | \
-			   TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-			   TPMA_OBJECT_SENSITIVEDATAORIGIN)
-
-const char *tcl_tpm_alg_name(uint16_t alg)
-{
-	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		if (algs[i].alg == alg)
-			return algs[i].name;
-	return NULL;
-}
-
-size_t tcl_tpm_alg_size(uint16_t alg)
-{
-	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		if (algs[i].alg == alg)
-			return algs[i].size;
-	return 0;
-}
-
-static const char *alg_str(uint16_t alg)
-{
-	const char *n = tcl_tpm_alg_name(alg);
-
-	return n ? n : "unknown";
-}
-
-static const EVP_MD *alg_md(uint16_t alg)
-{
-	const char *n = tcl_tpm_alg_name(alg);
-
-	return n ? EVP_get_digestbyname(n) : NULL;
-}
-
-/* Log @what with the decoded TSS2 return code; every ESYS/TCTI failure goes through here. */
-static int tss_fail(const char *what, TSS2_RC rc)
-{
-	pr_err(SUB, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), rc);
-	return -EIO;
-}
-
-static int ssl_fail(const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256] = "unknown error";
-
-	if (e)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	pr_err(SUB, "%s: %s", what, buf);
-	return -EIO;
-}
 
 static void flush(struct tcl_tpm *t, ESYS_TR *h)
 {
@@ -158,14 +82,14 @@ int tcl_tpm_open(const char *tcti_conf, struct tcl_tpm **out)
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->esys = NULL;
-		err = tss_fail("Esys_Initialize", rc);
+		err = tpm_tss_fail("Esys_Initialize", rc);
 		goto fail;
 	}
 	/* The first command also proves the TPM answers at all. */
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS,
 				0, 1, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = tss_fail("GetCapability(PCRS)", rc);
+		err = tpm_tss_fail("GetCapability(PCRS)", rc);
 		goto fail;
 	}
 	t->banks = cap->data.assignedPCR;
@@ -194,11 +118,6 @@ void tcl_tpm_close(struct tcl_tpm *t)
 
 /* ---------------------------------------------------------------- PCRs */
 
-static bool bank_has_pcr(const TPMS_PCR_SELECTION *s, uint32_t pcr)
-{
-	return pcr < s->sizeofSelect * 8u && (s->pcrSelect[pcr / 8] & (1u << (pcr % 8)));
-}
-
 int tcl_tpm_banks(struct tcl_tpm *t, uint32_t pcr, uint16_t *out, size_t *n)
 {
 	size_t k = 0;
@@ -206,7 +125,7 @@ int tcl_tpm_banks(struct tcl_tpm *t, uint32_t pcr, uint16_t *out, size_t *n)
 
 	pthread_mutex_lock(&t->lock);
 	for (uint32_t i = 0; i < t->banks.count; i++) {
-		if (!bank_has_pcr(&t->banks.pcrSelections[i], pcr))
+		if (!tpm_bank_has_pcr(&t->banks.pcrSelections[i], pcr))
 			continue;
 		if (k >= *n) {
 			err = -ENOSPC;
@@ -256,12 +175,12 @@ static int read_pcrs(struct tcl_tpm *t, uint16_t alg, uint32_t mask,
 		rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
 				   &counter, &osel, &dig);
 		if (rc != TSS2_RC_SUCCESS)
-			return tss_fail("PCR_Read", rc);
+			return tpm_tss_fail("PCR_Read", rc);
 		for (uint32_t i = 0; i < osel->count && !err; i++) {
 			const TPMS_PCR_SELECTION *s = &osel->pcrSelections[i];
 
 			for (uint32_t p = 0; p < s->sizeofSelect * 8u && !err; p++) {
-				if (!bank_has_pcr(s, p))
+				if (!tpm_bank_has_pcr(s, p))
 					continue;
 				if (s->hash != alg || p >= TCL_TPM_NUM_PCRS || !(left >> p & 1) ||
 				    k >= dig->count || dig->digests[k].size != dsz) {
@@ -275,11 +194,11 @@ static int read_pcrs(struct tcl_tpm *t, uint16_t alg, uint32_t mask,
 		free(osel);
 		free(dig);
 		if (err) {
-			pr_err(SUB, "PCR_Read: malformed response for bank %s", alg_str(alg));
+			pr_err(SUB, "PCR_Read: malformed response for bank %s", tpm_alg_str(alg));
 			return err;
 		}
 		if (!got) {
-			pr_err(SUB, "PCR(s) 0x%x not allocated in bank %s", left, alg_str(alg));
+			pr_err(SUB, "PCR(s) 0x%x not allocated in bank %s", left, tpm_alg_str(alg));
 			return -ENOENT;
 		}
 		left &= ~got;
@@ -360,7 +279,7 @@ static int build_extend(struct tcl_tpm *t, uint32_t pcr, const struct tcl_tpm_di
 		for (uint32_t j = i + 1; j < d->n; j++)
 			if (d->v[i].alg == d->v[j].alg) {
 				pr_err(SUB, "extend: entry %zu has two %s digests", idx,
-				       alg_str(d->v[i].alg));
+				       tpm_alg_str(d->v[i].alg));
 				return -EINVAL;
 			}
 	v->count = 0;
@@ -369,14 +288,14 @@ static int build_extend(struct tcl_tpm *t, uint32_t pcr, const struct tcl_tpm_di
 		size_t dsz = tcl_tpm_alg_size(alg);
 		uint32_t i;
 
-		if (!bank_has_pcr(&t->banks.pcrSelections[b], pcr))
+		if (!tpm_bank_has_pcr(&t->banks.pcrSelections[b], pcr))
 			continue;
 		for (i = 0; i < d->n && d->v[i].alg != alg; i++)
 			;
 		if (i == d->n || !dsz) {
 			pr_err(SUB, "PCR %u: bank %s (0x%04x) is allocated but entry %zu has no "
 			       "digest for it; refusing to extend, the bank could not be verified",
-			       pcr, alg_str(alg), alg, idx);
+			       pcr, tpm_alg_str(alg), alg, idx);
 			return -EOPNOTSUPP;
 		}
 		v->digests[v->count].hashAlg = alg;
@@ -411,7 +330,7 @@ int tcl_tpm_extend_batch(struct tcl_tpm *t, uint32_t pcr, const struct tcl_tpm_d
 			char what[64];
 
 			snprintf(what, sizeof(what), "PCR_Extend(PCR %u, entry %zu)", pcr, i);
-			err = tss_fail(what, rc);
+			err = tpm_tss_fail(what, rc);
 			break;
 		}
 	}
@@ -478,8 +397,8 @@ static int create_ek(struct tcl_tpm *t, ESYS_TR *ek, TPM2B_PUBLIC **pub)
 				NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		*ek = ESYS_TR_NONE;
-		return tss_fail("CreatePrimary(EK; needs an empty endorsement hierarchy password)",
-				rc);
+		return tpm_tss_fail(
+			"CreatePrimary(EK; needs an empty endorsement hierarchy password)", rc);
 	}
 	return 0;
 }
@@ -495,13 +414,13 @@ static int ek_policy_session(struct tcl_tpm *t, ESYS_TR *s)
 				   TPM2_ALG_SHA256, s);
 	if (rc != TSS2_RC_SUCCESS) {
 		*s = ESYS_TR_NONE;
-		return tss_fail("StartAuthSession(policy)", rc);
+		return tpm_tss_fail("StartAuthSession(policy)", rc);
 	}
 	rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, *s, ESYS_TR_PASSWORD,
 			       ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		flush(t, s);
-		return tss_fail("PolicySecret(endorsement)", rc);
+		return tpm_tss_fail("PolicySecret(endorsement)", rc);
 	}
 	return 0;
 }
@@ -515,19 +434,10 @@ static int handle_present(struct tcl_tpm *t, uint32_t handle, bool *present)
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				TPM2_CAP_HANDLES, handle, 1, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail("GetCapability(HANDLES)", rc);
+		return tpm_tss_fail("GetCapability(HANDLES)", rc);
 	*present = cap->data.handles.count > 0 && cap->data.handles.handle[0] == handle;
 	free(cap);
 	return 0;
-}
-
-static bool ak_attrs_ok(const TPMT_PUBLIC *a)
-{
-	TPMA_OBJECT at = a->objectAttributes;
-
-	if ((at & AK_ATTRS_REQUIRED) != AK_ATTRS_REQUIRED || (at & TPMA_OBJECT_DECRYPT))
-		return false;
-	return a->type == TPM2_ALG_RSA || a->type == TPM2_ALG_ECC;
 }
 
 static int create_ak(struct tcl_tpm *t, uint32_t handle, ESYS_TR *out)
@@ -552,7 +462,7 @@ static int create_ak(struct tcl_tpm *t, uint32_t handle, ESYS_TR *out)
 			 &none, &priv, &pub, NULL, NULL, NULL);
 	flush(t, &s);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = tss_fail("Create(AK under EK)", rc);
+		err = tpm_tss_fail("Create(AK under EK)", rc);
 		goto out;
 	}
 	/* A satisfied policy is consumed by the command it authorised: start over. */
@@ -563,7 +473,7 @@ static int create_ak(struct tcl_tpm *t, uint32_t handle, ESYS_TR *out)
 	flush(t, &s);
 	if (rc != TSS2_RC_SUCCESS) {
 		ak = ESYS_TR_NONE;
-		err = tss_fail("Load(AK)", rc);
+		err = tpm_tss_fail("Load(AK)", rc);
 		goto out;
 	}
 	rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE,
@@ -572,7 +482,7 @@ static int create_ak(struct tcl_tpm *t, uint32_t handle, ESYS_TR *out)
 		char what[64];
 
 		snprintf(what, sizeof(what), "EvictControl(AK -> 0x%08x)", handle);
-		err = tss_fail(what, rc);
+		err = tpm_tss_fail(what, rc);
 		goto out;
 	}
 	pr_info(SUB, "created attestation key at persistent handle 0x%08x", handle);
@@ -593,7 +503,7 @@ static int marshal_pub(const TPM2B_PUBLIC *p, uint8_t *buf, size_t cap, size_t *
 	if (rc == TSS2_MU_RC_INSUFFICIENT_BUFFER)
 		return -ENOSPC;
 	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail("marshal TPM2B_PUBLIC", rc);
+		return tpm_tss_fail("marshal TPM2B_PUBLIC", rc);
 	*len = off;
 	return 0;
 }
@@ -623,7 +533,7 @@ int tcl_tpm_ak_ensure(struct tcl_tpm *t, uint32_t handle, struct tcl_tpm_ak *ak)
 					   ESYS_TR_NONE, &tr);
 		if (rc != TSS2_RC_SUCCESS) {
 			tr = ESYS_TR_NONE;
-			err = tss_fail("TR_FromTPMPublic(AK)", rc);
+			err = tpm_tss_fail("TR_FromTPMPublic(AK)", rc);
 			goto out;
 		}
 	} else {
@@ -635,10 +545,10 @@ int tcl_tpm_ak_ensure(struct tcl_tpm *t, uint32_t handle, struct tcl_tpm_ak *ak)
 	rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name,
 			     &qname);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = tss_fail("ReadPublic(AK)", rc);
+		err = tpm_tss_fail("ReadPublic(AK)", rc);
 		goto out;
 	}
-	if (!ak_attrs_ok(&pub->publicArea)) {
+	if (!tpm_ak_attrs_ok(&pub->publicArea)) {
 		pr_err(SUB, "persistent handle 0x%08x holds a key that is not a restricted signing "
 		       "key (attributes 0x%x); evict it or choose another AK handle", handle,
 		       pub->publicArea.objectAttributes);
@@ -672,147 +582,6 @@ out:
 	return err;
 }
 
-/* ---------------------------------------------------------------- public keys (software) */
-
-static int pad_be(const TPM2B_ECC_PARAMETER *p, uint8_t *out, size_t len)
-{
-	if (p->size > len)
-		return -EINVAL;
-	memset(out, 0, len - p->size);
-	memcpy(out + len - p->size, p->buffer, p->size);
-	return 0;
-}
-
-static int pub_to_pkey(const TPMT_PUBLIC *a, EVP_PKEY **out)
-{
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-	uint8_t point[1 + 2 * 66];
-	int err = -EIO;
-
-	*out = NULL;
-	if (!bld)
-		return -ENOMEM;
-	if (a->type == TPM2_ALG_RSA) {
-		uint32_t exp = a->parameters.rsaDetail.exponent ? : 65537;
-
-		n = BN_bin2bn(a->unique.rsa.buffer, a->unique.rsa.size, NULL);
-		e = BN_new();
-		if (!n || !e || !BN_set_word(e, exp) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
-			goto ssl;
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	} else if (a->type == TPM2_ALG_ECC) {
-		const char *group;
-		size_t flen;
-
-		switch (a->parameters.eccDetail.curveID) {
-		case TPM2_ECC_NIST_P256:
-			group = "P-256";
-			flen = 32;
-			break;
-		case TPM2_ECC_NIST_P384:
-			group = "P-384";
-			flen = 48;
-			break;
-		default:
-			pr_err(SUB, "unsupported ECC curve 0x%04x",
-			       a->parameters.eccDetail.curveID);
-			err = -EOPNOTSUPP;
-			goto out;
-		}
-		point[0] = 0x04;
-		if (pad_be(&a->unique.ecc.x, point + 1, flen) ||
-		    pad_be(&a->unique.ecc.y, point + 1 + flen, flen)) {
-			pr_err(SUB, "ECC point larger than its curve");
-			err = -EBADMSG;
-			goto out;
-		}
-		if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-		    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-						      1 + 2 * flen))
-			goto ssl;
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	} else {
-		pr_err(SUB, "unsupported key type 0x%04x", a->type);
-		err = -EOPNOTSUPP;
-		goto out;
-	}
-	params = OSSL_PARAM_BLD_to_param(bld);
-	if (!ctx || !params || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto ssl;
-	err = 0;
-	goto out;
-ssl:
-	err = ssl_fail("public key from TPM public area");
-out:
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
-	BN_free(n);
-	BN_free(e);
-	return err;
-}
-
-static int pkey_pem(EVP_PKEY *pk, char **pem)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data;
-	long len;
-	int err = 0;
-
-	*pem = NULL;
-	if (!b || !PEM_write_bio_PUBKEY(b, pk)) {
-		err = ssl_fail("PEM_write_bio_PUBKEY");
-		goto out;
-	}
-	len = BIO_get_mem_data(b, &data);
-	*pem = malloc(len + 1);
-	if (!*pem) {
-		err = -ENOMEM;
-		goto out;
-	}
-	memcpy(*pem, data, len);
-	(*pem)[len] = '\0';
-out:
-	BIO_free(b);
-	return err;
-}
-
-static int unmarshal_pub(const uint8_t *buf, size_t len, TPM2B_PUBLIC *p)
-{
-	size_t off = 0;
-	TSS2_RC rc;
-
-	memset(p, 0, sizeof(*p));
-	rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, p);
-	if (rc != TSS2_RC_SUCCESS || off != len) {
-		pr_err(SUB, "malformed TPM2B_PUBLIC (%zu bytes)", len);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
-int tcl_tpm_pub_pem_sw(const uint8_t *buf, size_t len, char **pem)
-{
-	TPM2B_PUBLIC p;
-	EVP_PKEY *pk = NULL;
-	int err;
-
-	*pem = NULL;
-	err = unmarshal_pub(buf, len, &p);
-	if (!err)
-		err = pub_to_pkey(&p.publicArea, &pk);
-	if (!err)
-		err = pkey_pem(pk, pem);
-	EVP_PKEY_free(pk);
-	return err;
-}
-
 int tcl_tpm_ak_public_pem(struct tcl_tpm *t, char **pem)
 {
 	EVP_PKEY *pk = NULL;
@@ -824,81 +593,12 @@ int tcl_tpm_ak_public_pem(struct tcl_tpm *t, char **pem)
 		pr_err(SUB, "no attestation key loaded");
 		err = -ENOKEY;
 	} else {
-		err = pub_to_pkey(&t->ak_pub.publicArea, &pk);
+		err = tpm_pub_to_pkey(&t->ak_pub.publicArea, &pk);
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (!err)
-		err = pkey_pem(pk, pem);
+		err = tpm_pkey_pem(pk, pem);
 	EVP_PKEY_free(pk);
-	return err;
-}
-
-static int pub_name(const TPMT_PUBLIC *a, uint8_t *name, size_t *name_len)
-{
-	uint8_t buf[sizeof(TPMT_PUBLIC)];
-	const EVP_MD *md = alg_md(a->nameAlg);
-	size_t off = 0, dsz = tcl_tpm_alg_size(a->nameAlg);
-	unsigned int mdlen;
-	TSS2_RC rc;
-
-	if (!md) {
-		pr_err(SUB, "unsupported nameAlg 0x%04x", a->nameAlg);
-		return -EOPNOTSUPP;
-	}
-	if (*name_len < 2 + dsz)
-		return -ENOSPC;
-	rc = Tss2_MU_TPMT_PUBLIC_Marshal(a, buf, sizeof(buf), &off);
-	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail("marshal TPMT_PUBLIC", rc);
-	name[0] = a->nameAlg >> 8;
-	name[1] = a->nameAlg & 0xff;
-	if (!EVP_Digest(buf, off, name + 2, &mdlen, md, NULL))
-		return ssl_fail("name digest");
-	*name_len = 2 + mdlen;
-	return 0;
-}
-
-int tcl_tpm_ak_check_sw(const uint8_t *buf, size_t len, uint8_t *name, size_t *name_len)
-{
-	TPM2B_PUBLIC p;
-	int err;
-
-	err = unmarshal_pub(buf, len, &p);
-	if (err)
-		return err;
-	if (!ak_attrs_ok(&p.publicArea)) {
-		pr_warn(SUB, "key is not an attestation key (type 0x%04x, attributes 0x%x): it "
-			"must be a restricted, fixedTPM, TPM-generated signing key",
-			p.publicArea.type, p.publicArea.objectAttributes);
-		return -EKEYREJECTED;
-	}
-	return pub_name(&p.publicArea, name, name_len);
-}
-
-int tcl_tpm_ek_cert_match_sw(const uint8_t *der, size_t der_len, const uint8_t *ek_pub,
-			     size_t ek_len)
-{
-	const unsigned char *pp = der;
-	EVP_PKEY *ek = NULL;
-	X509 *x = NULL;
-	TPM2B_PUBLIC p;
-	int err;
-
-	err = unmarshal_pub(ek_pub, ek_len, &p);
-	if (err)
-		return err;
-	x = d2i_X509(NULL, &pp, der_len);
-	if (!x) {
-		ssl_fail("EK certificate");
-		return -EBADMSG;
-	}
-	err = pub_to_pkey(&p.publicArea, &ek);
-	if (!err && EVP_PKEY_eq(X509_get0_pubkey(x), ek) != 1) {
-		pr_warn(SUB, "EK certificate does not certify this EK");
-		err = -EKEYREJECTED;
-	}
-	EVP_PKEY_free(ek);
-	X509_free(x);
 	return err;
 }
 
@@ -969,13 +669,13 @@ int tcl_tpm_ek_cert(struct tcl_tpm *t, uint8_t **der, size_t *len)
 				   ESYS_TR_NONE, &nv);
 	if (rc != TSS2_RC_SUCCESS) {
 		nv = ESYS_TR_NONE;
-		err = tss_fail("TR_FromTPMPublic(EK certificate NV index)", rc);
+		err = tpm_tss_fail("TR_FromTPMPublic(EK certificate NV index)", rc);
 		goto out;
 	}
 	rc = Esys_NV_ReadPublic(t->esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nvpub,
 				&nvname);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = tss_fail("NV_ReadPublic(EK certificate)", rc);
+		err = tpm_tss_fail("NV_ReadPublic(EK certificate)", rc);
 		goto out;
 	}
 	if (nvpub->nvPublic.attributes & TPMA_NV_AUTHREAD) {
@@ -1007,7 +707,7 @@ int tcl_tpm_ek_cert(struct tcl_tpm *t, uint8_t **der, size_t *len)
 		rc = Esys_NV_Read(t->esys, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 				  want, off, &data);
 		if (rc != TSS2_RC_SUCCESS) {
-			err = tss_fail("NV_Read(EK certificate)", rc);
+			err = tpm_tss_fail("NV_Read(EK certificate)", rc);
 			goto out;
 		}
 		if (data->size != want) {
@@ -1036,32 +736,6 @@ out:
 
 /* ---------------------------------------------------------------- quotes */
 
-static uint16_t sig_hash(const TPMT_SIGNATURE *s)
-{
-	switch (s->sigAlg) {
-	case TPM2_ALG_RSASSA:
-		return s->signature.rsassa.hash;
-	case TPM2_ALG_RSAPSS:
-		return s->signature.rsapss.hash;
-	case TPM2_ALG_ECDSA:
-		return s->signature.ecdsa.hash;
-	default:
-		return TPM2_ALG_NULL;
-	}
-}
-
-static int popcount24(uint32_t m)
-{
-	return __builtin_popcount(m & 0xffffff);
-}
-
-/* pcrDigest is the hash (the signing scheme's) of the selected values concatenated. */
-static int pcr_digest(const EVP_MD *md, const uint8_t *vals, size_t len, uint8_t *out,
-		      unsigned int *olen)
-{
-	return EVP_Digest(vals, len, out, olen, md, NULL) ? 0 : ssl_fail("PCR digest");
-}
-
 /* The layout tpm2_quote -o writes and tpm2_checkquote -f reads: the host's TPML_PCR_SELECTION
  * struct, a u32 count, then that many TPML_DIGEST structs of up to 8 digests, little endian
  * (lib/pcr.c pcr_fwrite_serialized).  The struct sizes are the format: pin them. */
@@ -1071,7 +745,7 @@ _Static_assert(sizeof(TPML_DIGEST) == 532, "tpm2-tools pcrs file layout");
 static int pcrs_file(struct tcl_tpm_quote *q)
 {
 	TPML_PCR_SELECTION sel;
-	uint32_t npcr = popcount24(q->pcr_mask), nlist = (npcr + 7) / 8, le32, k = 0;
+	uint32_t npcr = tpm_popcount24(q->pcr_mask), nlist = (npcr + 7) / 8, le32, k = 0;
 	size_t off = 0, need = sizeof(sel) + 4 + nlist * sizeof(TPML_DIGEST);
 
 	if (need > sizeof(q->pcrs_file))
@@ -1120,7 +794,7 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 		return -EINVAL;
 	}
 	if (!pcr_mask || pcr_mask >> TCL_TPM_NUM_PCRS || !tcl_tpm_alg_size(bank)) {
-		pr_err(SUB, "quote: bad PCR selection %s:0x%x", alg_str(bank), pcr_mask);
+		pr_err(SUB, "quote: bad PCR selection %s:0x%x", tpm_alg_str(bank), pcr_mask);
 		return -EINVAL;
 	}
 	qd.size = nonce_len;
@@ -1153,7 +827,7 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 		rc = Esys_Quote(t->esys, t->ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qd,
 				&scheme, &sel, &quoted, &sig);
 		if (rc != TSS2_RC_SUCCESS) {
-			err = tss_fail("Quote", rc);
+			err = tpm_tss_fail("Quote", rc);
 			goto out;
 		}
 		err = read_pcrs(t, bank, pcr_mask, vals, &q->digest_len);
@@ -1167,13 +841,13 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 			}
 		rc = Tss2_MU_TPMS_ATTEST_Unmarshal(quoted->attestationData, quoted->size, &off,
 						   &at);
-		md = alg_md(sig_hash(sig));
+		md = tpm_alg_md(tpm_sig_hash(sig));
 		if (rc != TSS2_RC_SUCCESS || !md) {
 			pr_err(SUB, "quote: cannot parse the TPM's attestation");
 			err = -EPROTO;
 			goto out;
 		}
-		err = pcr_digest(md, q->values, q->values_len, dig, &dlen);
+		err = tpm_pcr_digest(md, q->values, q->values_len, dig, &dlen);
 		if (err)
 			goto out;
 		if (at.attested.quote.pcrDigest.size == dlen &&
@@ -1196,7 +870,7 @@ int tcl_tpm_quote(struct tcl_tpm *t, const uint8_t *nonce, size_t nonce_len, uin
 		TSS2_RC rc = Tss2_MU_TPMT_SIGNATURE_Marshal(sig, q->sig, sizeof(q->sig), &off);
 
 		if (rc != TSS2_RC_SUCCESS) {
-			err = tss_fail("marshal TPMT_SIGNATURE", rc);
+			err = tpm_tss_fail("marshal TPMT_SIGNATURE", rc);
 			goto out;
 		}
 		q->sig_len = off;
@@ -1262,338 +936,6 @@ int tcl_tpm_quote_write_dir(const struct tcl_tpm_quote *q, const char *ak_pem, c
 	return err;
 }
 
-/* ---------------------------------------------------------------- quote check (software) */
-
-static int verify_sig(EVP_PKEY *pk, const TPMT_SIGNATURE *s, const EVP_MD *md,
-		      const uint8_t *msg, size_t len)
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pc = NULL;
-	uint8_t *der = NULL;
-	const uint8_t *sb;
-	size_t slen;
-	int ok = 0, type = EVP_PKEY_get_base_id(pk);
-
-	if (!c)
-		return -ENOMEM;
-	if (s->sigAlg == TPM2_ALG_RSASSA || s->sigAlg == TPM2_ALG_RSAPSS) {
-		if (type != EVP_PKEY_RSA)
-			goto out;
-		sb = s->signature.rsassa.sig.buffer;
-		slen = s->signature.rsassa.sig.size;
-	} else if (s->sigAlg == TPM2_ALG_ECDSA) {
-		ECDSA_SIG *es = ECDSA_SIG_new();
-		BIGNUM *r, *ss;
-		int n;
-
-		if (type != EVP_PKEY_EC || !es) {
-			ECDSA_SIG_free(es);
-			goto out;
-		}
-		r = BN_bin2bn(s->signature.ecdsa.signatureR.buffer,
-			      s->signature.ecdsa.signatureR.size, NULL);
-		ss = BN_bin2bn(s->signature.ecdsa.signatureS.buffer,
-			       s->signature.ecdsa.signatureS.size, NULL);
-		if (!r || !ss || !ECDSA_SIG_set0(es, r, ss)) {
-			BN_free(r);
-			BN_free(ss);
-			ECDSA_SIG_free(es);
-			goto out;
-		}
-		n = i2d_ECDSA_SIG(es, &der);
-		ECDSA_SIG_free(es);
-		if (n <= 0)
-			goto out;
-		sb = der;
-		slen = n;
-	} else {
-		goto out;
-	}
-	if (EVP_DigestVerifyInit(c, &pc, md, NULL, pk) <= 0)
-		goto out;
-	if (s->sigAlg == TPM2_ALG_RSAPSS &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) <= 0 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_AUTO) <= 0))
-		goto out;
-	ok = EVP_DigestVerify(c, sb, slen, msg, len) == 1;
-out:
-	ERR_clear_error();
-	OPENSSL_free(der);
-	EVP_MD_CTX_free(c);
-	return ok ? 0 : -EKEYREJECTED;
-}
-
-int tcl_tpm_verify_quote_sw(const char *ak_pem, const uint8_t *attest, size_t attest_len,
-			    const uint8_t *sigbuf, size_t sig_len,
-			    const uint8_t *nonce, size_t nonce_len,
-			    uint16_t bank, uint32_t pcr_mask,
-			    const uint8_t *values, size_t values_len,
-			    struct tcl_tpm_quote_info *info)
-{
-	uint8_t dig[EVP_MAX_MD_SIZE];
-	const TPMS_PCR_SELECTION *qs;
-	const TPMS_QUOTE_INFO *qi;
-	EVP_PKEY *pk = NULL;
-	TPMT_SIGNATURE sig;
-	const EVP_MD *md;
-	TPMS_ATTEST at;
-	size_t off = 0, dsz = tcl_tpm_alg_size(bank);
-	unsigned int dlen;
-	uint32_t qmask = 0;
-	BIO *b;
-	int err;
-
-	b = BIO_new_mem_buf(ak_pem, -1);
-	pk = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	if (!pk) {
-		ssl_fail("quote check: AK public key");
-		return -EINVAL;
-	}
-	err = -EBADMSG;
-	if (Tss2_MU_TPMS_ATTEST_Unmarshal(attest, attest_len, &off, &at) != TSS2_RC_SUCCESS ||
-	    off != attest_len) {
-		pr_warn(SUB, "quote check: malformed TPMS_ATTEST (%zu bytes)", attest_len);
-		goto out;
-	}
-	off = 0;
-	memset(&sig, 0, sizeof(sig));
-	if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(sigbuf, sig_len, &off, &sig) != TSS2_RC_SUCCESS ||
-	    off != sig_len) {
-		pr_warn(SUB, "quote check: malformed TPMT_SIGNATURE (%zu bytes)", sig_len);
-		goto out;
-	}
-	md = alg_md(sig_hash(&sig));
-	if (!md) {
-		pr_warn(SUB, "quote check: unsupported signature 0x%04x/0x%04x", sig.sigAlg,
-			sig_hash(&sig));
-		goto out;
-	}
-	/* Nothing in the attestation is believed before the signature is. */
-	err = verify_sig(pk, &sig, md, attest, attest_len);
-	if (err) {
-		pr_warn(SUB, "quote check: signature does not verify with the AK");
-		goto out;
-	}
-	err = -EBADMSG;
-	if (at.magic != TPM2_GENERATED_VALUE || at.type != TPM2_ST_ATTEST_QUOTE) {
-		pr_warn(SUB, "quote check: not a TPM-generated quote (magic 0x%08x type 0x%04x)",
-			at.magic, at.type);
-		goto out;
-	}
-	if (at.extraData.size != nonce_len ||
-	    (nonce_len && memcmp(at.extraData.buffer, nonce, nonce_len))) {
-		pr_warn(SUB, "quote check: qualifying data does not match the nonce");
-		err = -ESTALE;
-		goto out;
-	}
-	err = -EILSEQ;
-	qi = &at.attested.quote;
-	qs = &qi->pcrSelect.pcrSelections[0];
-	for (uint32_t p = 0; qi->pcrSelect.count == 1 && p < qs->sizeofSelect * 8u; p++)
-		if (bank_has_pcr(qs, p))
-			qmask |= p < TCL_TPM_NUM_PCRS ? 1u << p : 0x80000000u;
-	if (qi->pcrSelect.count != 1 || qs->hash != bank || qmask != pcr_mask || !dsz) {
-		pr_warn(SUB, "quote check: quote selects %u bank(s), %s:0x%x; expected %s:0x%x",
-			qi->pcrSelect.count, alg_str(qs->hash), qmask, alg_str(bank), pcr_mask);
-		goto out;
-	}
-	if (values_len != popcount24(pcr_mask) * dsz) {
-		pr_warn(SUB, "quote check: %zu bytes of PCR values for %d PCRs of %s", values_len,
-			popcount24(pcr_mask), alg_str(bank));
-		goto out;
-	}
-	if (pcr_digest(md, values, values_len, dig, &dlen)) {
-		err = -EIO;
-		goto out;
-	}
-	if (qi->pcrDigest.size != dlen || memcmp(qi->pcrDigest.buffer, dig, dlen)) {
-		pr_warn(SUB, "quote check: PCR values do not match the quoted PCR digest");
-		goto out;
-	}
-	if (info) {
-		info->clock = at.clockInfo.clock;
-		info->reset_count = at.clockInfo.resetCount;
-		info->restart_count = at.clockInfo.restartCount;
-		info->safe = at.clockInfo.safe;
-		info->firmware_version = at.firmwareVersion;
-	}
-	err = 0;
-out:
-	EVP_PKEY_free(pk);
-	return err;
-}
-
-/* ---------------------------------------------------------------- credentials */
-
-/* TPM 2.0 Part 1, 11.4.10.2 KDFa in counter mode; labels include their NUL. */
-static int kdfa(const EVP_MD *md, const uint8_t *key, size_t klen, const char *label,
-		const uint8_t *u, size_t ulen, uint32_t bits, uint8_t *out)
-{
-	size_t llen = strlen(label) + 1, want = (bits + 7) / 8, done = 0;
-	uint8_t in[4 + 32 + TCL_TPM_NAME_MAX + 4], h[EVP_MAX_MD_SIZE];
-	uint32_t ctr = 1, be;
-
-	if (llen > 32 || ulen > TCL_TPM_NAME_MAX)
-		return -EINVAL;
-	while (done < want) {
-		unsigned int hl;
-		size_t n = 0;
-
-		be = htobe32(ctr++);
-		memcpy(in, &be, 4);
-		n = 4;
-		memcpy(in + n, label, llen);
-		n += llen;
-		if (ulen)
-			memcpy(in + n, u, ulen);
-		n += ulen;
-		be = htobe32(bits);
-		memcpy(in + n, &be, 4);
-		n += 4;
-		if (!HMAC(md, key, klen, in, n, h, &hl))
-			return ssl_fail("KDFa");
-		memcpy(out + done, h, want - done < hl ? want - done : hl);
-		done += want - done < hl ? want - done : hl;
-	}
-	return 0;
-}
-
-int tcl_tpm_make_credential_sw(const uint8_t *ek_pub, size_t ek_len,
-			       const uint8_t *ak_name, size_t name_len,
-			       const uint8_t *secret, size_t secret_len,
-			       uint8_t *blob, size_t *blob_len, uint8_t *enc, size_t *enc_len)
-{
-	uint8_t seed[EVP_MAX_MD_SIZE], symkey[32], hkey[EVP_MAX_MD_SIZE], hmac[EVP_MAX_MD_SIZE];
-	uint8_t plain[2 + TCL_TPM_MAX_DIGEST], cipher[2 + TCL_TPM_MAX_DIGEST];
-	uint8_t hin[sizeof(cipher) + TCL_TPM_NAME_MAX], iv[16] = { 0 };
-	const TPMT_PUBLIC *a;
-	TPM2B_ENCRYPTED_SECRET es = { 0 };
-	TPM2B_ID_OBJECT id = { 0 };
-	EVP_PKEY_CTX *pc = NULL;
-	EVP_CIPHER_CTX *cc = NULL;
-	const EVP_CIPHER *cph;
-	EVP_PKEY *pk = NULL;
-	const EVP_MD *md;
-	TPM2B_PUBLIC p;
-	size_t dsz, olen, off;
-	unsigned int hl;
-	int err, n1, n2;
-	char *label;
-
-	err = unmarshal_pub(ek_pub, ek_len, &p);
-	if (err)
-		return err;
-	a = &p.publicArea;
-	md = alg_md(a->nameAlg);
-	dsz = tcl_tpm_alg_size(a->nameAlg);
-	if (a->type != TPM2_ALG_RSA || !md ||
-	    a->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_AES ||
-	    a->parameters.rsaDetail.symmetric.mode.aes != TPM2_ALG_CFB) {
-		pr_err(SUB, "make credential: EK must be an RSA storage key with AES-CFB");
-		return -EOPNOTSUPP;
-	}
-	switch (a->parameters.rsaDetail.symmetric.keyBits.aes) {
-	case 128:
-		cph = EVP_aes_128_cfb128();
-		break;
-	case 256:
-		cph = EVP_aes_256_cfb128();
-		break;
-	default:
-		pr_err(SUB, "make credential: unsupported AES key size");
-		return -EOPNOTSUPP;
-	}
-	if (!secret_len || secret_len > dsz || name_len < 2 || name_len > TCL_TPM_NAME_MAX) {
-		pr_err(SUB, "make credential: secret must be 1..%zu bytes, name 2..%d bytes", dsz,
-		       TCL_TPM_NAME_MAX);
-		return -EINVAL;
-	}
-
-	/* The seed goes to the EK with OAEP, label "IDENTITY" (with its NUL). */
-	if (RAND_bytes(seed, dsz) != 1)
-		return ssl_fail("RAND_bytes");
-	err = pub_to_pkey(a, &pk);
-	if (err)
-		goto out;
-	err = -EIO;
-	label = OPENSSL_strdup("IDENTITY");
-	pc = EVP_PKEY_CTX_new(pk, NULL);
-	olen = sizeof(es.secret);
-	if (!label || !pc || EVP_PKEY_encrypt_init(pc) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(pc, md) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pc, md) <= 0) {
-		OPENSSL_free(label);
-		err = ssl_fail("make credential: OAEP setup");
-		goto out;
-	}
-	if (EVP_PKEY_CTX_set0_rsa_oaep_label(pc, label, strlen(label) + 1) <= 0) {
-		OPENSSL_free(label);
-		err = ssl_fail("make credential: OAEP label");
-		goto out;
-	}
-	if (EVP_PKEY_encrypt(pc, es.secret, &olen, seed, dsz) <= 0) {
-		err = ssl_fail("make credential: OAEP");
-		goto out;
-	}
-	es.size = olen;
-
-	/* encIdentity = AES-CFB(KDFa(seed, "STORAGE", name), TPM2B_DIGEST(secret)) */
-	err = kdfa(md, seed, dsz, "STORAGE", ak_name, name_len,
-		   a->parameters.rsaDetail.symmetric.keyBits.aes, symkey);
-	if (!err)
-		err = kdfa(md, seed, dsz, "INTEGRITY", NULL, 0, dsz * 8, hkey);
-	if (err)
-		goto out;
-	plain[0] = secret_len >> 8;
-	plain[1] = secret_len & 0xff;
-	memcpy(plain + 2, secret, secret_len);
-	cc = EVP_CIPHER_CTX_new();
-	if (!cc || !EVP_EncryptInit_ex(cc, cph, NULL, symkey, iv) ||
-	    !EVP_EncryptUpdate(cc, cipher, &n1, plain, 2 + secret_len) ||
-	    !EVP_EncryptFinal_ex(cc, cipher + n1, &n2)) {
-		err = ssl_fail("make credential: AES-CFB");
-		goto out;
-	}
-	/* outerHMAC = HMAC(KDFa(seed, "INTEGRITY"), encIdentity || name) */
-	memcpy(hin, cipher, n1 + n2);
-	memcpy(hin + n1 + n2, ak_name, name_len);
-	if (!HMAC(md, hkey, dsz, hin, n1 + n2 + name_len, hmac, &hl)) {
-		err = ssl_fail("make credential: HMAC");
-		goto out;
-	}
-	id.size = 2 + hl + n1 + n2;
-	id.credential[0] = hl >> 8;
-	id.credential[1] = hl & 0xff;
-	memcpy(id.credential + 2, hmac, hl);
-	memcpy(id.credential + 2 + hl, cipher, n1 + n2);
-
-	off = 0;
-	if (Tss2_MU_TPM2B_ID_OBJECT_Marshal(&id, blob, *blob_len, &off) != TSS2_RC_SUCCESS) {
-		err = -ENOSPC;
-		goto out;
-	}
-	*blob_len = off;
-	off = 0;
-	if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Marshal(&es, enc, *enc_len, &off) !=
-	    TSS2_RC_SUCCESS) {
-		err = -ENOSPC;
-		goto out;
-	}
-	*enc_len = off;
-	err = 0;
-out:
-	OPENSSL_cleanse(seed, sizeof(seed));
-	OPENSSL_cleanse(symkey, sizeof(symkey));
-	OPENSSL_cleanse(hkey, sizeof(hkey));
-	OPENSSL_cleanse(plain, sizeof(plain));
-	EVP_CIPHER_CTX_free(cc);
-	EVP_PKEY_CTX_free(pc);
-	EVP_PKEY_free(pk);
-	return err;
-}
-
 int tcl_tpm_activate_credential(struct tcl_tpm *t, const uint8_t *blob, size_t blob_len,
 				const uint8_t *secret, size_t secret_len,
 				uint8_t *out, size_t *out_len)
@@ -1633,7 +975,8 @@ int tcl_tpm_activate_credential(struct tcl_tpm *t, const uint8_t *blob, size_t b
 	rc = Esys_ActivateCredential(t->esys, t->ak, ek, ESYS_TR_PASSWORD, s, ESYS_TR_NONE, &id,
 				     &es, &cert);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = tss_fail("ActivateCredential (credential not made for this EK and AK?)", rc);
+		err = tpm_tss_fail("ActivateCredential (credential not made for this EK and AK?)",
+				   rc);
 		if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
 			err = -EKEYREJECTED;
 		goto out;

@@ -32,8 +32,8 @@ if [ $fresh = 1 ] && ar t "$B/libtcl.a" | grep -q '^measure.o$'; then
 else
 	# shellcheck disable=SC2086
 	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$TOP/lib/measure.c" "$TOP/ctl/cmd_log.c" \
-		"$TOP/lib/log.c" "$TOP/lib/tpm.c" "$TOP/lib/canonjson.c" "$TOP/lib/util.c" \
-		"$TOP/lib/diag.c" $LIBS -o $T 2>$W/cc.err
+		"$TOP/lib/log.c" "$TOP/lib/tpm.c" "$TOP/lib/tpm_verify.c" "$TOP/lib/canonjson.c" \
+		"$TOP/lib/util.c" "$TOP/lib/diag.c" $LIBS -o $T 2>$W/cc.err
 fi
 if [ ! -x $T ]; then
 	fail "measure_tool builds: $(head -3 $W/cc.err)"

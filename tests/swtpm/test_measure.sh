@@ -68,7 +68,7 @@ CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -
 	-D_GNU_SOURCE -Iinclude -Ilib -Ictl $(pkg-config --cflags json-c)"
 LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c) -lpthread"
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/cmd_log.c lib/log.c lib/tpm.c
+SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/cmd_log.c lib/log.c lib/tpm.c lib/tpm_verify.c
 	lib/canonjson.c lib/util.c lib/diag.c"
 T=$TMP/measure_tool
 TS=$TMP/measure_tool-san
