@@ -54,7 +54,7 @@ TCLCTL=$B/tclctl
 att_pki "$T" || die "openssl failed"
 reg_start "$T/reg" || die "docker-registry does not start"
 HP=${REG_URL#http://}
-python3 tests/service/mkoci.py "$T/oci" v1=bench || die "mkoci failed"
+python3 tests/mkoci.py tags "$T/oci" v1=bench || die "mkoci failed"
 out=$("$TCLCTL" image push --oci "$T/oci" --registry "$REG_URL" bench/app:v1) || die "image push"
 DIG=${out#*@}
 "$TCLCTL" golden keygen -o "$T/golden" >/dev/null || die "keygen"

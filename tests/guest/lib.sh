@@ -86,7 +86,7 @@ registry_start() { bash -c '. "$0/tests/service/registry.sh"; reg_start "$1" >/d
 publish() {
 	_root=$1 _name=$2 _tag=$3 _key=$4 _d=$T/img-$2-$3
 	rm -rf $_d; mkdir -p $_d
-	python3 "$TOP/tests/guest/mkimage.py" "$_root" $_d/layout "$_tag" >/dev/null || return 1
+	python3 "$TOP/tests/mkoci.py" rootfs "$_root" $_d/layout "$_tag" >/dev/null || return 1
 	_ref=$("$B/tclctl" image push --oci $_d/layout:$_tag --registry $REG $_name:$_tag 2>/dev/null) || return 1
 	_dig=${_ref#*@}
 	if [ -n "$_key" ]; then

@@ -79,7 +79,7 @@ openssl genrsa -out "$T/forge.key" 2048 2>/dev/null || die "openssl genrsa faile
 reg_start "$T/reg" || die "docker-registry does not start"
 HP=${REG_URL#http://}
 for i in 1 2 3 4; do
-	python3 "$HERE/mkoci.py" "$T/oci$i" "v1=image-$i" || die "mkoci failed"
+	python3 "$HERE/../mkoci.py" tags "$T/oci$i" "v1=image-$i" || die "mkoci failed"
 done
 "$TCLCTL" golden keygen -o "$T/golden" >/dev/null || die "golden keygen failed"
 "$TCLCTL" golden keygen -o "$T/other" >/dev/null || die "golden keygen failed"

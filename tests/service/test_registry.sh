@@ -69,8 +69,8 @@ unset TCL_REGISTRY_AUTH
 R=$TOOL
 
 # ---- images ----
-python3 "$HERE/mkoci.py" "$T/oci" v1=first || exit 1
-python3 "$HERE/mkoci.py" "$T/oci2" a=alpha b=beta || exit 1
+python3 "$HERE/../mkoci.py" tags "$T/oci" v1=first || exit 1
+python3 "$HERE/../mkoci.py" tags "$T/oci2" a=alpha b=beta || exit 1
 dig_of() {	# manifest digest of TAG in layout DIR, from index.json
 	python3 -c 'import json,sys
 for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
