@@ -18,7 +18,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "api.h"
-#include "b64.h"
+#include "hexb64.h"
 #include "diag.h"
 #include "evidence.h"
 #include "filter.h"
@@ -271,7 +271,7 @@ static void enrol(struct ctx *c)
 	EVP_Digest(r.ek_pub, r.ek_pub_len, ek_sha, NULL, EVP_sha256(), NULL);
 	tcl_hex(ek_sha, 32, ekhex);
 	own = (struct ak_owner){ .name = nhex, .ek = ekhex, .except = r.node_id };
-	att_map_each(&a->st->nodes, find_ak, &own);
+	tcl_map_each(&a->st->nodes, find_ak, &own);
 	if (own.ak_owner || own.ek_owner) {
 		reply_err(c, 409, "this %s is already enrolled as node %s",
 			  own.ak_owner ? "AK" : "TPM (EK)",
@@ -298,7 +298,7 @@ static void enrol(struct ctx *c)
 	memcpy(n->pending.tls_sha256, c->peer.hex, sizeof(n->pending.tls_sha256));
 	n->pending.expires = att_mono() + a->cfg->enrol_ttl;
 	n->pending.active = true;
-	if (att_b64_encode(blob, bl, &b1, NULL) || att_b64_encode(enc, el, &b2, NULL)) {
+	if (tcl_b64_encode(blob, bl, &b1, NULL) || tcl_b64_encode(enc, el, &b2, NULL)) {
 		n->pending.active = false;
 		reply_err(c, 500, "out of memory");
 		goto out;
@@ -688,7 +688,7 @@ static void get_nodes(struct ctx *c)
 		json_object_put(o);
 		return;
 	}
-	if (l.a && !att_map_sorted(&c->a->st->nodes, &vals, &n))
+	if (l.a && !tcl_map_sorted(&c->a->st->nodes, &vals, &n))
 		for (size_t i = 0; i < n; i++)
 			list_node(vals[i], &l);
 	free(vals);
@@ -726,7 +726,7 @@ static void get_container(struct ctx *c, const char *id)
 
 	if (!can_read(c))
 		return;
-	att_map_each(&c->a->st->nodes, find_container, &f);
+	tcl_map_each(&c->a->st->nodes, find_container, &f);
 	if (!f.count) {
 		o = json_object_new_object();
 		jadd(o, "id", json_object_new_string(id));
@@ -949,7 +949,7 @@ void att_api_tick(struct att_api *a)
 {
 	struct expire e = { .st = a->st, .now = att_mono() };
 
-	att_map_each(&a->st->nodes, expire_one, &e);
+	tcl_map_each(&a->st->nodes, expire_one, &e);
 	for (size_t i = 0; i < e.n; i++) {
 		char id[ATT_NODE_ID_MAX + 1];
 

@@ -223,7 +223,7 @@ struct run {
 	int64_t now;
 	const uint8_t *pcr0_9;
 	struct att_appraise_res *res;
-	struct att_map gold;		/* image digest -> struct cgold, for this evidence */
+	struct tcl_map gold;		/* image digest -> struct cgold, for this evidence */
 	int rc;				/* -ENOMEM while appraising */
 };
 
@@ -234,12 +234,12 @@ static void cgold_free(void *p)
 
 static struct cgold *gold_of(struct run *r, const char *image, const char *digest)
 {
-	struct cgold *cg = att_map_get(&r->gold, digest);
+	struct cgold *cg = tcl_map_get(&r->gold, digest);
 
 	if (cg)
 		return cg;
 	cg = calloc(1, sizeof(*cg));
-	if (!cg || att_map_put(&r->gold, digest, cg)) {
+	if (!cg || tcl_map_put(&r->gold, digest, cg)) {
 		free(cg);
 		return NULL;
 	}
@@ -641,6 +641,6 @@ int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const u
 	rc = 0;
 out:
 	free(ents);
-	att_map_free(&r.gold, cgold_free);
+	tcl_map_free(&r.gold, cgold_free);
 	return rc;
 }

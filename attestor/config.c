@@ -47,6 +47,11 @@ static const struct option opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+const struct option *att_config_options(void)
+{
+	return opts;
+}
+
 void att_config_usage(FILE *f)
 {
 	fprintf(f,

@@ -6,6 +6,7 @@
 #ifndef ATT_CONFIG_H
 #define ATT_CONFIG_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,5 +45,7 @@ int att_config_parse(int argc, char **argv, struct att_config *c, FILE *err);
 int att_config_file(const char *path, struct att_config *c, FILE *err);
 void att_config_free(struct att_config *c);
 void att_config_usage(FILE *f);
+/* The long options, NULL-terminated: the unit test checks --help names every one of them. */
+const struct option *att_config_options(void);
 
 #endif

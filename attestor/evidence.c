@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "b64.h"
+#include "hexb64.h"
 #include "canonjson.h"
 #include "evidence.h"
 #include "state.h"
@@ -97,7 +97,7 @@ static void b64_field(struct json_object *o, const char *what, const char *k, bo
 
 	if (!s)
 		return;
-	r = att_b64_decode_buf(s, len, out, cap, olen);
+	r = tcl_b64_decode_buf(s, len, out, cap, olen);
 	if (r == -EFBIG) {
 		snprintf(err, errlen, "%s: \"%s\" decodes to more than %zu bytes", what, k, cap);
 		*rc = r;
@@ -117,7 +117,7 @@ static void b64_alloc(struct json_object *o, const char *what, const char *k, bo
 
 	if (!s)
 		return;
-	r = att_b64_decode(s, len, max, out, olen);
+	r = tcl_b64_decode(s, len, max, out, olen);
 	if (r == -EFBIG) {
 		snprintf(err, errlen, "%s: \"%s\" decodes to more than %zu bytes", what, k, max);
 		*rc = r;

@@ -10,7 +10,7 @@
 #include "diag.h"
 #include "golden.h"
 #include "goldcache.h"
-#include "map.h"
+#include "hashmap.h"
 #include "state.h"
 #include "util.h"
 
@@ -35,7 +35,7 @@ struct att_goldcache {
 	struct tcl_registry *reg;
 	struct trust_key *keys;
 	size_t nkeys;
-	struct att_map map;
+	struct tcl_map map;
 	size_t max;
 	int64_t neg_ttl;
 	uint64_t epoch, clock;
@@ -97,7 +97,7 @@ void att_goldcache_free(struct att_goldcache *c)
 {
 	if (!c)
 		return;
-	att_map_free(&c->map, entry_free);
+	tcl_map_free(&c->map, entry_free);
 	for (size_t i = 0; i < c->nkeys; i++)
 		free(c->keys[i].pem);
 	free(c->keys);
@@ -226,13 +226,13 @@ int att_goldcache_get(void *arg, const char *image, const char *image_digest,
 		      const struct tcl_golden **g, const char **keyid, char *err, size_t errlen)
 {
 	struct att_goldcache *c = arg;
-	struct entry *e = att_map_get(&c->map, image_digest);
+	struct entry *e = tcl_map_get(&c->map, image_digest);
 	int rc;
 
 	*g = NULL;
 	*keyid = NULL;
 	if (e && e->rc && att_mono() - e->fetched >= c->neg_ttl) {
-		entry_free(att_map_del(&c->map, image_digest));
+		entry_free(tcl_map_del(&c->map, image_digest));
 		e = NULL;
 	}
 	if (e) {
@@ -258,11 +258,11 @@ int att_goldcache_get(void *arg, const char *image, const char *image_digest,
 		if (c->map.n >= c->max) {
 			struct lru l = { c, NULL };
 
-			att_map_each(&c->map, pick, &l);
+			tcl_map_each(&c->map, pick, &l);
 			if (l.victim)
-				entry_free(att_map_del(&c->map, l.victim->digest));
+				entry_free(tcl_map_del(&c->map, l.victim->digest));
 		}
-		if (att_map_put(&c->map, e->digest, e)) {
+		if (tcl_map_put(&c->map, e->digest, e)) {
 			entry_free(e);
 			return -EAGAIN;
 		}

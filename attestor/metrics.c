@@ -65,7 +65,7 @@ int att_metrics_render(const struct att_metrics *m, const struct att_state *st,
 
 	if (!f)
 		return -ENOMEM;
-	att_map_each(&st->nodes, count_node, &t);
+	tcl_map_each(&st->nodes, count_node, &t);
 	fprintf(f, "# HELP tcl_attestor_evidence_accepted_total Evidence verified and appraised.\n"
 		"# TYPE tcl_attestor_evidence_accepted_total counter\n"
 		"tcl_attestor_evidence_accepted_total %" PRIu64 "\n", m->evidence_accepted);

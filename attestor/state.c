@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 #include <openssl/rand.h>
 
-#include "b64.h"
+#include "hexb64.h"
 #include "canonjson.h"
 #include "diag.h"
 #include "state.h"
@@ -163,19 +163,19 @@ static void node_free(void *p)
 	if (!n)
 		return;
 	att_findings_free(&n->findings);
-	att_map_free(&n->containers, container_free);
+	tcl_map_free(&n->containers, container_free);
 	free(n->ak_pem);
 	free(n);
 }
 
 struct att_node *att_node_get(struct att_state *st, const char *id)
 {
-	return att_map_get(&st->nodes, id);
+	return tcl_map_get(&st->nodes, id);
 }
 
 int att_node_get_or_add(struct att_state *st, const char *id, size_t max, struct att_node **out)
 {
-	struct att_node *n = att_map_get(&st->nodes, id);
+	struct att_node *n = tcl_map_get(&st->nodes, id);
 	int rc;
 
 	*out = n;
@@ -190,7 +190,7 @@ int att_node_get_or_add(struct att_state *st, const char *id, size_t max, struct
 		return -ENOMEM;
 	strcpy(n->id, id);
 	strcpy(n->ek_cert, "none");
-	rc = att_map_put(&st->nodes, id, n);
+	rc = tcl_map_put(&st->nodes, id, n);
 	if (rc) {
 		free(n);
 		return rc;
@@ -201,7 +201,7 @@ int att_node_get_or_add(struct att_state *st, const char *id, size_t max, struct
 
 void att_node_remove(struct att_state *st, const char *id)
 {
-	node_free(att_map_del(&st->nodes, id));
+	node_free(tcl_map_del(&st->nodes, id));
 }
 
 void att_node_reset_log(struct att_node *n)
@@ -214,7 +214,7 @@ void att_node_reset_log(struct att_node *n)
 	n->last_evidence = 0;
 	n->unappraised = 0;
 	att_findings_free(&n->findings);
-	att_map_free(&n->containers, container_free);
+	tcl_map_free(&n->containers, container_free);
 	n->untrusted_containers = 0;
 	memset(n->nonces, 0, sizeof(n->nonces));
 }
@@ -243,7 +243,7 @@ int att_node_set_ak(struct att_node *n, const uint8_t *pub, size_t len)
 
 struct att_container *att_container_get(struct att_node *n, const char *id)
 {
-	return att_map_get(&n->containers, id);
+	return tcl_map_get(&n->containers, id);
 }
 
 struct victim {
@@ -264,7 +264,7 @@ static void pick_victim(void *val, void *arg)
 
 int att_container_add(struct att_node *n, const char *id, struct att_container **out)
 {
-	struct att_container *c = att_map_get(&n->containers, id);
+	struct att_container *c = tcl_map_get(&n->containers, id);
 	int rc;
 
 	*out = c;
@@ -275,16 +275,16 @@ int att_container_add(struct att_node *n, const char *id, struct att_container *
 	if (n->containers.n >= ATT_CONTAINERS_MAX) {
 		struct victim v = { NULL };
 
-		att_map_each(&n->containers, pick_victim, &v);
+		tcl_map_each(&n->containers, pick_victim, &v);
 		if (!v.c)
 			return -ENOSPC;
-		container_free(att_map_del(&n->containers, v.c->id));
+		container_free(tcl_map_del(&n->containers, v.c->id));
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	strcpy(c->id, id);
-	rc = att_map_put(&n->containers, id, c);
+	rc = tcl_map_put(&n->containers, id, c);
 	if (rc) {
 		free(c);
 		return rc;
@@ -322,7 +322,7 @@ enum att_verdict att_node_verdict(const struct att_node *n, int64_t now, int64_t
 	} else if (n->untrusted_containers) {
 		struct first_bad b = { NULL };
 
-		att_map_each(&n->containers, find_bad, &b);
+		tcl_map_each(&n->containers, find_bad, &b);
 		v = ATT_UNTRUSTED;
 		if (b.c && b.c->findings.n) {
 			snprintf(buf, buflen, "container %s: %s", b.c->id,
@@ -483,7 +483,7 @@ static struct json_object *node_obj(const struct att_node *n, bool api)
 	size_t nc = 0;
 	int rc = 0;
 
-	if (!o || !cs || att_map_sorted(&n->containers, &vals, &nc))
+	if (!o || !cs || tcl_map_sorted(&n->containers, &vals, &nc))
 		goto fail;
 	tcl_hex(n->pcr, sizeof(n->pcr), pcr);
 	rc |= add_str(o, "id", n->id);
@@ -491,7 +491,7 @@ static struct json_object *node_obj(const struct att_node *n, bool api)
 	if (!api) {
 		char *b64 = NULL;
 
-		rc |= att_b64_encode(n->ak_pub, n->ak_pub_len, &b64, NULL);
+		rc |= tcl_b64_encode(n->ak_pub, n->ak_pub_len, &b64, NULL);
 		if (b64)
 			rc |= add_str(o, "ak_pub", b64);
 		free(b64);
@@ -577,7 +577,7 @@ struct json_object *att_node_json(const struct att_node *n, int64_t now, int64_t
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *c = json_object_array_get_idx(cs, i);
 		const struct att_container *ct =
-			att_map_get(&n->containers, json_object_get_string(
+			tcl_map_get(&n->containers, json_object_get_string(
 							    json_object_object_get(c, "id")));
 		enum att_verdict cv;
 
@@ -601,7 +601,7 @@ int att_state_to_json(const struct att_state *st, char **out, size_t *len)
 	int rc = -ENOMEM;
 
 	*out = NULL;
-	if (!o || !ns || att_map_sorted(&st->nodes, &vals, &n))
+	if (!o || !ns || tcl_map_sorted(&st->nodes, &vals, &n))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct att_node *nd = vals[i];
@@ -797,13 +797,13 @@ static void load_container(struct rd *r, struct json_object *x, struct att_node 
 	get_str(r, x, "id", id, sizeof(id), 0, false);
 	if (r->rc)
 		return;
-	if (!att_container_id_valid(id) || att_map_get(&n->containers, id)) {
+	if (!att_container_id_valid(id) || tcl_map_get(&n->containers, id)) {
 		pr_err("state", "%s: container id \"%s\" invalid or repeated", r->what, id);
 		r->rc = -EBADMSG;
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || att_map_put(&n->containers, id, c)) {
+	if (!c || tcl_map_put(&n->containers, id, c)) {
 		free(c);
 		r->rc = -ENOMEM;
 		return;
@@ -840,7 +840,7 @@ static void load_node(struct rd *r, struct json_object *x, struct att_state *st)
 	get_str(r, x, "id", id, sizeof(id), 0, false);
 	if (r->rc)
 		return;
-	if (!att_node_id_valid(id) || att_map_get(&st->nodes, id)) {
+	if (!att_node_id_valid(id) || tcl_map_get(&st->nodes, id)) {
 		pr_err("state", "%s: node id \"%s\" invalid or repeated", r->what, id);
 		r->rc = -EBADMSG;
 		return;
@@ -855,7 +855,7 @@ static void load_node(struct rd *r, struct json_object *x, struct att_state *st)
 	n->enrolled = true;
 	n->enrolled_at = get_int(r, x, "enrolled_at", 0, INT64_MAX);
 	v = want(r, x, "ak_pub", json_type_string, true);
-	if (v && (att_b64_decode(json_object_get_string(v),
+	if (v && (tcl_b64_decode(json_object_get_string(v),
 				 (size_t)json_object_get_string_len(v), ATT_AK_PUB_MAX, &ak,
 				 &ak_len) ||
 		  att_node_set_ak(n, ak, ak_len))) {
@@ -919,7 +919,7 @@ int att_state_from_json(const char *buf, size_t len, struct att_state *st)
 out:
 	json_object_put(o);
 	if (r.rc)	/* all or nothing */
-		att_map_free(&st->nodes, node_free);
+		tcl_map_free(&st->nodes, node_free);
 	return r.rc;
 }
 
@@ -977,7 +977,7 @@ int att_state_save(struct att_state *st)
 
 void att_state_free(struct att_state *st)
 {
-	att_map_free(&st->nodes, node_free);
+	tcl_map_free(&st->nodes, node_free);
 	free(st->path);
 	st->path = NULL;
 }

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "map.h"
+#include "hashmap.h"
 
 #define ATT_NODE_ID_MAX		253	/* a Kubernetes node name (DNS subdomain) */
 #define ATT_CID_MAX		128
@@ -106,7 +106,7 @@ struct att_node {
 	uint64_t evidence_ok, evidence_failed;
 	uint64_t unappraised;		/* host entries with no host allowlist configured */
 	struct att_findings findings;	/* evidence failures and host entries */
-	struct att_map containers;	/* id -> struct att_container */
+	struct tcl_map containers;	/* id -> struct att_container */
 	size_t untrusted_containers;
 	/* memory only */
 	struct att_pending pending;
@@ -115,7 +115,7 @@ struct att_node {
 
 struct att_state {
 	char *path;			/* NULL: not persisted (tests) */
-	struct att_map nodes;		/* id -> struct att_node */
+	struct tcl_map nodes;		/* id -> struct att_node */
 	bool dirty;
 };
 

@@ -29,7 +29,7 @@
 #include <openssl/evp.h>
 
 #include "appraise.h"
-#include "b64.h"
+#include "hexb64.h"
 #include "canonjson.h"
 #include "diag.h"
 #include "evidence.h"
@@ -109,7 +109,7 @@ static void appraise(const uint8_t *log, size_t len, const uint8_t quoted[32],
 	o = att_node_json(n, 1, 10);
 	json_object_put(o);
 	/* what was appraised survives a save and a load unchanged */
-	if (att_node_set_ak(n, ak, sizeof(ak)) || att_map_put(&st.nodes, n->id, n)) {
+	if (att_node_set_ak(n, ak, sizeof(ak)) || tcl_map_put(&st.nodes, n->id, n)) {
 		free(n->ak_pem);
 		free(n);	/* (only an allocation failure gets here) */
 		return;
@@ -258,8 +258,8 @@ static void write_seeds(const char *dir)
 	extend(pcr, d.sha256);
 	seed(dir, "log", 4, b.p, b.len);
 	memcpy(vals + 10 * 32, pcr, 32);
-	att_b64_encode(b.p, b.len, &lb, NULL);
-	att_b64_encode(vals, sizeof(vals), &vb, NULL);
+	tcl_b64_encode(b.p, b.len, &lb, NULL);
+	tcl_b64_encode(vals, sizeof(vals), &vb, NULL);
 	n = (size_t)asprintf(&body, "{\"nonce\":\"%064d\",\"attest\":\"AAAA\",\"sig\":\"AAAA\","
 			     "\"bank\":\"sha256\",\"pcr_mask\":9215,\"pcr_values\":\"%s\","
 			     "\"log_offset\":0,\"log\":\"%s\"}", 0, vb, lb);

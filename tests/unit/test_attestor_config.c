@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests for attestor/config.c: flags, the key = value config file, their precedence and
- * their errors.  Sources compiled into this test. */
+ * their errors (libtcl-attestor.a). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "../../attestor/config.c"
+#include "config.h"
+#include "diag.h"
 
 static char dir[] = "/tmp/test_attestor_config.XXXXXX", path[256], errbuf[4096];
 static FILE *err;
@@ -197,7 +198,7 @@ static void test_usage(void **state)
 
 	att_config_usage(f);
 	fclose(f);
-	for (const struct option *o = opts; o->name; o++)
+	for (const struct option *o = att_config_options(); o->name; o++)
 		if (!strstr(s, o->name))
 			fail_msg("--help does not mention --%s", o->name);
 	free(s);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests for attestor/filter.c: the kube-scheduler extender filter (ExtenderArgs in,
- * ExtenderFilterResult out), and attestor/metrics.c.  Sources compiled into this test. */
+ * ExtenderFilterResult out), and attestor/metrics.c (libtcl-attestor.a). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +13,11 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "../../attestor/map.c"
-#include "../../attestor/b64.c"
-#include "../../attestor/state.c"
-#include "../../attestor/filter.c"
-#include "../../attestor/metrics.c"
+#include "canonjson.h"
+#include "diag.h"
+#include "state.h"
+#include "filter.h"
+#include "metrics.h"
 
 static int calls;
 
