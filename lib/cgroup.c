@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "cgroup_grammar.h"
 #include "diag.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -54,15 +55,15 @@ static bool contains(struct comp c, const char *p, size_t n)
 static bool is_lhex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!tcl_cg_is_lhex(s[i]))
 			return false;
 	return true;
 }
 
-/* Runtimes only ever print ids as 64 lower-case hex; anything else is not an id. */
+/* Components are at most NAME_MAX bytes (checked before the walk), so their length fits. */
 static bool is_id(struct comp c)
 {
-	return c.n == TCL_CONTAINER_ID_LEN && is_lhex(c.s, c.n);
+	return tcl_cg_is_id(c.s, 0, (int)c.n);
 }
 
 static void set_id(char *dst, struct comp c)
@@ -117,47 +118,46 @@ static bool parse_qos(struct comp c, enum tcl_qos *qos)
 enum match { M_NONE, M_CONTAINER, M_CONMON, M_BAD };
 
 /*
+ * What the grammar (cgroup_grammar.h) found, as the walk sees it. Podman's containers are
+ * containers but not ones we attribute (no OCI bundle where ocimeta looks): M_BAD, so the
+ * cgroup is in scope and unattributed.
+ */
+static enum match from_grammar(const struct tcl_cg_match *m, struct comp c, enum tcl_runtime *rt,
+			       char *id)
+{
+	static const enum tcl_runtime rts[] = {
+		[TCL_CG_RT_CONTAINERD] = TCL_RT_CONTAINERD,
+		[TCL_CG_RT_CRIO] = TCL_RT_CRIO,
+		[TCL_CG_RT_DOCKER] = TCL_RT_DOCKER,
+		[TCL_CG_RT_BARE] = TCL_RT_UNKNOWN,
+	};
+
+	switch (m->kind) {
+	case TCL_CG_CONTAINER:
+		if (m->rt == TCL_CG_RT_PODMAN || m->rt <= TCL_CG_RT_NONE || m->rt > TCL_CG_RT_BARE)
+			return M_BAD;
+		*rt = rts[m->rt];
+		set_id(id, sub(c, m->id, TCL_CONTAINER_ID_LEN));
+		return M_CONTAINER;
+	case TCL_CG_CONMON:
+		return M_CONMON;
+	case TCL_CG_BAD:
+		return M_BAD;
+	default:
+		return M_NONE;
+	}
+}
+
+/*
  * "<prefix>-<id>.scope" as made by runc/crun's systemd driver; with @scope false the cgroupfs
  * spelling "<prefix>-<id>". A known prefix with a malformed id is M_BAD, not host.
  */
 static enum match match_runtime_comp(struct comp c, bool scope, enum tcl_runtime *rt, char *id)
 {
-	static const struct {
-		const char *p;
-		size_t n;
-		enum tcl_runtime rt;
-		enum match m;
-	} pfx[] = {
-		/* conmon first: "crio-" is a prefix of it */
-		{ LIT("crio-conmon-"), TCL_RT_CRIO, M_CONMON },
-		{ LIT("libpod-conmon-"), TCL_RT_NONE, M_CONMON },
-		{ LIT("cri-containerd-"), TCL_RT_CONTAINERD, M_CONTAINER },
-		{ LIT("crio-"), TCL_RT_CRIO, M_CONTAINER },
-		{ LIT("docker-"), TCL_RT_DOCKER, M_CONTAINER },
-		/* podman: a container, but not one we attribute */
-		{ LIT("libpod-"), TCL_RT_NONE, M_BAD },
-	};
-	size_t tail = scope ? sizeof(".scope") - 1 : 0;
+	struct tcl_cg_match m;
 
-	if (scope && !has_suffix(c, LIT(".scope")))
-		return M_NONE;
-	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
-		struct comp idc;
-
-		if (!has_prefix(c, pfx[i].p, pfx[i].n))
-			continue;
-		if (c.n < pfx[i].n + tail)
-			return M_BAD;
-		idc = sub(c, pfx[i].n, c.n - pfx[i].n - tail);
-		if (!is_id(idc) || pfx[i].m == M_BAD)
-			return M_BAD;
-		if (pfx[i].m == M_CONTAINER) {
-			*rt = pfx[i].rt;
-			set_id(id, idc);
-		}
-		return pfx[i].m;
-	}
-	return M_NONE;
+	tcl_cg_runtime_name(c.s, (int)c.n, scope, &m);
+	return from_grammar(&m, c, rt, id);
 }
 
 static bool kubepods_ish(struct comp c)
@@ -198,27 +198,18 @@ static bool parse_pod_slice(struct comp c, enum tcl_qos *qos, char *uid)
  */
 static enum match match_colon(struct comp c, struct tcl_cgroup_info *out)
 {
-	const char *c1 = memchr(c.s, ':', c.n), *c2 = memrchr(c.s, ':', c.n);
-	struct comp slice, mid, idc;
-	enum tcl_runtime rt;
+	struct tcl_cg_match m;
+	struct comp slice;
+	enum tcl_runtime rt = TCL_RT_NONE;
 	enum tcl_qos qos;
-	char uid[TCL_POD_UID_LEN + 1];
+	char uid[TCL_POD_UID_LEN + 1], id[TCL_CONTAINER_ID_LEN + 1];
+	enum match r;
 
-	if (!c1 || c1 == c2)
-		return M_NONE;
-	slice = sub(c, 0, c1 - c.s);
-	mid = sub(c, c1 + 1 - c.s, c2 - c1 - 1);
-	idc = sub(c, c2 + 1 - c.s, c.s + c.n - c2 - 1);
-	if (comp_eq(mid, LIT("cri-containerd")))
-		rt = TCL_RT_CONTAINERD;
-	else if (comp_eq(mid, LIT("crio")))
-		rt = TCL_RT_CRIO;
-	else if (comp_eq(mid, LIT("docker")))
-		rt = TCL_RT_DOCKER;
-	else
-		return M_NONE;
-	if (!is_id(idc) || !has_suffix(slice, LIT(".slice")))
-		return M_BAD;
+	tcl_cg_colon(c.s, (int)c.n, &m);
+	r = from_grammar(&m, c, &rt, id);
+	if (r != M_CONTAINER)
+		return r;
+	slice = sub(c, 0, m.slice);
 	if (parse_pod_slice(slice, &qos, uid)) {
 		/* below a QoS or pod level already: the two must agree */
 		if ((out->pod_uid[0] && strcmp(out->pod_uid, uid)) ||
@@ -230,7 +221,7 @@ static enum match match_colon(struct comp c, struct tcl_cgroup_info *out)
 		return M_BAD;
 	}
 	out->runtime = rt;
-	set_id(out->container_id, idc);
+	memcpy(out->container_id, id, sizeof(id));
 	return M_CONTAINER;
 }
 
@@ -243,6 +234,7 @@ enum state {
 	S_FS_QOS,	/* in kubepods/<qos> */
 	S_FS_POD,	/* in kubepods[/<qos>]/pod<uid> */
 	S_DOCKER,	/* in /docker */
+	S_LIBPOD,	/* in podman's libpod_parent (cgroupfs manager) */
 	S_CONTAINER,	/* at or below a container cgroup */
 	S_CONMON,	/* at or below a conmon cgroup */
 };
@@ -270,6 +262,7 @@ static bool pod_suffix(struct comp suffix, char sep, char *uid)
 static int step(enum state st, struct comp c, struct comp prev, struct comp *stem,
 		struct tcl_cgroup_info *o)
 {
+	struct tcl_cg_match gm;
 	struct comp suffix;
 	enum match m;
 
@@ -291,6 +284,8 @@ static int step(enum state st, struct comp c, struct comp prev, struct comp *ste
 			return S_CONMON;
 		if (m == M_BAD)
 			return -EPROTO;
+		if (comp_eq(c, LIT("libpod_parent")))
+			return S_LIBPOD;
 		if (comp_eq(c, LIT("kubepods")))
 			return S_FS_ROOT;
 		if (comp_eq(c, LIT("kubepods.slice"))) {
@@ -314,6 +309,16 @@ static int step(enum state st, struct comp c, struct comp prev, struct comp *ste
 		if (comp_eq(c, LIT("docker")))
 			return S_DOCKER;
 		return S_HOST;
+
+	case S_LIBPOD:
+		tcl_cg_in_libpod_parent(c.s, (int)c.n, &gm);
+		m = from_grammar(&gm, c, &o->runtime, o->container_id);
+		if (m == M_CONMON)
+			return S_CONMON;
+		if (m == M_BAD)
+			return -EPROTO;
+		/* anything else below libpod_parent is looked at as if it were not there */
+		return step(S_HOST, c, prev, stem, o);
 
 	case S_DOCKER:
 		if (!is_id(c))
@@ -339,16 +344,12 @@ static int step(enum state st, struct comp c, struct comp prev, struct comp *ste
 
 	case S_SD_POD:
 	case S_FS_POD:
-		m = match_runtime_comp(c, true, &o->runtime, o->container_id);
-		if (m == M_NONE && st == S_FS_POD) {
-			m = match_runtime_comp(c, false, &o->runtime, o->container_id);
-			if (m == M_NONE && is_id(c)) {
-				/* containerd and dockershim both name it <id>: do not pick one */
-				o->runtime = TCL_RT_UNKNOWN;
-				set_id(o->container_id, c);
-				m = M_CONTAINER;
-			}
-		}
+		/* cgroupfs: containerd and dockershim both name it <id>: TCL_RT_UNKNOWN */
+		if (st == S_FS_POD)
+			tcl_cg_in_pod_dir(c.s, (int)c.n, &gm);
+		else
+			tcl_cg_runtime_name(c.s, (int)c.n, true, &gm);
+		m = from_grammar(&gm, c, &o->runtime, o->container_id);
 		if (m == M_CONTAINER)
 			return S_CONTAINER;
 		if (m == M_CONMON)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
+#include "data/cgroup_cases.h"
 
 #define ID "8b8cdc1f2c3b4a5d6e7f80912a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -182,6 +183,71 @@ static void test_table(void **state)
 	assert_true(ok >= 25);
 }
 
+/*
+ * The shared table (data/cgroup_cases.h): the grammar as the kernel runs it on a name and its
+ * parent, and the whole-path parser on the same cgroup; the guest runs the same rows through the
+ * BPF build (tests/guest/test_grammar.sh).
+ */
+static void test_shared_cases(void **state)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < TCL_CG_N_CASES; i++) {
+		const struct tcl_cg_case *c = &tcl_cg_cases[i];
+		struct tcl_cgroup_info ci;
+		struct tcl_cg_match m;
+		const char *name, *parent;
+		int len, plen, kind, ret;
+		char id[TCL_CG_ID_LEN + 1] = "";
+
+		tcl_cg_case_split(c->path, &name, &len, &parent, &plen);
+		kind = tcl_cg_classify(name, len, parent, plen, &m);
+		if (kind == TCL_CG_CONTAINER)
+			snprintf(id, sizeof(id), "%.64s", name + m.id);
+		ret = tcl_cgroup_parse(c->path, &ci);
+		if (kind != c->kind || m.kind != kind ||
+		    (kind == TCL_CG_CONTAINER && m.rt != c->rt) || strcmp(id, c->id) ||
+		    ret != c->user || (ret == 0 && strcmp(ci.container_id, c->id)) ||
+		    /* what the kernel puts in scope, user space never calls host */
+		    (kind == TCL_CG_CONTAINER && ret == -ENOENT)) {
+			print_error("case %zu: %s\n  got kind %d rt %d id '%s' parse %d\n"
+				    "  want kind %d rt %d id '%s' parse %d\n",
+				    i, c->path, kind, m.rt, id, ret, c->kind, c->rt, c->id, c->user);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	assert_true(TCL_CG_N_CASES >= 40);
+}
+
+/* The grammar reads nothing outside the name it is given (ASan watches the heap copy). */
+static void test_grammar_bounds(void **state)
+{
+	static const char *const names[] = {
+		"crio-conmon-", "libpod-", "cri-containerd-" ID, ".scope", ":", "::", "a:crio:",
+		"x.slice:cri-containerd:" ID63, "conmon", ID, "pod",
+	};
+	static const char *const parents[] = { "", "pod", "docker", "libpod_parent", "p" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t j = 0; j < sizeof(parents) / sizeof(parents[0]); j++) {
+			size_t n = strlen(names[i]), pn = strlen(parents[j]);
+			char *a = malloc(n ? n : 1), *b = malloc(pn ? pn : 1);
+			struct tcl_cg_match m;
+
+			assert_non_null(a);
+			assert_non_null(b);
+			memcpy(a, names[i], n);
+			memcpy(b, parents[j], pn);
+			/* every prefix of the name: no NUL to stop at */
+			for (size_t k = 0; k <= n; k++)
+				tcl_cg_classify(a, (int)k, b, (int)pn, &m);
+			free(a);
+			free(b);
+		}
+	}
+}
+
 static void test_bounds(void **state)
 {
 	struct tcl_cgroup_info ci;
@@ -334,6 +400,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_shared_cases),
+		cmocka_unit_test(test_grammar_bounds),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_mutations),
