@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "events.h"
 #include "evstream.h"
+#include "jsonb.h"
 #include "canonjson.h"
 #include "cgroup.h"
 #include "ocimeta.h"
@@ -178,7 +179,7 @@ static void measure_record(struct agent *a, const char *event, const char *const
 		goto out;
 	for (; kv[0]; kv += 2)
 		if (kv[1] && *kv[1])
-			json_object_object_add(o, kv[0], json_object_new_string(kv[1]));
+			tcl_json_add_str(o, kv[0], kv[1]);
 	if (tcl_canon_json(o, &text, &len))
 		goto out;
 	ret = tcl_measure_buf(a->measure, event, text);
@@ -396,55 +397,51 @@ static int status_json(void *ctx, char *buf, size_t len)
 
 	if (!o)
 		return -ENOMEM;
-	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "ready", json_object_new_boolean(a->ready));
-	json_object_object_add(o, "mode", json_object_new_string(a->mode == TCL_MODE_ENFORCE ?
-									 "enforce" : "audit"));
-	json_object_object_add(o, "scope", json_object_new_string(a->scope_arg));
-	json_object_object_add(o, "policy", json_object_new_string(a->policy_path ?
-								     a->policy_path : ""));
-	json_object_object_add(o, "allow", json_object_new_int64(a->n_allow));
-	json_object_object_add(o, "containers",
-			       json_object_new_int64(tcl_scope_containers(a->scope)));
-	json_object_object_add(o, "started", json_object_new_string(a->started));
-	json_object_object_add(o, "pin_dir", json_object_new_string(a->pin_dir));
-	json_object_object_add(o, "reattached", json_object_new_boolean(a->bpf->reattached));
+	tcl_json_add_int(o, "pid", getpid());
+	tcl_json_add_bool(o, "ready", a->ready);
+	tcl_json_add_str(o, "mode", a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit");
+	tcl_json_add_str(o, "scope", a->scope_arg);
+	tcl_json_add_str(o, "policy", a->policy_path ? a->policy_path : "");
+	tcl_json_add_int(o, "allow", a->n_allow);
+	tcl_json_add_int(o, "containers", tcl_scope_containers(a->scope));
+	tcl_json_add_str(o, "started", a->started);
+	tcl_json_add_str(o, "pin_dir", a->pin_dir);
+	tcl_json_add_bool(o, "reattached", a->bpf->reattached);
 	if (a->measure) {
 		tcl_measure_status(a->measure, &st);
 		m = json_object_new_object();
-		json_object_object_add(m, "state",
-				       json_object_new_string(tcl_measure_state_name(st.state)));
+		tcl_json_add_str(m, "state", tcl_measure_state_name(st.state));
 		if (st.why[0])
-			json_object_object_add(m, "why", json_object_new_string(st.why));
-		json_object_object_add(m, "anchored", json_object_new_boolean(st.anchored));
-		json_object_object_add(m, "pcr", json_object_new_int64(st.pcr));
-		json_object_object_add(m, "entries", json_object_new_int64(st.entries));
-		json_object_object_add(m, "extended", json_object_new_int64(st.extended));
-		json_object_object_add(m, "queued", json_object_new_int64(st.queued));
-		json_object_object_add(m, "dropped", json_object_new_int64(st.dropped));
-		json_object_object_add(m, "refused", json_object_new_int64(st.refused));
-		json_object_object_add(o, "log", m);
+			tcl_json_add_str(m, "why", st.why);
+		tcl_json_add_bool(m, "anchored", st.anchored);
+		tcl_json_add_int(m, "pcr", st.pcr);
+		tcl_json_add_int(m, "entries", st.entries);
+		tcl_json_add_int(m, "extended", st.extended);
+		tcl_json_add_int(m, "queued", st.queued);
+		tcl_json_add_int(m, "dropped", st.dropped);
+		tcl_json_add_int(m, "refused", st.refused);
+		tcl_json_add(o, "log", m);
 	}
 	if (a->attest) {
 		struct tcl_attest_worker_status as;
 
 		tcl_attest_worker_status(a->attest, &as);
 		m = json_object_new_object();
-		json_object_object_add(m, "url", json_object_new_string(as.url));
-		json_object_object_add(m, "node_id", json_object_new_string(as.node_id));
-		json_object_object_add(m, "enrolled", json_object_new_boolean(as.enrolled));
+		tcl_json_add_str(m, "url", as.url);
+		tcl_json_add_str(m, "node_id", as.node_id);
+		tcl_json_add_bool(m, "enrolled", as.enrolled);
 		if (as.verdict[0])
-			json_object_object_add(m, "verdict", json_object_new_string(as.verdict));
+			tcl_json_add_str(m, "verdict", as.verdict);
 		if (as.last_error)
-			json_object_object_add(m, "error", json_object_new_string(as.reason));
+			tcl_json_add_str(m, "error", as.reason);
 		else if (as.reason[0])
-			json_object_object_add(m, "reason", json_object_new_string(as.reason));
+			tcl_json_add_str(m, "reason", as.reason);
 		if (as.last_push[0])
-			json_object_object_add(m, "last_push", json_object_new_string(as.last_push));
-		json_object_object_add(m, "pushes", json_object_new_int64(as.pushes));
-		json_object_object_add(m, "failures", json_object_new_int64(as.failures));
-		json_object_object_add(m, "acked_offset", json_object_new_int64(as.acked_offset));
-		json_object_object_add(o, "attestor", m);
+			tcl_json_add_str(m, "last_push", as.last_push);
+		tcl_json_add_int(m, "pushes", as.pushes);
+		tcl_json_add_int(m, "failures", as.failures);
+		tcl_json_add_int(m, "acked_offset", as.acked_offset);
+		tcl_json_add(o, "attestor", m);
 	}
 	n = snprintf(buf, len, "%s\n",
 		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -588,13 +585,12 @@ reply:
 	{
 		json_object *r = json_object_new_object();
 
-		json_object_object_add(r, "verified", json_object_new_boolean(vr.verified));
-		json_object_object_add(r, "enforce", json_object_new_boolean(enforce));
+		tcl_json_add_bool(r, "verified", vr.verified);
+		tcl_json_add_bool(r, "enforce", enforce);
 		if (!vr.verified)
-			json_object_object_add(r, "reason", json_object_new_string(vr.reason));
+			tcl_json_add_str(r, "reason", vr.reason);
 		if (vr.image_digest[0])
-			json_object_object_add(r, "image_digest",
-					       json_object_new_string(vr.image_digest));
+			tcl_json_add_str(r, "image_digest", vr.image_digest);
 		n = snprintf(buf, len, "%s\n",
 			     json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
 								       JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "hexb64.h"
+#include "jsonb.h"
 #include "diag.h"
 #include "evidence.h"
 #include "filter.h"
@@ -100,7 +101,7 @@ static struct json_object *err_obj(const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (o && json_object_object_add(o, "error", json_object_new_string(msg))) {
+	if (o && tcl_json_add_str(o, "error", msg)) {
 		json_object_put(o);
 		o = NULL;
 	}
@@ -115,12 +116,6 @@ static void __attribute__((format(printf, 3, 4))) reply_err(struct ctx *c, int c
 	va_start(ap, fmt);
 	reply(c, code, err_obj(fmt, ap));
 	va_end(ap);
-}
-
-static void jadd(struct json_object *o, const char *k, struct json_object *v)
-{
-	if (o && json_object_object_add(o, k, v))
-		json_object_put(v);
 }
 
 /* ---- authentication ---- */
@@ -306,11 +301,11 @@ static void enrol(struct ctx *c)
 	a->m.enrol_started++;
 	pr_info(SUB, "node %s: enrolment started (AK %s, EK certificate %s)", n->id, nhex, ekc);
 	o = json_object_new_object();
-	jadd(o, "node_id", json_object_new_string(n->id));
-	jadd(o, "credential_blob", json_object_new_string(b1));
-	jadd(o, "encrypted_secret", json_object_new_string(b2));
-	jadd(o, "ak_name", json_object_new_string(nhex));
-	jadd(o, "expires_in", json_object_new_int64(a->cfg->enrol_ttl));
+	tcl_json_add_str(o, "node_id", n->id);
+	tcl_json_add_str(o, "credential_blob", b1);
+	tcl_json_add_str(o, "encrypted_secret", b2);
+	tcl_json_add_str(o, "ak_name", nhex);
+	tcl_json_add_int(o, "expires_in", a->cfg->enrol_ttl);
 	reply(c, 201, o);
 	goto out;
 rejected:
@@ -375,10 +370,10 @@ static void activate(struct ctx *c, const char *id)
 	a->m.enrol_completed++;
 	pr_info(SUB, "node %s: enrolled (AK %s)", id, n->ak_name);
 	o = json_object_new_object();
-	jadd(o, "node_id", json_object_new_string(id));
-	jadd(o, "status", json_object_new_string("enrolled"));
-	jadd(o, "ak_name", json_object_new_string(n->ak_name));
-	jadd(o, "log_offset", json_object_new_int64(0));
+	tcl_json_add_str(o, "node_id", id);
+	tcl_json_add_str(o, "status", "enrolled");
+	tcl_json_add_str(o, "ak_name", n->ak_name);
+	tcl_json_add_int(o, "log_offset", 0);
 	reply(c, 200, o);
 }
 
@@ -416,12 +411,12 @@ static void challenge(struct ctx *c, const char *id)
 	}
 	tcl_hex(nonce, sizeof(nonce), hex);
 	o = json_object_new_object();
-	jadd(o, "nonce", json_object_new_string(hex));
-	jadd(o, "expires_in", json_object_new_int64(a->cfg->nonce_ttl));
-	jadd(o, "bank", json_object_new_string("sha256"));
-	jadd(o, "pcr", json_object_new_int64(a->cfg->pcr));
-	jadd(o, "pcr_mask", json_object_new_int64(quote_mask(a)));
-	jadd(o, "log_offset", json_object_new_int64((int64_t)n->log_offset));
+	tcl_json_add_str(o, "nonce", hex);
+	tcl_json_add_int(o, "expires_in", a->cfg->nonce_ttl);
+	tcl_json_add_str(o, "bank", "sha256");
+	tcl_json_add_int(o, "pcr", a->cfg->pcr);
+	tcl_json_add_int(o, "pcr_mask", quote_mask(a));
+	tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
 	reply(c, 200, o);
 }
 
@@ -447,9 +442,9 @@ static void __attribute__((format(printf, 4, 5))) reject(struct ctx *c, struct a
 	pr_warn(SUB, "node %s: evidence rejected (%s): %s; node is untrusted", n->id,
 		att_reject_name(why), msg);
 	o = json_object_new_object();
-	jadd(o, "error", json_object_new_string(msg));
-	jadd(o, "reason", json_object_new_string(att_reject_name(why)));
-	jadd(o, "verdict", json_object_new_string("untrusted"));
+	tcl_json_add_str(o, "error", msg);
+	tcl_json_add_str(o, "reason", att_reject_name(why));
+	tcl_json_add_str(o, "verdict", "untrusted");
 	reply(c, 422, o);
 }
 
@@ -543,10 +538,9 @@ static void evidence(struct ctx *c, const char *id)
 		if (ev.log_offset) {
 			a->m.evidence_rejected[ATT_REJ_OFFSET]++;
 			o = json_object_new_object();
-			jadd(o, "error", json_object_new_string("the TPM was reset (reboot) since "
-								 "the last evidence: send the new "
-								 "log from offset 0"));
-			jadd(o, "expected_offset", json_object_new_int64(0));
+			tcl_json_add_str(o, "error", "the TPM was reset (reboot) since the last "
+					 "evidence: send the new log from offset 0");
+			tcl_json_add_int(o, "expected_offset", 0);
 			reply(c, 409, o);
 			goto out;
 		}
@@ -557,9 +551,9 @@ static void evidence(struct ctx *c, const char *id)
 	if (ev.log_offset != n->log_offset) {
 		a->m.evidence_rejected[ATT_REJ_OFFSET]++;
 		o = json_object_new_object();
-		jadd(o, "error", json_object_new_string("log_offset is not where the attestor "
-							 "stands: resend from expected_offset"));
-		jadd(o, "expected_offset", json_object_new_int64((int64_t)n->log_offset));
+		tcl_json_add_str(o, "error", "log_offset is not where the attestor stands: "
+				 "resend from expected_offset");
+		tcl_json_add_int(o, "expected_offset", (int64_t)n->log_offset);
 		reply(c, 409, o);
 		goto out;
 	}
@@ -614,14 +608,14 @@ static void evidence(struct ctx *c, const char *id)
 		pr_debug(SUB, "node %s: %zu entries appraised, node is %s", id,
 			 res.accepted_entries, att_verdict_name(v));
 	o = json_object_new_object();
-	jadd(o, "verdict", json_object_new_string(att_verdict_name(v)));
+	tcl_json_add_str(o, "verdict", att_verdict_name(v));
 	if (*reason)
-		jadd(o, "reason", json_object_new_string(reason));
-	jadd(o, "log_offset", json_object_new_int64((int64_t)n->log_offset));
-	jadd(o, "accepted_entries", json_object_new_int64((int64_t)res.accepted_entries));
-	jadd(o, "pending_entries", json_object_new_int64((int64_t)res.pending_entries));
-	jadd(o, "findings", json_object_new_int64((int64_t)res.findings));
-	jadd(o, "unappraised", json_object_new_int64((int64_t)res.unappraised));
+		tcl_json_add_str(o, "reason", reason);
+	tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
+	tcl_json_add_int(o, "accepted_entries", (int64_t)res.accepted_entries);
+	tcl_json_add_int(o, "pending_entries", (int64_t)res.pending_entries);
+	tcl_json_add_int(o, "findings", (int64_t)res.findings);
+	tcl_json_add_int(o, "unappraised", (int64_t)res.unappraised);
 	reply(c, 200, o);
 out:
 	att_evidence_free(&ev);
@@ -643,9 +637,9 @@ static void get_node(struct ctx *c, const char *id)
 		return;
 	if (!n) {
 		o = json_object_new_object();
-		jadd(o, "id", json_object_new_string(id));
-		jadd(o, "verdict", json_object_new_string("unknown"));
-		jadd(o, "reason", json_object_new_string("not enrolled"));
+		tcl_json_add_str(o, "id", id);
+		tcl_json_add_str(o, "verdict", "unknown");
+		tcl_json_add_str(o, "reason", "not enrolled");
 		reply(c, 404, o);
 		return;
 	}
@@ -666,12 +660,12 @@ static void list_node(void *val, void *arg)
 	const char *reason;
 	enum att_verdict v = att_node_verdict(n, l->now, l->stale, &reason, buf, sizeof(buf));
 
-	jadd(o, "id", json_object_new_string(n->id));
-	jadd(o, "enrolled", json_object_new_boolean(n->enrolled));
-	jadd(o, "verdict", json_object_new_string(att_verdict_name(v)));
+	tcl_json_add_str(o, "id", n->id);
+	tcl_json_add_bool(o, "enrolled", n->enrolled);
+	tcl_json_add_str(o, "verdict", att_verdict_name(v));
 	if (*reason)
-		jadd(o, "reason", json_object_new_string(reason));
-	jadd(o, "last_evidence", json_object_new_int64(n->last_evidence));
+		tcl_json_add_str(o, "reason", reason);
+	tcl_json_add_int(o, "last_evidence", n->last_evidence);
 	if (o && json_object_array_add(l->a, o))
 		json_object_put(o);
 }
@@ -692,7 +686,7 @@ static void get_nodes(struct ctx *c)
 		for (size_t i = 0; i < n; i++)
 			list_node(vals[i], &l);
 	free(vals);
-	jadd(o, "nodes", l.a);
+	tcl_json_add(o, "nodes", l.a);
 	reply(c, 200, o);
 }
 
@@ -729,9 +723,9 @@ static void get_container(struct ctx *c, const char *id)
 	tcl_map_each(&c->a->st->nodes, find_container, &f);
 	if (!f.count) {
 		o = json_object_new_object();
-		jadd(o, "id", json_object_new_string(id));
-		jadd(o, "verdict", json_object_new_string("unknown"));
-		jadd(o, "reason", json_object_new_string("no node has reported this container"));
+		tcl_json_add_str(o, "id", id);
+		tcl_json_add_str(o, "verdict", "unknown");
+		tcl_json_add_str(o, "reason", "no node has reported this container");
 		reply(c, 404, o);
 		return;
 	}
@@ -741,9 +735,9 @@ static void get_container(struct ctx *c, const char *id)
 	}
 	/* the same id from two nodes: someone is lying about a container */
 	o = json_object_new_object();
-	jadd(o, "id", json_object_new_string(id));
-	jadd(o, "verdict", json_object_new_string("untrusted"));
-	jadd(o, "reason", json_object_new_string("more than one node reports this container id"));
+	tcl_json_add_str(o, "id", id);
+	tcl_json_add_str(o, "verdict", "untrusted");
+	tcl_json_add_str(o, "reason", "more than one node reports this container id");
 	{
 		struct json_object *arr = json_object_new_array();
 
@@ -754,7 +748,7 @@ static void get_container(struct ctx *c, const char *id)
 			if (x && json_object_array_add(arr, x))
 				json_object_put(x);
 		}
-		jadd(o, "instances", arr);
+		tcl_json_add(o, "instances", arr);
 	}
 	reply(c, 200, o);
 }
@@ -794,7 +788,7 @@ static void filter(struct ctx *c)
 	if (rc) {
 		struct json_object *o = json_object_new_object();
 
-		jadd(o, "Error", json_object_new_string(err));
+		tcl_json_add_str(o, "Error", err);
 		reply(c, rc == -ENOMEM ? 500 : 400, o);
 		return;
 	}

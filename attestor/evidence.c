@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "escape.h"
 #include "hexb64.h"
 #include "canonjson.h"
 #include "evidence.h"
@@ -51,10 +52,7 @@ static int top(const char *what, const char *buf, size_t len, size_t max,
 			char kb[64];
 
 			/* keys are valid UTF-8 here, but may hold control characters */
-			snprintf(kb, sizeof(kb), "%.48s", k);
-			for (char *p = kb; *p; p++)
-				if ((unsigned char)*p < 0x20)
-					*p = '?';
+			tcl_esc_ctrl(k, kb, 49, TCL_ESC_C0);
 			snprintf(err, errlen, "%s: unknown key \"%s\"", what, kb);
 			json_object_put(o);
 			return -EINVAL;
@@ -141,7 +139,7 @@ static void hex_field(struct json_object *o, const char *what, const char *k, ui
 
 	if (!s)
 		return;
-	if (len != 2 * n || strspn(s, "0123456789abcdef") != len || tcl_unhex(s, out, n)) {
+	if (len != 2 * n || !tcl_is_hex(s, len) || tcl_unhex(s, out, n)) {
 		snprintf(err, errlen, "%s: \"%s\" is not %zu lowercase hex digits", what, k,
 			 2 * n);
 		*rc = -EINVAL;

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "hexb64.h"
+#include "jsonb.h"
 #include "canonjson.h"
 #include "diag.h"
 #include "state.h"
@@ -381,27 +382,6 @@ enum att_verdict att_container_verdict(const struct att_node *n, const struct at
 
 /* ---- JSON ---- */
 
-static int add(struct json_object *o, const char *k, struct json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, k, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_str(struct json_object *o, const char *k, const char *s)
-{
-	return add(o, k, json_object_new_string(s));
-}
-
-static int add_int(struct json_object *o, const char *k, int64_t v)
-{
-	return add(o, k, json_object_new_int64(v));
-}
-
 static struct json_object *finding_json(const struct att_finding *f)
 {
 	struct json_object *o = json_object_new_object();
@@ -410,15 +390,15 @@ static struct json_object *finding_json(const struct att_finding *f)
 	if (!o)
 		return NULL;
 	if (f->offset != ATT_NO_OFFSET)
-		rc |= add_int(o, "offset", (int64_t)f->offset);
-	rc |= add_int(o, "time", f->time);
+		rc |= tcl_json_add_int(o, "offset", (int64_t)f->offset);
+	rc |= tcl_json_add_int(o, "time", f->time);
 	if (f->name)
-		rc |= add_str(o, "name", f->name);
+		rc |= tcl_json_add_str(o, "name", f->name);
 	if (f->digest)
-		rc |= add_str(o, "digest", f->digest);
+		rc |= tcl_json_add_str(o, "digest", f->digest);
 	if (f->container_id)
-		rc |= add_str(o, "container_id", f->container_id);
-	rc |= add_str(o, "reason", f->reason);
+		rc |= tcl_json_add_str(o, "container_id", f->container_id);
+	rc |= tcl_json_add_str(o, "reason", f->reason);
 	if (rc) {
 		json_object_put(o);
 		return NULL;
@@ -435,8 +415,7 @@ struct json_object *att_findings_json(const struct att_findings *f)
 	for (size_t i = 0; i < f->n; i++) {
 		struct json_object *x = finding_json(&f->v[i]);
 
-		if (!x || json_object_array_add(a, x)) {
-			json_object_put(x);
+		if (tcl_json_push(a, x)) {
 			json_object_put(a);
 			return NULL;
 		}
@@ -446,8 +425,8 @@ struct json_object *att_findings_json(const struct att_findings *f)
 
 static int findings_to(struct json_object *o, const struct att_findings *f)
 {
-	return add(o, "findings", att_findings_json(f)) |
-	       add_int(o, "findings_total", (int64_t)f->total);
+	return tcl_json_add(o, "findings", att_findings_json(f)) |
+	       tcl_json_add_int(o, "findings_total", (int64_t)f->total);
 }
 
 /* The persisted fields of a container; the API adds its verdict. */
@@ -458,15 +437,15 @@ static struct json_object *container_obj(const struct att_container *c)
 
 	if (!o)
 		return NULL;
-	rc |= add_str(o, "id", c->id);
-	rc |= add_str(o, "image", c->image);
-	rc |= add_str(o, "image_digest", c->image_digest);
-	rc |= add_str(o, "golden_sha256", c->golden_sha256);
-	rc |= add_str(o, "golden_keyid", c->golden_keyid);
-	rc |= add_int(o, "start_offset", (int64_t)c->start_offset);
-	rc |= add_int(o, "started", c->started);
-	rc |= add(o, "stopped", json_object_new_boolean(c->stopped));
-	rc |= add_int(o, "files", (int64_t)c->files);
+	rc |= tcl_json_add_str(o, "id", c->id);
+	rc |= tcl_json_add_str(o, "image", c->image);
+	rc |= tcl_json_add_str(o, "image_digest", c->image_digest);
+	rc |= tcl_json_add_str(o, "golden_sha256", c->golden_sha256);
+	rc |= tcl_json_add_str(o, "golden_keyid", c->golden_keyid);
+	rc |= tcl_json_add_int(o, "start_offset", (int64_t)c->start_offset);
+	rc |= tcl_json_add_int(o, "started", c->started);
+	rc |= tcl_json_add_bool(o, "stopped", c->stopped);
+	rc |= tcl_json_add_int(o, "files", (int64_t)c->files);
 	rc |= findings_to(o, &c->findings);
 	if (rc) {
 		json_object_put(o);
@@ -486,42 +465,34 @@ static struct json_object *node_obj(const struct att_node *n, bool api)
 	if (!o || !cs || tcl_map_sorted(&n->containers, &vals, &nc))
 		goto fail;
 	tcl_hex(n->pcr, sizeof(n->pcr), pcr);
-	rc |= add_str(o, "id", n->id);
-	rc |= add_int(o, "enrolled_at", n->enrolled_at);
-	if (!api) {
-		char *b64 = NULL;
-
-		rc |= tcl_b64_encode(n->ak_pub, n->ak_pub_len, &b64, NULL);
-		if (b64)
-			rc |= add_str(o, "ak_pub", b64);
-		free(b64);
-	}
-	rc |= add_str(o, "ak_name", n->ak_name);
-	rc |= add_str(o, "ek_sha256", n->ek_sha256);
-	rc |= add_str(o, "ek_cert", n->ek_cert);
-	rc |= add_str(o, "tls_sha256", n->tls_sha256);
+	rc |= tcl_json_add_str(o, "id", n->id);
+	rc |= tcl_json_add_int(o, "enrolled_at", n->enrolled_at);
+	if (!api)
+		rc |= tcl_json_add_b64(o, "ak_pub", n->ak_pub, n->ak_pub_len);
+	rc |= tcl_json_add_str(o, "ak_name", n->ak_name);
+	rc |= tcl_json_add_str(o, "ek_sha256", n->ek_sha256);
+	rc |= tcl_json_add_str(o, "ek_cert", n->ek_cert);
+	rc |= tcl_json_add_str(o, "tls_sha256", n->tls_sha256);
 	if (n->have_reset_count)
-		rc |= add_int(o, "reset_count", n->reset_count);
-	rc |= add_int(o, "log_offset", (int64_t)n->log_offset);
-	rc |= add_int(o, "log_entries", (int64_t)n->log_entries);
-	rc |= add_str(o, "pcr", pcr);
-	rc |= add_int(o, "last_evidence", n->last_evidence);
-	rc |= add_int(o, "evidence_ok", (int64_t)n->evidence_ok);
-	rc |= add_int(o, "evidence_failed", (int64_t)n->evidence_failed);
-	rc |= add_int(o, "unappraised", (int64_t)n->unappraised);
+		rc |= tcl_json_add_int(o, "reset_count", n->reset_count);
+	rc |= tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
+	rc |= tcl_json_add_int(o, "log_entries", (int64_t)n->log_entries);
+	rc |= tcl_json_add_str(o, "pcr", pcr);
+	rc |= tcl_json_add_int(o, "last_evidence", n->last_evidence);
+	rc |= tcl_json_add_int(o, "evidence_ok", (int64_t)n->evidence_ok);
+	rc |= tcl_json_add_int(o, "evidence_failed", (int64_t)n->evidence_failed);
+	rc |= tcl_json_add_int(o, "unappraised", (int64_t)n->unappraised);
 	rc |= findings_to(o, &n->findings);
 	for (size_t i = 0; i < nc && !rc; i++) {
 		struct json_object *c = container_obj(vals[i]);
 
-		if (!c || json_object_array_add(cs, c)) {
-			json_object_put(c);
+		if (tcl_json_push(cs, c))
 			rc = -ENOMEM;
-		}
 	}
 	free(vals);
 	if (rc)
 		goto fail;
-	rc = add(o, "containers", cs);
+	rc = tcl_json_add(o, "containers", cs);
 	cs = NULL;
 	if (rc)
 		goto fail;
@@ -534,10 +505,10 @@ fail:
 
 static int add_verdict(struct json_object *o, enum att_verdict v, const char *reason)
 {
-	int rc = add_str(o, "verdict", att_verdict_name(v));
+	int rc = tcl_json_add_str(o, "verdict", att_verdict_name(v));
 
 	if (reason && *reason)
-		rc |= add_str(o, "reason", reason);
+		rc |= tcl_json_add_str(o, "reason", reason);
 	return rc;
 }
 
@@ -551,7 +522,7 @@ struct json_object *att_container_json(const struct att_node *n, const struct at
 	if (!o)
 		return NULL;
 	v = att_container_verdict(n, c, now, stale_after, buf, sizeof(buf));
-	if (add_verdict(o, v, buf) || add_str(o, "node", n->id)) {
+	if (add_verdict(o, v, buf) || tcl_json_add_str(o, "node", n->id)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -569,7 +540,7 @@ struct json_object *att_node_json(const struct att_node *n, int64_t now, int64_t
 	if (!o)
 		return NULL;
 	v = att_node_verdict(n, now, stale_after, &reason, buf, sizeof(buf));
-	if (add_verdict(o, v, reason) || add(o, "enrolled", json_object_new_boolean(n->enrolled)))
+	if (add_verdict(o, v, reason) || tcl_json_add_bool(o, "enrolled", n->enrolled))
 		goto fail;
 	/* each container with its own verdict */
 	cs = json_object_object_get(o, "containers");
@@ -610,14 +581,12 @@ int att_state_to_json(const struct att_state *st, char **out, size_t *len)
 		if (!nd->enrolled)	/* an enrolment in progress is memory only */
 			continue;
 		x = node_obj(nd, false);
-		if (!x || json_object_array_add(ns, x)) {
-			json_object_put(x);
+		if (tcl_json_push(ns, x))
 			goto out;
-		}
 	}
-	if (add_int(o, "version", 1))
+	if (tcl_json_add_int(o, "version", 1))
 		goto out;
-	rc = add(o, "nodes", ns);
+	rc = tcl_json_add(o, "nodes", ns);
 	ns = NULL;
 	if (!rc)
 		rc = tcl_canon_json(o, out, len);
@@ -689,7 +658,7 @@ static void get_str(struct rd *r, struct json_object *o, const char *k, char *ds
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (len >= cap || strlen(s) != len || (!len && !empty_ok) ||
-	    (hexlen && len && (len != hexlen || strspn(s, "0123456789abcdef") != len))) {
+	    (hexlen && len && (len != hexlen || !tcl_is_hex(s, len)))) {
 		pr_err("state", "%s: \"%s\" is malformed", r->what, k);
 		r->rc = -EBADMSG;
 		return;

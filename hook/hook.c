@@ -20,6 +20,7 @@
 #include "canonjson.h"
 #include "diag.h"
 #include "evstream.h"
+#include "fileio.h"
 
 #define STATE_MAX (1u << 20)
 
@@ -36,42 +37,6 @@ static void usage(FILE *f)
 		"  --pin-dir DIR    tcl's pinned state, to learn the mode (default %s)\n"
 		"  --timeout S      how long to wait for the agent (default 25)\n",
 		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR);
-}
-
-static int read_stdin(char **out, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1), *nb;
-	ssize_t r;
-
-	if (!buf)
-		return -ENOMEM;
-	while ((r = read(0, buf + n, cap - n)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return -errno;
-		}
-		n += r;
-		if (n == cap) {
-			if (cap >= STATE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 /* Send the request, read one line back within timeout_ms. */
@@ -180,7 +145,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	ret = read_stdin(&text, &len);
+	/* less than STATE_MAX bytes, as the parser below takes */
+	ret = tcl_read_fd(0, STATE_MAX - 1, &text, &len);
 	if (!ret)
 		ret = tcl_json_parse("OCI state", text, len, STATE_MAX, &state);
 	if (ret || !json_object_is_type(state, json_type_object)) {

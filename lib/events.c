@@ -6,7 +6,9 @@
 
 #include <json-c/json.h>
 
+#include "escape.h"
 #include "events.h"
+#include "jsonb.h"
 #include "util.h"
 
 const char *tcl_hook_name(unsigned int hook)
@@ -88,50 +90,17 @@ const char *tcl_reason_name(unsigned int reason)
 	return NULL; /* allow records carry no reason */
 }
 
-/* JSON strings must be UTF-8: kernel paths and comms are bytes. Invalid sequences become U+FFFD. */
-static void utf8_sanitize(const char *in, size_t max, char *out, size_t outlen)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t o = 0, i = 0;
-
-	while (i < max && p[i] && o + 4 < outlen) {
-		unsigned char c = p[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-					   (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = n > 0 && i + n <= max && !(n == 2 && c < 0xc2) && !(c > 0xf4);
-
-		for (size_t k = 1; ok && k < n; k++)
-			ok = (p[i + k] & 0xc0) == 0x80;
-		if (ok) {
-			memcpy(out + o, p + i, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i += 1;
-		}
-	}
-	out[o] = '\0';
-}
-
-static void add_str(json_object *o, const char *key, const char *val)
-{
-	if (val && *val)
-		json_object_object_add(o, key, json_object_new_string(val));
-}
-
 static void add_meta(json_object *o, const struct tcl_event_meta *m)
 {
 	if (!m)
 		return;
-	add_str(o, "container_id", m->container_id);
-	add_str(o, "pod_uid", m->pod_uid);
-	add_str(o, "pod", m->pod);
-	add_str(o, "namespace", m->namespace_);
-	add_str(o, "container", m->container);
-	add_str(o, "image", m->image);
-	add_str(o, "image_digest", m->image_digest);
+	tcl_json_add_str_opt(o, "container_id", m->container_id);
+	tcl_json_add_str_opt(o, "pod_uid", m->pod_uid);
+	tcl_json_add_str_opt(o, "pod", m->pod);
+	tcl_json_add_str_opt(o, "namespace", m->namespace_);
+	tcl_json_add_str_opt(o, "container", m->container);
+	tcl_json_add_str_opt(o, "image", m->image);
+	tcl_json_add_str_opt(o, "image_digest", m->image_digest);
 }
 
 static int finish(json_object *o, char *buf, size_t len)
@@ -160,7 +129,7 @@ static void add_ts_now(json_object *o)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	tcl_rfc3339(ts.tv_sec, ts.tv_nsec, t, sizeof(t));
-	json_object_object_add(o, "ts", json_object_new_string(t));
+	tcl_json_add_str(o, "ts", t);
 }
 
 int tcl_event_format(const struct tcl_event *e, const struct tcl_event_meta *m, char *buf,
@@ -175,25 +144,23 @@ int tcl_event_format(const struct tcl_event *e, const struct tcl_event_meta *m, 
 		return -ENOMEM;
 	tcl_boot_to_wall(e->ts_boot_ns, &sec, &nsec);
 	tcl_rfc3339(sec, nsec, t, sizeof(t));
-	json_object_object_add(o, "ts", json_object_new_string(t));
-	json_object_object_add(o, "type", json_object_new_string(tcl_hook_type(e->hook)));
-	json_object_object_add(o, "verdict", json_object_new_string(tcl_verdict_name(e->verdict)));
-	add_str(o, "reason", tcl_reason_name(e->reason));
-	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
-	json_object_object_add(o, "ppid", json_object_new_int64(e->ppid));
-	json_object_object_add(o, "uid", json_object_new_int64(e->uid));
-	utf8_sanitize(e->comm, sizeof(e->comm), s, sizeof(s));
-	add_str(o, "comm", s);
-	utf8_sanitize(e->path, sizeof(e->path), s, sizeof(s));
-	add_str(o, "path", s);
+	tcl_json_add_str(o, "ts", t);
+	tcl_json_add_str(o, "type", tcl_hook_type(e->hook));
+	tcl_json_add_str(o, "verdict", tcl_verdict_name(e->verdict));
+	tcl_json_add_str_opt(o, "reason", tcl_reason_name(e->reason));
+	tcl_json_add_int(o, "pid", e->pid);
+	tcl_json_add_int(o, "ppid", e->ppid);
+	tcl_json_add_int(o, "uid", e->uid);
+	tcl_esc_utf8(e->comm, sizeof(e->comm), s, sizeof(s));
+	tcl_json_add_str_opt(o, "comm", s);
+	tcl_esc_utf8(e->path, sizeof(e->path), s, sizeof(s));
+	tcl_json_add_str_opt(o, "path", s);
 	/* Records without a digest: hash failures, refused write-opens, guard refusals. */
-	if (tcl_event_has_digest(e)) {
-		tcl_hex(e->sha256, TCL_SHA256_LEN, s);
-		json_object_object_add(o, "sha256", json_object_new_string(s));
-	}
-	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->cgroup_id));
+	if (tcl_event_has_digest(e))
+		tcl_json_add_hex(o, "sha256", e->sha256, TCL_SHA256_LEN);
+	tcl_json_add(o, "cgroup_id", json_object_new_uint64(e->cgroup_id));
 	add_meta(o, m);
-	add_str(o, "hook", tcl_hook_name(e->hook));
+	tcl_json_add_str_opt(o, "hook", tcl_hook_name(e->hook));
 	return finish(o, buf, len);
 }
 
@@ -206,12 +173,12 @@ int tcl_event_format_simple(const char *type, const char *verdict, const char *r
 	if (!o)
 		return -ENOMEM;
 	add_ts_now(o);
-	json_object_object_add(o, "type", json_object_new_string(type));
-	add_str(o, "verdict", verdict);
-	add_str(o, "reason", reason);
+	tcl_json_add_str(o, "type", type);
+	tcl_json_add_str_opt(o, "verdict", verdict);
+	tcl_json_add_str_opt(o, "reason", reason);
 	if (count >= 0)
-		json_object_object_add(o, "count", json_object_new_int64(count));
+		tcl_json_add_int(o, "count", count);
 	add_meta(o, m);
-	add_str(o, "message", message);
+	tcl_json_add_str_opt(o, "message", message);
 	return finish(o, buf, len);
 }

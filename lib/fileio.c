@@ -46,8 +46,7 @@ int tcl_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read @fd to its end, at most @max bytes (NUL-terminated); closes @fd. */
-static int read_fd(int fd, size_t max, char **out, size_t *len)
+int tcl_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = NULL, *nb;
@@ -95,6 +94,14 @@ static int read_fd(int fd, size_t max, char **out, size_t *len)
 		*len = n;
 out:
 	free(buf);
+	return ret;
+}
+
+/* tcl_read_fd(), then closes @fd. */
+static int read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	int ret = tcl_read_fd(fd, max, out, len);
+
 	close(fd);
 	return ret;
 }
@@ -111,7 +118,7 @@ int tcl_read_file(const char *path, size_t max, char **out, size_t *len)
 int tcl_read_regular_file(const char *path, size_t max, char **out, size_t *len)
 {
 	/* O_NONBLOCK: opening a FIFO planted in place of the file must not hang */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 
 	if (fd < 0)

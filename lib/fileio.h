@@ -11,6 +11,9 @@
 ssize_t tcl_read_full(int fd, void *buf, size_t len);
 /* Writes all @len bytes. 0 or -errno. */
 int tcl_write_all(int fd, const void *buf, size_t len);
+/* Read @fd to its end, at most @max bytes (NUL-terminated; *out malloc'd). 0, -EFBIG or -errno;
+ * @fd stays open. */
+int tcl_read_fd(int fd, size_t max, char **out, size_t *len);
 /* Read a whole file of at most max bytes (NUL-terminated). 0, -EFBIG or -errno. */
 int tcl_read_file(const char *path, size_t max, char **out, size_t *len);
 /* The same for a regular file only (never blocks on a FIFO): -EINVAL for anything else,

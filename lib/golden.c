@@ -17,73 +17,21 @@
 
 #include "canonjson.h"
 #include "diag.h"
+#include "escape.h"
+#include "fileio.h"
 #include "golden.h"
+#include "hexb64.h"
+#include "jsonb.h"
 #include "ocilayout.h"
 
 #define MAX_PEM_BYTES	65536
 #define MAX_REF		1024
 #define SIG_B64_LEN	88	/* base64 of 64 bytes */
 
-static void hex_of(const unsigned char *d, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-/* Untrusted text for one log line: no control bytes reach the terminal, at most ~120 chars. */
-static const char *esc(const char *s, char *buf, size_t sz)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (o + 8 >= sz) {
-			memcpy(buf + o, "...", 4);
-			return buf;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			buf[o++] = (char)c;
-		} else {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		}
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Exactly 64 lowercase hex digits; fills out if not NULL. */
 static bool parse_hex64(const char *s, size_t len, unsigned char *out)
 {
-	size_t i;
-	int hi, lo;
-
-	if (len != 64)
-		return false;
-	for (i = 0; i < 32; i++) {
-		hi = unhex(s[2 * i]);
-		lo = unhex(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		if (out)
-			out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
+	return len == 64 && tcl_is_hex(s, 64) && (!out || !tcl_unhex_n(s, 64, out, 32));
 }
 
 static bool valid_digest(const char *s, size_t len)
@@ -143,24 +91,13 @@ static int gen_file(const struct tcl_fs_entry *e, void *arg)
 	}
 	if (!valid_path(e->path, len) || !tcl_utf8_valid(e->path, len)) {
 		pr_err("golden", "executable \"%s\": path is not valid UTF-8 or too long",
-		       esc(e->path, eb, sizeof(eb)));
+		       tcl_esc_log(e->path, eb, sizeof(eb)));
 		return -EINVAL;
 	}
-	hex_of(e->sha256, 32, hex);
+	tcl_hex(e->sha256, 32, hex);
 	if (json_object_object_add_ex(g->files, e->path, json_object_new_string(hex),
 				      JSON_C_OBJECT_ADD_KEY_IS_NEW))
 		return -ENOMEM;
-	return 0;
-}
-
-static int add_str(struct json_object *o, const char *key, const char *val)
-{
-	struct json_object *v = json_object_new_string(val);
-
-	if (!v || json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
@@ -182,7 +119,7 @@ int tcl_golden_from_image(const struct tcl_oci_image *img, const char *image_ref
 	}
 	if (!valid_ref(image_ref, strlen(image_ref))) {
 		pr_err("golden", "image reference \"%s\" is empty, too long or not printable "
-		       "ASCII", esc(image_ref, eb, sizeof(eb)));
+		       "ASCII", tcl_esc_log(image_ref, eb, sizeof(eb)));
 		return -EINVAL;
 	}
 	o = json_object_new_object();
@@ -190,10 +127,10 @@ int tcl_golden_from_image(const struct tcl_oci_image *img, const char *image_ref
 	if (!o || !g.files)
 		goto out;
 	if (json_object_object_add(o, "version", json_object_new_int(1)) ||
-	    add_str(o, "image", image_ref) ||
-	    add_str(o, "manifest_digest", img->manifest_digest) ||
-	    add_str(o, "config_digest", img->config_digest) ||
-	    (img->index_digest[0] && add_str(o, "index_digest", img->index_digest)))
+	    tcl_json_add_str(o, "image", image_ref) ||
+	    tcl_json_add_str(o, "manifest_digest", img->manifest_digest) ||
+	    tcl_json_add_str(o, "config_digest", img->config_digest) ||
+	    (img->index_digest[0] && tcl_json_add_str(o, "index_digest", img->index_digest)))
 		goto out;
 	rc = tcl_rootfs_walk(img->rootfs, gen_file, &g);
 	if (rc)
@@ -305,7 +242,7 @@ static int parse_files(struct json_object *files, struct tcl_golden *g)
 		v = json_object_iter_peek_value(&it);
 		if (!valid_path(path, strlen(path))) {
 			pr_err("golden", "manifest: file path \"%s\" is not absolute and "
-			       "normalised (or longer than %d bytes)", esc(path, eb, sizeof(eb)),
+			       "normalised (or longer than %d bytes)", tcl_esc_log(path, eb, sizeof(eb)),
 			       TCL_OCI_MAX_PATH);
 			return -EINVAL;
 		}
@@ -313,7 +250,7 @@ static int parse_files(struct json_object *files, struct tcl_golden *g)
 		    !parse_hex64(json_object_get_string(v), (size_t)json_object_get_string_len(v),
 				 g->files[g->nfiles].sha256)) {
 			pr_err("golden", "manifest: digest of \"%s\" is not 64 lowercase hex",
-			       esc(path, eb, sizeof(eb)));
+			       tcl_esc_log(path, eb, sizeof(eb)));
 			return -EINVAL;
 		}
 		g->files[g->nfiles].path = strdup(path);
@@ -364,7 +301,7 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 			if (!strcmp(key, known[i]))
 				break;
 		if (i == sizeof(known) / sizeof(known[0])) {
-			pr_err("golden", "manifest: unknown key \"%s\"", esc(key, eb, sizeof(eb)));
+			pr_err("golden", "manifest: unknown key \"%s\"", tcl_esc_log(key, eb, sizeof(eb)));
 			goto out;
 		}
 	}
@@ -421,7 +358,7 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 		goto out;
 	}
 	EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
-	hex_of(md, 32, g->sha256);
+	tcl_hex(md, 32, g->sha256);
 	*out = g;
 	g = NULL;
 out:
@@ -459,47 +396,16 @@ static void ssl_err(const char *what, const char *doing)
 
 static int read_small(const char *path, size_t max, char **buf, size_t *len)
 {
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	int fd, rc = 0;
+	int rc;
 
 	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		pr_err("golden", "%s: %s", path, strerror(errno));
-		return rc;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+	rc = tcl_read_regular_file(path, max, buf, len);
+	if (rc == -EINVAL || rc == -EFBIG) {
 		pr_err("golden", "%s: not a regular file of at most %zu bytes", path, max);
-		rc = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, *buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			pr_err("golden", "%s: short read", path);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	(*buf)[got] = '\0';
-	*len = got;
-out:
-	if (rc) {
-		free(*buf);
-		*buf = NULL;
-	}
-	close(fd);
+	if (rc && rc != -ENOMEM)
+		pr_err("golden", "%s: %s", path, strerror(-rc));
 	return rc;
 }
 
@@ -562,7 +468,7 @@ static int keyid_of(EVP_PKEY *k, char out[65])
 	}
 	EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL);
 	OPENSSL_free(der);
-	hex_of(md, 32, out);
+	tcl_hex(md, 32, out);
 	return 0;
 }
 
@@ -592,8 +498,8 @@ int tcl_golden_sign(const char *key_pem_path, const char *msg, size_t len,
 {
 	struct json_object *o = NULL;
 	unsigned char raw[64];
-	char b64[SIG_B64_LEN + 1], keyid[65];
 	EVP_MD_CTX *ctx = NULL;
+	char keyid[65];
 	EVP_PKEY *k = NULL;
 	size_t rlen = sizeof(raw);
 	int rc;
@@ -617,11 +523,10 @@ int tcl_golden_sign(const char *key_pem_path, const char *msg, size_t len,
 		rc = -EINVAL;
 		goto out;
 	}
-	EVP_EncodeBlock((unsigned char *)b64, raw, 64);
 	rc = -ENOMEM;
 	o = json_object_new_object();
-	if (!o || add_str(o, "alg", "ed25519") || add_str(o, "keyid", keyid) ||
-	    add_str(o, "sig", b64))
+	if (!o || tcl_json_add_str(o, "alg", "ed25519") || tcl_json_add_str(o, "keyid", keyid) ||
+	    tcl_json_add_b64(o, "sig", raw, 64))
 		goto out;
 	rc = tcl_canon_json(o, sig, sig_len);
 out:
@@ -634,17 +539,11 @@ out:
 /* Strict: exactly 88 characters, "==" padding, and the canonical encoding of 64 bytes. */
 static int decode_sig(const char *b64, size_t len, unsigned char raw[64])
 {
-	unsigned char tmp[SIG_B64_LEN];
-	char again[SIG_B64_LEN + 1];
+	size_t n;
 
-	if (len != SIG_B64_LEN || memchr(b64, '\0', len) ||
-	    EVP_DecodeBlock(tmp, (const unsigned char *)b64, SIG_B64_LEN) != 66) {
-		ERR_clear_error();
+	if (len != SIG_B64_LEN || tcl_b64_decode_buf(b64, len, raw, 64, &n) || n != 64)
 		return -EINVAL;
-	}
-	memcpy(raw, tmp, 64);
-	EVP_EncodeBlock((unsigned char *)again, raw, 64);
-	return memcmp(again, b64, SIG_B64_LEN) ? -EINVAL : 0;
+	return 0;
 }
 
 int tcl_golden_verify_pem(const char *pub_pem, size_t pem_len, const char *msg, size_t len,
@@ -679,7 +578,7 @@ int tcl_golden_verify_pem(const char *pub_pem, size_t pem_len, const char *msg, 
 		if ((strcmp(key, "alg") && strcmp(key, "keyid") && strcmp(key, "sig")) ||
 		    !json_object_is_type(v, json_type_string)) {
 			pr_err("golden", "signature: unknown key or non-string value \"%s\"",
-			       esc(key, eb, sizeof(eb)));
+			       tcl_esc_log(key, eb, sizeof(eb)));
 			goto out;
 		}
 	}
@@ -692,7 +591,7 @@ int tcl_golden_verify_pem(const char *pub_pem, size_t pem_len, const char *msg, 
 	}
 	if (strcmp(alg, "ed25519")) {
 		pr_err("golden", "signature algorithm \"%s\" is not supported",
-		       esc(alg, eb, sizeof(eb)));
+		       tcl_esc_log(alg, eb, sizeof(eb)));
 		rc = -ENOTSUP;
 		goto out;
 	}
@@ -751,34 +650,10 @@ int tcl_golden_verify(const char *pub_pem_path, const char *msg, size_t len,
 
 static int write_new(const char *path, const char *data, size_t len, mode_t mode)
 {
-	size_t done = 0;
-	ssize_t n;
-	int fd, rc = 0;
+	int rc = tcl_write_file_new(path, data, len, mode);
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = -errno;
-		pr_err("golden", "%s: %s", path, strerror(errno));
-		return rc;
-	}
-	while (done < len) {
-		n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (rc) {
+	if (rc)
 		pr_err("golden", "%s: %s", path, strerror(-rc));
-		unlink(path);
-	}
 	return rc;
 }
 

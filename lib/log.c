@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 
 #include "diag.h"
+#include "escape.h"
+#include "hexb64.h"
 #include "log.h"
 
 #define HDR_LEN		(4 + 20 + 4)	/* pcr, template sha1, template name length */
@@ -630,36 +632,24 @@ out:
 
 static void put_hex(FILE *out, const uint8_t *p, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	char chunk[512];
-	size_t i, n = 0;
+	char chunk[2 * 256 + 1];
+	size_t n;
 
-	for (i = 0; i < len; i++) {
-		chunk[n++] = hex[p[i] >> 4];
-		chunk[n++] = hex[p[i] & 15];
-		if (n == sizeof(chunk)) {
-			fwrite(chunk, 1, n, out);
-			n = 0;
-		}
+	for (size_t i = 0; i < len; i += n) {
+		n = len - i < 256 ? len - i : 256;
+		tcl_hex(p + i, n, chunk);
+		fwrite(chunk, 1, 2 * n, out);
 	}
-	fwrite(chunk, 1, n, out);
 }
 
 int tcl_log_format_ascii(const struct tcl_log_entry *e, FILE *out)
 {
-	const unsigned char *c;
-
 	fprintf(out, "%u ", e->pcr);
 	put_hex(out, e->template_sha1, 20);
 	fprintf(out, " %s %s:", e->template_name, e->digest_algo);
 	put_hex(out, e->digest, e->digest_len);
 	fputc(' ', out);
-	for (c = (const unsigned char *)e->name; *c; c++) {
-		if (*c < 0x20 || *c == 0x7f)
-			fprintf(out, "\\x%02x", *c);
-		else
-			fputc(*c, out);
-	}
+	tcl_esc_put(out, e->name);
 	if (e->buf) {
 		fputc(' ', out);
 		put_hex(out, e->buf, e->buf_len);

@@ -16,6 +16,8 @@
 
 #include "canonjson.h"
 #include "diag.h"
+#include "hexb64.h"
+#include "jsonb.h"
 #include "ocimeta.h"
 #include "util.h"
 
@@ -335,17 +337,6 @@ static int str_array(struct json_object *arr, const char *what, const char *key,
 	return 0;
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static EVP_MD_CTX *sha_begin(void)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -372,7 +363,7 @@ static int sha_end(EVP_MD_CTX *c, char *out)
 	if (EVP_DigestFinal_ex(c, md, &len) != 1 || len != 32)
 		ret = -EIO;
 	else
-		hex(md, 32, out);
+		tcl_hex(md, 32, out);
 	EVP_MD_CTX_free(c);
 	return ret;
 }
@@ -855,29 +846,6 @@ int tcl_ocimeta_load(const struct tcl_ocimeta_roots *roots, const char *containe
 	return 0;
 }
 
-static int add_str(struct json_object *o, const char *key, const char *val)
-{
-	struct json_object *v;
-
-	if (!val[0])
-		return 0;
-	v = json_object_new_string(val);
-	if (!v || json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_obj(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v || json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 struct json_object *tcl_ocimeta_start_record(const struct tcl_container_meta *m)
 {
 	struct json_object *o, *args = NULL;
@@ -890,17 +858,17 @@ struct json_object *tcl_ocimeta_start_record(const struct tcl_container_meta *m)
 	o = json_object_new_object();
 	if (!o)
 		goto nomem;
-	ret = add_str(o, "container_id", m->container_id) ?:
-	      add_str(o, "pod_uid", m->pod_uid) ?:
-	      add_str(o, "pod", m->pod) ?:
-	      add_str(o, "namespace", m->namespace_) ?:
-	      add_str(o, "container", m->container) ?:
-	      add_str(o, "sandbox_id", m->sandbox_id) ?:
-	      (m->is_sandbox ? add_obj(o, "sandbox", json_object_new_boolean(1)) : 0) ?:
-	      add_str(o, "image", m->image) ?:
-	      add_str(o, "image_digest", m->image_digest) ?:
-	      add_str(o, "image_id", m->image_id) ?:
-	      add_str(o, "runtime", m->runtime);
+	ret = tcl_json_add_str_opt(o, "container_id", m->container_id) ?:
+	      tcl_json_add_str_opt(o, "pod_uid", m->pod_uid) ?:
+	      tcl_json_add_str_opt(o, "pod", m->pod) ?:
+	      tcl_json_add_str_opt(o, "namespace", m->namespace_) ?:
+	      tcl_json_add_str_opt(o, "container", m->container) ?:
+	      tcl_json_add_str_opt(o, "sandbox_id", m->sandbox_id) ?:
+	      (m->is_sandbox ? tcl_json_add_bool(o, "sandbox", true) : 0) ?:
+	      tcl_json_add_str_opt(o, "image", m->image) ?:
+	      tcl_json_add_str_opt(o, "image_digest", m->image_digest) ?:
+	      tcl_json_add_str_opt(o, "image_id", m->image_id) ?:
+	      tcl_json_add_str_opt(o, "runtime", m->runtime);
 	if (ret)
 		goto nomem;
 	if (m->has_process) {
@@ -919,23 +887,21 @@ struct json_object *tcl_ocimeta_start_record(const struct tcl_container_meta *m)
 			s = json_object_new_string_len(m->args + off,
 						       (int)strnlen(m->args + off,
 								    sizeof(m->args) - off));
-			if (!s || json_object_array_add(args, s)) {
-				json_object_put(s);
+			if (tcl_json_push(args, s))
 				goto nomem;
-			}
 		}
-		ret = add_obj(o, "args", args);
+		ret = tcl_json_add(o, "args", args);
 		args = NULL;
 		if (!ret)
-			ret = add_str(o, "env_sha256", m->env_sha256) ?:
-			      add_str(o, "cwd", m->cwd);
+			ret = tcl_json_add_str_opt(o, "env_sha256", m->env_sha256) ?:
+			      tcl_json_add_str_opt(o, "cwd", m->cwd);
 		if (!ret && m->has_user)
-			ret = add_obj(o, "uid", json_object_new_int64(m->uid)) ?:
-			      add_obj(o, "gid", json_object_new_int64(m->gid));
+			ret = tcl_json_add_int(o, "uid", m->uid) ?:
+			      tcl_json_add_int(o, "gid", m->gid);
 		if (ret)
 			goto nomem;
 	}
-	if (add_str(o, "mounts_sha256", m->mounts_sha256))
+	if (tcl_json_add_str_opt(o, "mounts_sha256", m->mounts_sha256))
 		goto nomem;
 	return o;
 nomem:

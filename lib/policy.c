@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "jsonb.h"
 #include "policy.h"
 #include "util.h"
 
@@ -299,13 +300,11 @@ static json_object *entries_json(const struct tcl_policy_entry *v, size_t n)
 
 	for (size_t i = 0; arr && i < n; i++) {
 		json_object *e = json_object_new_object();
-		char hex[65];
 
-		tcl_hex(v[i].sha256, 32, hex);
-		json_object_object_add(e, "sha256", json_object_new_string(hex));
+		tcl_json_add_hex(e, "sha256", v[i].sha256, 32);
 		if (v[i].path)
-			json_object_object_add(e, "path", json_object_new_string(v[i].path));
-		json_object_array_add(arr, e);
+			tcl_json_add_str(e, "path", v[i].path);
+		tcl_json_push(arr, e);
 	}
 	return arr;
 }
@@ -317,18 +316,18 @@ int tcl_policy_to_json(const struct tcl_policy *p, char **out)
 
 	if (!root)
 		return -ENOMEM;
-	json_object_object_add(root, "version", json_object_new_int(1));
-	json_object_object_add(root, "allow", entries_json(p->allow, p->n_allow));
+	tcl_json_add_int(root, "version", 1);
+	tcl_json_add(root, "allow", entries_json(p->allow, p->n_allow));
 	if (p->n_images) {
 		images = json_object_new_object();
 		for (size_t i = 0; i < p->n_images; i++) {
 			json_object *im = json_object_new_object();
 
-			json_object_object_add(im, "allow", entries_json(p->images[i].allow,
-									 p->images[i].n_allow));
-			json_object_object_add(images, p->images[i].name, im);
+			tcl_json_add(im, "allow", entries_json(p->images[i].allow,
+							       p->images[i].n_allow));
+			tcl_json_add(images, p->images[i].name, im);
 		}
-		json_object_object_add(root, "images", images);
+		tcl_json_add(root, "images", images);
 	}
 	*out = strdup(json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));

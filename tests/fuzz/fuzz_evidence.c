@@ -5,16 +5,10 @@
  * fuzz_log does) and replayed to their own PCR value so that appraisal of every entry kind is
  * reached.  The first input byte picks the mode, the rest is the input.
  *
- * Build and run (from the top of the tree):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude \
-  *     -Ilib -Iattestor tests/fuzz/fuzz_evidence.c attestor/map.c attestor/b64.c \
- *     attestor/state.c attestor/evidence.c attestor/appraise.c attestor/filter.c \
- *     lib/canonjson.c lib/diag.c lib/log.c lib/util.c lib/tpm.c lib/golden.c \
- *     lib/ocilayout.c lib/registry.c lib/policy.c \
- *     $(pkg-config --cflags --libs json-c openssl libarchive libcurl tss2-esys tss2-mu \
- *       tss2-rc tss2-tctildr) -lpthread -o build/fuzz_evidence
+ * Build and run (from the top of the tree): tests/fuzz/run.sh evidence, which links it against
+ * the instrumented archives of lib/ and attestor/; to keep a corpus:
  *   mkdir -p build/fuzz-evidence
- *   TCL_FUZZ_SEED_DIR=build/fuzz-evidence build/fuzz_evidence -max_total_time=60 \
+ *   TCL_FUZZ_SEED_DIR=build/fuzz-evidence build/fuzz/fuzz_evidence -max_total_time=60 \
  *     -max_len=65536 build/fuzz-evidence
  * TCL_FUZZ_SEED_DIR makes the target write its seeds (a valid evidence body whose log holds
  * every entry kind, an enrolment, ExtenderArgs, a state file, a raw log) there first. */
