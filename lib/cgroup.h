@@ -14,6 +14,9 @@
  *   literal colons   .../kubepods[-<qos>]-pod<uid_>.slice:{cri-containerd,crio,docker}:<id>
  *                    (runc's cgroupfs driver given a systemd-style "slice:prefix:name")
  *   docker           .../docker-<id>.scope, /docker/<id>
+ *   podman           .../libpod-<id>.scope, libpod_parent/libpod-<id> (cgroupfs manager): a
+ *                    container we do not attribute, so -EPROTO
+ * The names are those of the one grammar that the BPF object shares (cgroup_grammar.h).
  * <qos> is burstable or besteffort (no level: guaranteed). <id> is exactly 64 lower-case hex.
  * <uid> is a UUID (systemd escapes its dashes as '_') or 32 lower-case hex (static pods); it is
  * returned with dashes. Anything below a container cgroup (".../<id>.scope/init", sub-cgroups the
@@ -24,7 +27,8 @@
  *   0              a container cgroup; *out fully set.
  *   -ENOENT        plainly not a container: host cgroups ("/", system.slice/..., user.slice/...),
  *                  the kubepods/QoS/pod levels themselves (pod_uid and qos are then set when
- *                  known), CRI-O's conmon cgroups (crio-conmon-<id>), "/docker" itself.
+ *                  known), the conmon cgroups of CRI-O (crio-conmon-<id>) and podman
+ *                  (libpod-conmon-<id>.scope, libpod_parent/conmon), "/docker" itself.
  *   -EPROTO        looks like a container (kubepods hierarchy, runtime prefix, bare 64-hex id)
  *                  but the layout is not one we know: the caller must treat the cgroup as an
  *                  unknown container, never as the host.
