@@ -7,6 +7,9 @@
  * renamed, and reloaded at start.  Nonces and enrolments in progress live in memory only: a
  * restart invalidates them, which costs a node one more round trip and nothing else.
  *
+ * state.c the model and verdicts, state_json.c its JSON forms, state_persist.c the file,
+ * nonce.c the challenges.
+ *
  * Verdicts are derived, never stored on their own:
  *   untrusted  any finding on the node or on one of its containers (sticky until the node
  *              re-enrols or its TPM resets, i.e. it reboots and starts a new log)
@@ -127,6 +130,8 @@ bool att_container_id_valid(const char *s);	/* [A-Za-z0-9_.-]{1,128} */
 int att_state_load(const char *path, struct att_state *st);
 int att_state_save(struct att_state *st);
 void att_state_free(struct att_state *st);
+/* Frees every node (the loader's "none on error"); the path stays. */
+void att_state_drop_nodes(struct att_state *st);
 /* Serialise (what save writes); *out malloc'd. */
 int att_state_to_json(const struct att_state *st, char **out, size_t *len);
 /* Adds the nodes in @buf to @st (all of them, or none on error). */
