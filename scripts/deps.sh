@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config linux-libc-dev
        libtss2-dev libssl-dev libjson-c-dev libcurl4-openssl-dev libevent-dev libarchive-dev
-       libcmocka-dev libyaml-dev"
+       libcmocka-dev"
 TEST="qemu-system-x86 swtpm swtpm-tools tpm2-tools ima-evm-utils runc docker-registry
       busybox-static cpio kmod openssl curl python3 file python3-yaml"
 # tests/k8s: kubectl from Debian's kubernetes-client, unless some kubectl is already installed

@@ -23,7 +23,6 @@ command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG missing: run scripts/deps
 
 PKGS="libbpf libelf zlib tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c libcurl libevent
       libevent_openssl libarchive"
-pkg-config --exists yaml-0.1 && PKGS="$PKGS yaml-0.1"
 # shellcheck disable=SC2086
 pcflags=$(pkg-config --cflags $PKGS)
 # shellcheck disable=SC2086

@@ -20,20 +20,24 @@ fi
 # The driver: linked against build/libtcl.a when it has the module, else from the sources.
 T=$W/measure_tool
 CF="-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -I$TOP/include
-    -I$TOP/agent $(pkg-config --cflags json-c)"
+    -I$TOP/lib -I$TOP/ctl $(pkg-config --cflags json-c)"
 LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c) -lpthread"
 fresh=1
-for f in measure cmd_log log tpm canonjson util diag; do
-	[ "$B/libtcl.a" -nt "$TOP/agent/$f.c" ] || fresh=0
+for f in lib/measure lib/log lib/tpm lib/canonjson lib/util lib/diag ctl/log ctl/quote ctl/ak \
+	ctl/cmds; do
+	[ "$B/libtcl.a" -nt "$TOP/$f.c" ] && [ "$B/libtcl-ctl.a" -nt "$TOP/$f.c" ] || fresh=0
 done
 if [ $fresh = 1 ] && ar t "$B/libtcl.a" | grep -q '^measure.o$'; then
 	# shellcheck disable=SC2086
-	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$B/libtcl.a" $LIBS -o $T 2>$W/cc.err
+	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$B/libtcl-ctl.a" "$B/libtcl.a" $LIBS -o $T \
+		2>$W/cc.err
 else
 	# shellcheck disable=SC2086
-	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$TOP/lib/measure.c" "$TOP/ctl/cmd_log.c" \
-		"$TOP/lib/log.c" "$TOP/lib/tpm.c" "$TOP/lib/tpm_verify.c" "$TOP/lib/canonjson.c" \
-		"$TOP/lib/util.c" "$TOP/lib/diag.c" $LIBS -o $T 2>$W/cc.err
+	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$TOP/lib/measure.c" "$TOP/ctl/log.c" \
+		"$TOP/ctl/quote.c" "$TOP/ctl/ak.c" "$TOP/ctl/cmds.c" "$TOP/lib/log.c" \
+		"$TOP/lib/tpm.c" "$TOP/lib/tpm_verify.c" "$TOP/lib/canonjson.c" "$TOP/lib/util.c" \
+		"$TOP/lib/diag.c" "$TOP/lib/fileio.c" "$TOP/lib/hexb64.c" "$TOP/lib/escape.c" \
+		$LIBS -o $T 2>$W/cc.err
 fi
 if [ ! -x $T ]; then
 	fail "measure_tool builds: $(head -3 $W/cc.err)"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Test driver for lib/measure.c and ctl/cmd_log.c, used by tests/swtpm/test_measure.sh,
+/* Test driver for lib/measure.c and ctl/{log,quote,ak}.c, used by tests/swtpm/test_measure.sh,
  * tests/guest/test_measure.sh and bench/tpm_extend.sh until tcl-agent and tclctl carry them.
  *
  * usage: measure_tool [--log PATH] [--tpm TCTI|none] [--pcr N] [--queue N] [--block-ms MS]
@@ -10,7 +10,7 @@
  *         (tcl_measure_lost), then flush; prints the rate and the status
  *   status          open (replay, recovery), print the report and status, close
  *   quote HEX DIR   tcl_measure_quote with nonce HEX into DIR
- *   tclctl log|quote|ak ...   the tclctl commands of cmd_log.h
+ *   tclctl log|quote|ak ...   the tclctl commands of ctl/{log,quote,ak}.c
  * Every command that opens the pipeline prints "report: key=value..." and "status: ..." lines.
  * Exit: 0 ok, 3 the pipeline is in state mismatch, 1 other failure, 2 usage. */
 #include <errno.h>
@@ -22,7 +22,7 @@
 
 #include <openssl/evp.h>
 
-#include "cmd_log.h"
+#include "cmds.h"
 #include "diag.h"
 #include "measure.h"
 #include "util.h"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The measurement pipeline (lib/measure.c) and the tclctl log/quote/ak commands
-# (ctl/cmd_log.c) against a throwaway swtpm on 127.0.0.1, driven by tests/swtpm/measure_tool.c
+# (ctl/{log,quote,ak}.c) against a throwaway swtpm on 127.0.0.1, driven by
+# tests/swtpm/measure_tool.c
 # (built here, plain and ASan/UBSan, from the agent sources it needs).  Checked with independent
 # tools: evmctl ima_measurement / ima_boot_aggregate, tpm2_checkquote, tpm2_pcrread.
 #   - 10,000 file measurements + 50 events: every one in the log once, PCR 13 = replay in both
@@ -68,8 +69,9 @@ CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -
 	-D_GNU_SOURCE -Iinclude -Ilib -Ictl $(pkg-config --cflags json-c)"
 LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c) -lpthread"
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/cmd_log.c lib/log.c lib/tpm.c lib/tpm_verify.c
-	lib/canonjson.c lib/util.c lib/diag.c"
+SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/log.c ctl/quote.c ctl/ak.c ctl/cmds.c lib/log.c
+	lib/tpm.c lib/tpm_verify.c lib/canonjson.c lib/util.c lib/diag.c lib/fileio.c lib/hexb64.c
+	lib/escape.c"
 T=$TMP/measure_tool
 TS=$TMP/measure_tool-san
 # shellcheck disable=SC2086

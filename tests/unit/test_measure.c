@@ -24,7 +24,7 @@
 #include <json-c/json.h>
 
 #include "canonjson.h"
-#include "cmd_log.h"
+#include "cmds.h"
 #include "diag.h"
 #include "log.h"
 #include "measure.h"
@@ -931,13 +931,13 @@ static void test_cmd_log_offline(void **state)
 	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", log, "--pcrs",
 				 pcrs, NULL), 0);
 	assert_int_equal(count_lines(out, "ok sha256: PCR 13 = "), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "verify", "--log", log, "--pcrs", pcrs,
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", log, "--pcrs", pcrs,
 				 "--strict", NULL), 0);
 	/* A PCR 13 no prefix replays to. */
 	vals[PCR * 32] ^= 1;
 	assert_int_equal(tcl_log_write_pcrs_file(bad, TCL_LOG_SHA256, vals), 0);
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "verify", "--log", log, "--pcrs", bad, NULL),
-			 1);
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", log, "--pcrs", bad,
+				 NULL), 1);
 	assert_int_equal(count_lines(out, "MISMATCH sha256: PCR 13"), 1);
 	/* The replay of a prefix: fine unless --strict. */
 	{
@@ -956,37 +956,37 @@ static void test_cmd_log_offline(void **state)
 		memcpy(vals + PCR * 32, pre.sha256, 32);
 		assert_int_equal(tcl_log_write_pcrs_file(bad, TCL_LOG_SHA256, vals), 0);
 	}
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "verify", "--log", log, "--pcrs", bad, NULL),
-			 0);
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", log, "--pcrs", bad,
+				 NULL), 0);
 	assert_int_equal(count_lines(out, "prefix sha256: PCR 13"), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "verify", "--log", log, "--pcrs", bad,
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", log, "--pcrs", bad,
 				 "--strict", NULL), 1);
 	/* The corrupt copy from test_corrupt_is_mismatch. */
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "verify", "--log", path_of("corrupt.bin"),
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", path_of("corrupt.bin"),
 				 "--pcrs", pcrs, NULL), 1);
 	assert_int_equal(count_lines(out, "CORRUPT: "), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "show", "--log", path_of("corrupt.bin"),
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "show", "--log", path_of("corrupt.bin"),
 				 NULL), 1);
 	/* Errors and usage. */
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--log", path_of("nosuch"),
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", path_of("nosuch"),
 				 "--pcrs", pcrs, NULL), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--log", log, "--pcrs",
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", log, "--pcrs",
 				 path_of("nosuch"), NULL), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--log", log, "--pcrs", log,
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", log, "--pcrs", log,
 				 NULL), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--pcr", "24", NULL), 2);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--tpm", "none", NULL), 2);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--tpm", "x", "--pcrs", "y",
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--pcr", "24", NULL), 2);
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--tpm", "none", NULL), 2);
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--tpm", "x", "--pcrs", "y",
 				 NULL), 2);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "show", "extra", NULL), 2);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "frobnicate", NULL), 2);
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "show", "extra", NULL), 2);
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "frobnicate", NULL), 2);
 	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", NULL), 2);
 	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "--help", NULL), 0);
 	assert_true(count_lines(out, "usage: ") == 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "verify", "--help", NULL), 0);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "pcrs", NULL), 2);
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "pcrs", "-o", out, "--bank", "md5", NULL),
-			 2);
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--help", NULL), 0);
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "pcrs", NULL), 2);
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "pcrs", "-o", out, "--bank", "md5",
+				 NULL), 2);
 	assert_int_equal(run_cmd(tcl_cmd_quote, NULL, "quote", "--nonce", "abc", "-o", out,
 				 NULL), 2);
 	assert_int_equal(run_cmd(tcl_cmd_quote, NULL, "quote", "--nonce", "zz", "-o", out,
@@ -997,7 +997,7 @@ static void test_cmd_log_offline(void **state)
 	assert_int_equal(run_cmd(tcl_cmd_ak, NULL, "ak", "export", "extra", NULL), 2);
 	assert_int_equal(run_cmd(tcl_cmd_ak, out, "ak", "--help", NULL), 0);
 	/* No TPM behind this TCTI: a clear failure, not a crash. */
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "verify", "--log", log, "--tpm",
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", log, "--tpm",
 				 "nosuchtcti:x", NULL), 1);
 }
 

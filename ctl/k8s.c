@@ -1,30 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tclctl k8s render|hook-spec; see cmd_k8s.h and docs/kubernetes.md. */
+/* tclctl k8s render|hook-spec: the Kubernetes side without a controller (docs/kubernetes.md).
+ *
+ *   k8s render [--base FILE] [--base-key KEY] [--base-name NAME] --trust-key PEM...
+ *              [--golden-dir DIR] [--registry URL] [--auth-file F] [--ca-file PEM] [--timeout S] [--no-paths]
+ *              [--format policy|configmap] [--name NAME] [--namespace NS] [-o FILE|-] FILE...
+ *     Read TrustedImage objects (tcl.io/v1alpha1) as `kubectl get -o json` prints them: one
+ *     object, or a List / TrustedImageList of them, per FILE ("-" is stdin); fetch each image's
+ *     signed golden manifest (from --golden-dir, files named by the golden tag,
+ *     "sha256-<hex>.tcl" and "sha256-<hex>.tcl.sig", else from the registry), check that it is
+ *     signed by the object's spec.keyId (one of the --trust-key public keys), that it describes
+ *     spec.image's digest and, if given, that its SHA-256 is spec.golden.sha256; then write the
+ *     agent's policy (policy.h, version 1): the base policy's "allow" and "images" plus one
+ *     "images" entry per TrustedImage, keyed by spec.image, its distinct file digests sorted.
+ *     --base is a policy JSON file or a ConfigMap (JSON) whose data[KEY] (default
+ *     "policy.json") is one; in a List of several objects, the ConfigMap named NAME (default
+ *     tcl-policy-base).  --format configmap wraps the policy in a ConfigMap named NAME
+ *     (default tcl-policy) in NS (default tcl-system), refused over the 1 MiB ConfigMap limit.
+ *     Nothing is written unless every object checks out; the output is deterministic.
+ *   k8s hook-spec --hook PATH [--stage STAGE] [--timeout S] [--remove] [-o FILE|-] [SPEC|-]
+ *     Add (or with --remove take out) the OCI hook {"path":PATH,"args":[basename,STAGE]} in
+ *     hooks.STAGE (default createRuntime) of the OCI runtime spec SPEC (default stdin): the
+ *     base_runtime_spec that containerd's CRI plugin starts every container from.  A hook with
+ *     the same path is replaced, so running it twice gives the same bytes. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <yaml.h>
 
 #include "canonjson.h"
-#include "cmd_k8s.h"
+#include "cmds.h"
 #include "diag.h"
+#include "fileio.h"
 #include "golden.h"
+#include "hexb64.h"
+#include "jsonb.h"
 #include "policy.h"
 #include "registry.h"
-#include "util.h"
 
 #define SUB "k8s"
-#define EXIT_USAGE 2
-#define YAML_MAX_DEPTH 64
+#define K8S_API_VERSION "tcl.io/v1alpha1"
+#define K8S_MAX_INPUT (16u << 20)		/* one input file */
+#define K8S_MAX_OBJECTS 10000u		/* TrustedImage objects in one render */
+#define K8S_CONFIGMAP_MAX 1048576u		/* the API server's limit on a ConfigMap's data */
 #define SPEC_MAX (1u << 20)
 #define MAX_TRUST_KEYS 64
 #define NAME_MAX_LEN 253
@@ -34,117 +58,6 @@
 
 /* ---------------------------------------------------------------- input */
 
-/* A whole file, or stdin for "-", of at most max bytes.  Logs its own error. */
-static int read_input(const char *path, size_t max, char **buf, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *b, *nb;
-	ssize_t r;
-	int rc;
-
-	if (strcmp(path, "-")) {
-		rc = tcl_read_file(path, max, buf, len);
-		if (rc == -EFBIG)
-			pr_err(SUB, "%s: larger than %zu bytes", path, max);
-		else if (rc)
-			pr_err(SUB, "%s: %s", path, strerror(-rc));
-		return rc;
-	}
-	b = malloc(cap + 1);
-	if (!b)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			if (cap > max) {
-				free(b);
-				pr_err(SUB, "stdin: larger than %zu bytes", max);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(b, cap + 1);
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-		}
-		r = read(STDIN_FILENO, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			free(b);
-			pr_err(SUB, "stdin: %s", strerror(-rc));
-			return rc;
-		}
-		if (!r)
-			break;
-		n += r;
-	}
-	if (n > max) {
-		free(b);
-		pr_err(SUB, "stdin: larger than %zu bytes", max);
-		return -EFBIG;
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
-static int write_output(const char *path, const char *buf, size_t len)
-{
-	int rc;
-
-	if (!strcmp(path, "-")) {
-		if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) {
-			pr_err(SUB, "writing to stdout failed");
-			return -EIO;
-		}
-		return 0;
-	}
-	rc = tcl_write_file_atomic(path, buf, len, 0644);
-	if (rc)
-		pr_err(SUB, "cannot write %s: %s", path, strerror(-rc));
-	return rc;
-}
-
-/* ---------------------------------------------------------------- YAML -> json-c */
-
-struct yctx {
-	yaml_parser_t p;
-	const char *origin;
-};
-
-__attribute__((format(printf, 3, 4))) static int y_fail(struct yctx *c, const yaml_mark_t *m,
-							const char *fmt, ...)
-{
-	char what[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	pr_err(SUB, "%s:%zu:%zu: %s", c->origin, m->line + 1, m->column + 1, what);
-	return -EINVAL;
-}
-
-static int y_next(struct yctx *c, yaml_event_t *ev)
-{
-	if (yaml_parser_parse(&c->p, ev))
-		return 0;
-	if (c->p.error == YAML_MEMORY_ERROR)
-		return -ENOMEM;
-	pr_err(SUB, "%s:%zu:%zu: invalid YAML: %s%s%s", c->origin, c->p.problem_mark.line + 1,
-	       c->p.problem_mark.column + 1, c->p.problem ? c->p.problem : "parse error",
-	       c->p.context ? " " : "", c->p.context ? c->p.context : "");
-	return -EINVAL;
-}
-
-enum y_want { Y_ANY, Y_NULL, Y_BOOL, Y_INT, Y_FLOAT, Y_STR };
-
-#define YTAG "tag:yaml.org,2002:"
-
 static bool is_one_of(const char *v, const char *const *set)
 {
 	for (; *set; set++)
@@ -153,367 +66,59 @@ static bool is_one_of(const char *v, const char *const *set)
 	return false;
 }
 
-/* Integer forms of YAML 1.1 as Kubernetes reads them: [-+]decimal, 0x hex, 0o and leading-0
- * octal, 0b binary.  false when v is not one, or does not fit an int64. */
-static bool y_int(const char *v, int64_t *out)
+/* One JSON object per input, as `kubectl get -o json` prints it; its text in *text when
+ * @text is not NULL.  Logs its own error. */
+static int read_object(const char *path, json_object **out, char **text, size_t *tlen)
 {
-	const char *d = v;
-	unsigned long long mag = 0, lim;
-	bool neg = false;
-	int base = 10;
-
-	if (*d == '-' || *d == '+')
-		neg = *d++ == '-';
-	if (!*d)
-		return false;
-	if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X')) {
-		base = 16;
-		d += 2;
-	} else if (d[0] == '0' && (d[1] == 'o' || d[1] == 'O')) {
-		base = 8;
-		d += 2;
-	} else if (d[0] == '0' && (d[1] == 'b' || d[1] == 'B')) {
-		base = 2;
-		d += 2;
-	} else if (d[0] == '0' && d[1]) {
-		base = 8;
-		d++;
-	}
-	if (!*d)
-		return false;
-	lim = neg ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
-	for (; *d; d++) {
-		int x;
-
-		if (*d >= '0' && *d <= '9')
-			x = *d - '0';
-		else if (*d >= 'a' && *d <= 'f')
-			x = *d - 'a' + 10;
-		else if (*d >= 'A' && *d <= 'F')
-			x = *d - 'A' + 10;
-		else
-			return false;
-		if (x >= base || mag > (lim - x) / base)
-			return false;
-		mag = mag * base + x;
-	}
-	*out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-	return true;
-}
-
-/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
-static bool y_float(const char *v, double *out)
-{
-	const char *p = v;
-	bool digits = false;
-
-	if (*p == '-' || *p == '+')
-		p++;
-	while (*p >= '0' && *p <= '9')
-		p++, digits = true;
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9')
-			p++, digits = true;
-	}
-	if (!digits)
-		return false;
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '-' || *p == '+')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return false;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p)
-		return false;
-	*out = strtod(v, NULL);
-	return isfinite(*out);
-}
-
-static int y_scalar(struct yctx *c, const yaml_event_t *ev, json_object **out)
-{
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-	static const char *const trues[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-					     "on", "On", "ON", NULL };
-	static const char *const falses[] = { "n", "N", "no", "No", "NO", "false", "False",
-					      "FALSE", "off", "Off", "OFF", NULL };
-	static const char *const specials[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-						"-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-						NULL };
-	const char *v = (const char *)ev->data.scalar.value;
-	const char *tag = (const char *)ev->data.scalar.tag;
-	size_t n = ev->data.scalar.length;
-	enum y_want want = Y_ANY;
-	int64_t i;
-	double d;
-
-	*out = NULL;
-	if (memchr(v, '\0', n))
-		return y_fail(c, &ev->start_mark, "NUL character in a scalar");
-	if (!tcl_utf8_valid(v, n))
-		return y_fail(c, &ev->start_mark, "scalar is not valid UTF-8");
-	if (tag) {
-		if (!strcmp(tag, "!") || !strcmp(tag, YTAG "str"))
-			want = Y_STR;
-		else if (!strcmp(tag, YTAG "null"))
-			want = Y_NULL;
-		else if (!strcmp(tag, YTAG "bool"))
-			want = Y_BOOL;
-		else if (!strcmp(tag, YTAG "int"))
-			want = Y_INT;
-		else if (!strcmp(tag, YTAG "float"))
-			want = Y_FLOAT;
-		else
-			return y_fail(c, &ev->start_mark, "unsupported YAML tag %.100s", tag);
-	} else if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-		want = Y_STR;
-	}
-	if (want == Y_STR)
-		goto string;
-	if ((want == Y_ANY || want == Y_NULL) && is_one_of(v, nulls))
-		return 0;
-	if (want == Y_ANY || want == Y_BOOL) {
-		if (is_one_of(v, trues) || is_one_of(v, falses)) {
-			*out = json_object_new_boolean(is_one_of(v, trues));
-			return *out ? 0 : -ENOMEM;
-		}
-	}
-	if ((want == Y_ANY || want == Y_INT) && y_int(v, &i)) {
-		*out = json_object_new_int64(i);
-		return *out ? 0 : -ENOMEM;
-	}
-	if (want == Y_ANY || want == Y_FLOAT || want == Y_INT) {
-		if (is_one_of(v, specials))
-			return y_fail(c, &ev->start_mark, "%s has no JSON form", v);
-		if (y_float(v, &d)) {
-			if (want == Y_INT)
-				return y_fail(c, &ev->start_mark, "!!int %.60s is not an integer", v);
-			*out = json_object_new_double(d);
-			return *out ? 0 : -ENOMEM;
-		}
-	}
-	if (want != Y_ANY)
-		return y_fail(c, &ev->start_mark, "\"%.60s\" does not match its tag %s", v, tag);
-string:
-	*out = json_object_new_string_len(v, (int)n);
-	return *out ? 0 : -ENOMEM;
-}
-
-static int y_node(struct yctx *c, yaml_event_t *ev, int depth, json_object **out);
-
-static int y_collection_tag(struct yctx *c, const yaml_event_t *ev, const yaml_char_t *tag,
-			    const char *want)
-{
-	if (!tag || !strcmp((const char *)tag, "!") || !strcmp((const char *)tag, want))
-		return 0;
-	return y_fail(c, &ev->start_mark, "unsupported YAML tag %.100s", (const char *)tag);
-}
-
-static int y_sequence(struct yctx *c, const yaml_event_t *start, int depth, json_object **out)
-{
-	json_object *arr, *child;
-	yaml_event_t ev;
-	int rc;
-
-	rc = y_collection_tag(c, start, start->data.sequence_start.tag, YTAG "seq");
-	if (rc)
-		return rc;
-	arr = json_object_new_array();
-	if (!arr)
-		return -ENOMEM;
-	for (;;) {
-		rc = y_next(c, &ev);
-		if (rc)
-			break;
-		if (ev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&ev);
-			*out = arr;
-			return 0;
-		}
-		rc = y_node(c, &ev, depth + 1, &child);
-		if (rc)
-			break;
-		if (json_object_array_add(arr, child)) {
-			json_object_put(child);
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	json_object_put(arr);
-	return rc;
-}
-
-static int y_mapping(struct yctx *c, const yaml_event_t *start, int depth, json_object **out)
-{
-	json_object *obj, *child;
-	yaml_event_t ev;
-	char *key = NULL;
-	int rc;
-
-	rc = y_collection_tag(c, start, start->data.mapping_start.tag, YTAG "map");
-	if (rc)
-		return rc;
-	obj = json_object_new_object();
-	if (!obj)
-		return -ENOMEM;
-	for (;;) {
-		rc = y_next(c, &ev);
-		if (rc)
-			break;
-		if (ev.type == YAML_MAPPING_END_EVENT) {
-			yaml_event_delete(&ev);
-			*out = obj;
-			return 0;
-		}
-		if (ev.type != YAML_SCALAR_EVENT) {
-			rc = y_fail(c, &ev.start_mark, ev.type == YAML_ALIAS_EVENT ?
-				    "YAML aliases are not supported" :
-				    "a mapping key must be a scalar");
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length) ||
-		    !tcl_utf8_valid((const char *)ev.data.scalar.value, ev.data.scalar.length)) {
-			rc = y_fail(c, &ev.start_mark, "key is not valid UTF-8 text");
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (json_object_object_get_ex(obj, (const char *)ev.data.scalar.value, NULL)) {
-			rc = y_fail(c, &ev.start_mark, "duplicate key \"%.100s\"",
-				    (const char *)ev.data.scalar.value);
-			yaml_event_delete(&ev);
-			break;
-		}
-		key = strdup((const char *)ev.data.scalar.value);
-		yaml_event_delete(&ev);
-		if (!key) {
-			rc = -ENOMEM;
-			break;
-		}
-		rc = y_next(c, &ev);
-		if (rc)
-			break;
-		rc = y_node(c, &ev, depth + 1, &child);
-		if (rc)
-			break;
-		if (json_object_object_add(obj, key, child)) {
-			json_object_put(child);
-			rc = -ENOMEM;
-			break;
-		}
-		free(key);
-		key = NULL;
-	}
-	free(key);
-	json_object_put(obj);
-	return rc;
-}
-
-/* Consumes ev. */
-static int y_node(struct yctx *c, yaml_event_t *ev, int depth, json_object **out)
-{
+	const char *origin = strcmp(path, "-") ? path : "stdin";
+	char *buf = NULL;
+	size_t len, i = 0;
 	int rc;
 
 	*out = NULL;
-	if (depth > YAML_MAX_DEPTH) {
-		rc = y_fail(c, &ev->start_mark, "nested deeper than %d levels", YAML_MAX_DEPTH);
-	} else if (ev->type == YAML_SCALAR_EVENT) {
-		rc = y_scalar(c, ev, out);
-	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
-		rc = y_sequence(c, ev, depth, out);
-	} else if (ev->type == YAML_MAPPING_START_EVENT) {
-		rc = y_mapping(c, ev, depth, out);
-	} else if (ev->type == YAML_ALIAS_EVENT) {
-		rc = y_fail(c, &ev->start_mark, "YAML aliases are not supported");
-	} else {
-		rc = y_fail(c, &ev->start_mark, "unexpected YAML event %d", ev->type);
-	}
-	yaml_event_delete(ev);
-	return rc;
-}
-
-static int parse_yaml(const char *origin, const char *buf, size_t len, json_object *docs)
-{
-	struct yctx c = { .origin = origin };
-	json_object *root;
-	yaml_event_t ev;
-	int rc;
-
-	if (!yaml_parser_initialize(&c.p))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&c.p, (const unsigned char *)buf, len);
-	for (;;) {
-		rc = y_next(&c, &ev);
-		if (rc)
-			break;
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type == YAML_STREAM_START_EVENT || ev.type == YAML_DOCUMENT_END_EVENT) {
-			yaml_event_delete(&ev);
-			continue;
-		}
-		if (ev.type != YAML_DOCUMENT_START_EVENT) {
-			rc = y_fail(&c, &ev.start_mark, "unexpected YAML event %d", ev.type);
-			yaml_event_delete(&ev);
-			break;
-		}
-		yaml_event_delete(&ev);
-		rc = y_next(&c, &ev);
-		if (rc)
-			break;
-		rc = y_node(&c, &ev, 1, &root);
-		if (rc)
-			break;
-		if (root && json_object_array_add(docs, root)) {
-			json_object_put(root);
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	yaml_parser_delete(&c.p);
-	return rc;
-}
-
-int tcl_k8s_parse_docs(const char *origin, const char *buf, size_t len, json_object **docs)
-{
-	json_object *arr, *o = NULL;
-	size_t i = 0;
-	int rc;
-
-	*docs = NULL;
-	if (len > TCL_K8S_MAX_INPUT) {
-		pr_err(SUB, "%s: %zu bytes, limit %u", origin, len, TCL_K8S_MAX_INPUT);
-		return -EFBIG;
-	}
-	arr = json_object_new_array();
-	if (!arr)
-		return -ENOMEM;
+	rc = ctl_read_input(NULL, path, K8S_MAX_INPUT, &buf, &len);
+	if (rc)
+		return rc;
 	while (i < len && strchr(" \t\r\n", buf[i]))
 		i++;
-	if (i < len && (buf[i] == '{' || buf[i] == '[')) {
-		rc = tcl_json_parse(origin, buf, len, TCL_K8S_MAX_INPUT, &o);
-		if (!rc && json_object_array_add(arr, o)) {
-			json_object_put(o);
-			rc = -ENOMEM;
-		}
+	if (i == len || buf[i] != '{') {
+		pr_err(SUB, "%s: not a JSON object: give what `kubectl get ... -o json` prints",
+		       origin);
+		rc = -EINVAL;
 	} else {
-		if (memchr(buf, '\0', len)) {
-			pr_err(SUB, "%s: contains a NUL byte", origin);
-			rc = -EINVAL;
-		} else {
-			rc = parse_yaml(origin, buf, len, arr);
-		}
+		rc = tcl_json_parse(origin, buf, len, K8S_MAX_INPUT, out);
 	}
-	if (rc) {
-		json_object_put(arr);
-		return rc;
+	if (!rc && text) {
+		*text = buf;
+		*tlen = len;
+		buf = NULL;
 	}
-	*docs = arr;
+	free(buf);
+	return rc;
+}
+
+/* The items of a List (kind List or <Kind>List, as kubectl get prints several objects), else
+ * NULL with 0.  -EINVAL for a list without an items array. */
+static int list_items(const char *origin, json_object *o, json_object **items)
+{
+	json_object *kind;
+	const char *k;
+	size_t n;
+
+	*items = NULL;
+	if (!json_object_object_get_ex(o, "kind", &kind) ||
+	    !json_object_is_type(kind, json_type_string))
+		return 0;
+	k = json_object_get_string(kind);
+	n = strlen(k);
+	if (n < 4 || strcmp(k + n - 4, "List"))
+		return 0;
+	if (!json_object_object_get_ex(o, "items", items) ||
+	    !json_object_is_type(*items, json_type_array)) {
+		pr_err(SUB, "%s: a %s without an items array", origin, k);
+		*items = NULL;
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -526,8 +131,7 @@ struct trust_key {
 
 struct render {
 	const char *golden_dir;
-	const char *registry;
-	struct tcl_registry_opts ropts;
+	struct ctl_registry reg;
 	struct trust_key keys[MAX_TRUST_KEYS];
 	size_t n_keys;
 	bool no_paths;
@@ -586,16 +190,6 @@ static bool is_dns_subdomain(const char *s)
 	return true;
 }
 
-static bool is_hex64(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 /* obj[key] as a string, or NULL (absent).  -EINVAL when present but not a string. */
 static int get_str(const struct trusted_image *t, json_object *obj, const char *key,
 		   const char *path, size_t max, const char **out)
@@ -625,7 +219,7 @@ static int only_keys(const struct trusted_image *t, json_object *obj, const char
 	return 0;
 }
 
-/* The rules of deploy/crd-trustedimage.yaml's schema, checked again here: the input need not
+/* The rules of deploy/01-crd-trustedimage.yaml's schema, checked again here: the input need not
  * have come through an API server. */
 static int ti_parse(json_object *o, const char *origin, size_t idx, struct trusted_image *t)
 {
@@ -648,9 +242,9 @@ static int ti_parse(json_object *o, const char *origin, size_t idx, struct trust
 	if (!kind || strcmp(kind, "TrustedImage"))
 		return ti_fail(t, "kind is %s%.100s%s, want TrustedImage", kind ? "\"" : "",
 			       kind ? kind : "missing", kind ? "\"" : "");
-	if (!api || strcmp(api, TCL_K8S_API_VERSION))
+	if (!api || strcmp(api, K8S_API_VERSION))
 		return ti_fail(t, "apiVersion is %s%.100s%s, want %s", api ? "\"" : "",
-			       api ? api : "missing", api ? "\"" : "", TCL_K8S_API_VERSION);
+			       api ? api : "missing", api ? "\"" : "", K8S_API_VERSION);
 	rc = only_keys(t, o, "TrustedImage", top_keys);
 	if (rc)
 		return rc;
@@ -677,7 +271,7 @@ static int ti_parse(json_object *o, const char *origin, size_t idx, struct trust
 	if (tcl_ref_parse(t->image, &t->ref) || !t->ref.digest[0] || t->ref.scheme[0])
 		return ti_fail(t, "spec.image \"%s\" is not [HOST/]REPO[:TAG]@sha256:<64 hex>",
 			       t->image);
-	if (!t->keyid || !is_hex64(t->keyid))
+	if (!t->keyid || strlen(t->keyid) != 64 || !tcl_is_hex(t->keyid, 64))
 		return ti_fail(t, "spec.keyId must be 64 lowercase hex digits (the signing key's "
 			       "id, `tclctl golden keygen` prints it)");
 	if (json_object_object_get_ex(spec, "golden", &golden)) {
@@ -689,7 +283,7 @@ static int ti_parse(json_object *o, const char *origin, size_t idx, struct trust
 		    (rc = get_str(t, golden, "sha256", "spec.golden.sha256", 64,
 				  &t->golden_sha256)))
 			return rc;
-		if (t->golden_sha256 && !is_hex64(t->golden_sha256))
+		if (t->golden_sha256 && (strlen(t->golden_sha256) != 64 || !tcl_is_hex(t->golden_sha256, 64)))
 			return ti_fail(t, "spec.golden.sha256 must be 64 lowercase hex digits");
 		if (t->golden_ref) {
 			struct tcl_ref g;
@@ -714,14 +308,14 @@ static int fetch_registry(const struct render *r, const struct trusted_image *t,
 
 	if (t->golden_ref)
 		tcl_ref_parse(t->golden_ref, &where);
-	if (r->registry)
-		snprintf(url, sizeof(url), "%s", r->registry);
+	if (r->reg.registry)
+		snprintf(url, sizeof(url), "%s", r->reg.registry);
 	else if (where.host[0])
 		snprintf(url, sizeof(url), "%s", where.host);
 	else
 		return ti_fail(t, "%s names no registry host: give --registry URL or --golden-dir",
 			       t->golden_ref ? "spec.golden.reference" : "spec.image");
-	rc = tcl_registry_open(url, &r->ropts, &reg);
+	rc = tcl_registry_open(url, &r->reg.o, &reg);
 	if (rc)
 		return ti_fail(t, "cannot use registry %s: %s", url, strerror(-rc));
 	rc = tcl_golden_pull(reg, where.repo, t->ref.digest, (void **)man, mlen, (void **)sig,
@@ -967,41 +561,45 @@ static int sets_dedup(struct img_sets *s)
 	return 0;
 }
 
-/* --base: a policy file or a ConfigMap manifest holding one. */
+static bool is_configmap(json_object *o, const char *name)
+{
+	json_object *k, *m, *n;
+
+	return json_object_object_get_ex(o, "kind", &k) &&
+	       json_object_is_type(k, json_type_string) &&
+	       !strcmp(json_object_get_string(k), "ConfigMap") &&
+	       json_object_object_get_ex(o, "metadata", &m) &&
+	       json_object_object_get_ex(m, "name", &n) &&
+	       json_object_is_type(n, json_type_string) && !strcmp(json_object_get_string(n), name);
+}
+
+/* --base: a policy file, or a ConfigMap holding one (alone, or in a List). */
 static int load_base(const char *path, const char *data_key, const char *base_name,
 		     struct tcl_policy **out)
 {
-	json_object *docs = NULL, *o, *v, *data;
+	json_object *top = NULL, *items, *o, *v, *data;
 	char *buf = NULL, err[1024], origin[PATH_MAX + 300];
 	const char *text;
 	size_t len;
 	int rc;
 
-	rc = read_input(path, TCL_K8S_MAX_INPUT, &buf, &len);
+	rc = read_object(path, &top, &buf, &len);
 	if (rc)
 		return rc;
-	rc = tcl_k8s_parse_docs(path, buf, len, &docs);
+	rc = list_items(path, top, &items);
 	if (rc)
 		goto out;
 	rc = -EINVAL;
-	o = NULL;
-	if (json_object_array_length(docs) == 1) {
-		o = json_object_array_get_idx(docs, 0);
-	} else {
-		/* A manifest file with several objects (deploy/10-policy-configmap.yaml): the
+	o = top;
+	if (items && json_object_array_length(items) == 1) {
+		o = json_object_array_get_idx(items, 0);
+	} else if (items) {
+		/* Several objects (deploy/10-policy-configmap.yaml as kubectl prints it): the
 		 * ConfigMap named base_name. */
-		for (size_t i = 0; i < json_object_array_length(docs); i++) {
-			json_object *d = json_object_array_get_idx(docs, i), *k, *m, *n;
-
-			if (json_object_object_get_ex(d, "kind", &k) &&
-			    json_object_is_type(k, json_type_string) &&
-			    !strcmp(json_object_get_string(k), "ConfigMap") &&
-			    json_object_object_get_ex(d, "metadata", &m) &&
-			    json_object_object_get_ex(m, "name", &n) &&
-			    json_object_is_type(n, json_type_string) &&
-			    !strcmp(json_object_get_string(n), base_name))
-				o = d;
-		}
+		o = NULL;
+		for (size_t i = 0; i < json_object_array_length(items); i++)
+			if (is_configmap(json_object_array_get_idx(items, i), base_name))
+				o = json_object_array_get_idx(items, i);
 	}
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		pr_err(SUB, "--base %s: want one policy object, one ConfigMap, or a ConfigMap named "
@@ -1010,7 +608,7 @@ static int load_base(const char *path, const char *data_key, const char *base_na
 	}
 	if (!json_object_object_get_ex(o, "kind", &v)) {
 		/* A plain policy file: parse its own text, for line numbers in messages. */
-		if (json_object_array_length(docs) != 1)
+		if (o != top)
 			goto out;
 		rc = tcl_policy_parse(buf, len, path, out, err, sizeof(err));
 		if (rc)
@@ -1034,7 +632,7 @@ static int load_base(const char *path, const char *data_key, const char *base_na
 	if (rc)
 		pr_err(SUB, "--base %s", err);
 out:
-	json_object_put(docs);
+	json_object_put(top);
 	free(buf);
 	return rc;
 }
@@ -1080,26 +678,6 @@ static int build_policy(struct tcl_policy *base, struct img_sets *s, char **text
 	return rc;
 }
 
-static int add_str(json_object *o, const char *key, const char *val)
-{
-	json_object *v = json_object_new_string(val);
-
-	if (!v || json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_obj(json_object *o, const char *key, json_object *val)
-{
-	if (!val || json_object_object_add(o, key, val)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* The policy as a ConfigMap manifest (JSON, which kubectl applies as it does YAML). */
 static int wrap_configmap(const char *policy, const char *name, const char *ns, size_t n_ti,
 			  char **out)
@@ -1112,10 +690,10 @@ static int wrap_configmap(const char *policy, const char *name, const char *ns, 
 	int rc;
 
 	*out = NULL;
-	if (strlen("policy.json") + len > TCL_K8S_CONFIGMAP_MAX) {
+	if (strlen("policy.json") + len > K8S_CONFIGMAP_MAX) {
 		pr_err(SUB, "the policy is %zu bytes, over the %u-byte ConfigMap limit: try "
 		       "--no-paths, or fewer TrustedImages per node pool", len,
-		       TCL_K8S_CONFIGMAP_MAX);
+		       K8S_CONFIGMAP_MAX);
 		return -E2BIG;
 	}
 	if (!EVP_Digest(policy, len, sum, NULL, EVP_sha256(), NULL))
@@ -1126,19 +704,19 @@ static int wrap_configmap(const char *policy, const char *name, const char *ns, 
 	cm = json_object_new_object();
 	if (!cm)
 		return -ENOMEM;
-	rc = add_str(cm, "apiVersion", "v1");
-	rc = rc ?: add_str(cm, "kind", "ConfigMap");
-	rc = rc ?: add_obj(cm, "metadata", meta = json_object_new_object());
-	rc = rc ?: add_str(meta, "name", name);
-	rc = rc ?: add_str(meta, "namespace", ns);
-	rc = rc ?: add_obj(meta, "labels", labels = json_object_new_object());
-	rc = rc ?: add_str(labels, "app.kubernetes.io/name", "tcl");
-	rc = rc ?: add_str(labels, "app.kubernetes.io/component", "policy");
-	rc = rc ?: add_obj(meta, "annotations", ann = json_object_new_object());
-	rc = rc ?: add_str(ann, "tcl.io/policy-sha256", hex);
-	rc = rc ?: add_str(ann, "tcl.io/trusted-images", count);
-	rc = rc ?: add_obj(cm, "data", data = json_object_new_object());
-	rc = rc ?: add_str(data, "policy.json", policy);
+	rc = tcl_json_add_str(cm, "apiVersion", "v1");
+	rc = rc ?: tcl_json_add_str(cm, "kind", "ConfigMap");
+	rc = rc ?: tcl_json_add(cm, "metadata", meta = json_object_new_object());
+	rc = rc ?: tcl_json_add_str(meta, "name", name);
+	rc = rc ?: tcl_json_add_str(meta, "namespace", ns);
+	rc = rc ?: tcl_json_add(meta, "labels", labels = json_object_new_object());
+	rc = rc ?: tcl_json_add_str(labels, "app.kubernetes.io/name", "tcl");
+	rc = rc ?: tcl_json_add_str(labels, "app.kubernetes.io/component", "policy");
+	rc = rc ?: tcl_json_add(meta, "annotations", ann = json_object_new_object());
+	rc = rc ?: tcl_json_add_str(ann, "tcl.io/policy-sha256", hex);
+	rc = rc ?: tcl_json_add_str(ann, "tcl.io/trusted-images", count);
+	rc = rc ?: tcl_json_add(cm, "data", data = json_object_new_object());
+	rc = rc ?: tcl_json_add_str(data, "policy.json", policy);
 	if (rc) {
 		json_object_put(cm);
 		return rc;
@@ -1155,17 +733,17 @@ static const char render_help[] =
 	"usage: tclctl k8s render --trust-key PEM [--trust-key PEM...] [--base FILE]\n"
 	"                         [--golden-dir DIR | --registry URL] [--format policy|configmap]\n"
 	"                         [-o FILE|-] FILE...\n"
-	"Render TrustedImage objects (tcl.io/v1alpha1; YAML or JSON, single objects or lists as\n"
-	"`kubectl get trustedimages -o yaml` prints them; - is stdin) into the agent's policy.\n"
+	"Render TrustedImage objects (tcl.io/v1alpha1) into the agent's policy.  Each FILE (- is\n"
+	"stdin) is JSON as `kubectl get trustedimages -o json` prints it: one object or a List.\n"
 	"For each object the image's golden manifest and signature are fetched, the signature\n"
 	"checked against the --trust-key whose key id is spec.keyId, the manifest checked to\n"
 	"describe spec.image's digest (and to hash to spec.golden.sha256 when given); its file\n"
 	"digests become policy \"images\"[spec.image].  Nothing is written unless all pass.\n"
 	"  --trust-key PEM         Ed25519 public key that may sign golden manifests (repeat)\n"
-	"  --base FILE             policy JSON, or a ConfigMap manifest holding one, whose global\n"
+	"  --base FILE             policy JSON, or a ConfigMap (JSON) holding one, whose global\n"
 	"                          \"allow\" list and \"images\" are kept (default: empty)\n"
 	"  --base-key KEY          the ConfigMap data key of --base (default policy.json)\n"
-	"  --base-name NAME        the ConfigMap to use when --base holds several objects\n"
+	"  --base-name NAME        the ConfigMap to use when --base is a List of several objects\n"
 	"                          (default tcl-policy-base, as in deploy/10-policy-configmap.yaml)\n"
 	"  --golden-dir DIR        read DIR/sha256-<hex>.tcl and DIR/sha256-<hex>.tcl.sig instead\n"
 	"                          of the registry (hex = the image manifest digest)\n"
@@ -1182,57 +760,32 @@ static const char render_help[] =
 	"  --namespace NS          ConfigMap namespace (default tcl-system)\n"
 	"  -o, --output FILE|-     where to write (atomically; default -, stdout)\n";
 
-enum { OPT_TRUST_KEY = 0x100, OPT_BASE, OPT_BASE_KEY, OPT_GOLDEN_DIR, OPT_REGISTRY,
-       OPT_AUTH_FILE, OPT_CA_FILE, OPT_TIMEOUT, OPT_NO_PATHS, OPT_FORMAT, OPT_NAME,
-       OPT_NAMESPACE, OPT_HOOK, OPT_STAGE, OPT_REMOVE, OPT_BASE_NAME };
+enum { OPT_TRUST_KEY = OPT_REGISTRY_LAST, OPT_BASE, OPT_BASE_KEY, OPT_GOLDEN_DIR, OPT_NO_PATHS,
+       OPT_FORMAT, OPT_NAME, OPT_NAMESPACE, OPT_HOOK, OPT_STAGE, OPT_REMOVE, OPT_BASE_NAME };
 
-/* Every TrustedImage of one input file, lists expanded. */
+/* Every TrustedImage of one input file, a List expanded. */
 static int render_file(const struct render *r, const char *path, struct img_sets *s,
 		       size_t *n_ti)
 {
-	json_object *docs = NULL, *items, *kind;
+	json_object *top = NULL, *items = NULL;
 	struct trusted_image t;
-	char *buf = NULL;
-	size_t len, idx = 0;
+	size_t n;
 	int rc;
 
-	rc = read_input(path, TCL_K8S_MAX_INPUT, &buf, &len);
-	if (rc)
-		return rc;
-	rc = tcl_k8s_parse_docs(path, buf, len, &docs);
-	for (size_t d = 0; !rc && d < json_object_array_length(docs); d++) {
-		json_object *o = json_object_array_get_idx(docs, d);
-		size_t n = 1;
-
-		items = NULL;
-		if (json_object_is_type(o, json_type_object) &&
-		    json_object_object_get_ex(o, "kind", &kind) &&
-		    json_object_is_type(kind, json_type_string) &&
-		    (!strcmp(json_object_get_string(kind), "List") ||
-		     !strcmp(json_object_get_string(kind), "TrustedImageList"))) {
-			if (!json_object_object_get_ex(o, "items", &items) ||
-			    !json_object_is_type(items, json_type_array)) {
-				pr_err(SUB, "%s: a %s without an items array", path,
-				       json_object_get_string(kind));
-				rc = -EINVAL;
-				break;
-			}
-			n = json_object_array_length(items);
+	rc = read_object(path, &top, NULL, NULL);
+	rc = rc ?: list_items(path, top, &items);
+	n = items ? json_object_array_length(items) : 1;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (*n_ti >= K8S_MAX_OBJECTS) {
+			pr_err(SUB, "more than %u TrustedImage objects", K8S_MAX_OBJECTS);
+			rc = -E2BIG;
+			break;
 		}
-		for (size_t i = 0; !rc && i < n; i++, idx++) {
-			if (*n_ti >= TCL_K8S_MAX_OBJECTS) {
-				pr_err(SUB, "more than %u TrustedImage objects", TCL_K8S_MAX_OBJECTS);
-				rc = -E2BIG;
-				break;
-			}
-			rc = ti_parse(items ? json_object_array_get_idx(items, i) : o, path, idx,
-				      &t);
-			rc = rc ?: render_one(r, &t, s);
-			(*n_ti)++;
-		}
+		rc = ti_parse(items ? json_object_array_get_idx(items, i) : top, path, i, &t);
+		rc = rc ?: render_one(r, &t, s);
+		(*n_ti)++;
 	}
-	json_object_put(docs);
-	free(buf);
+	json_object_put(top);
 	return rc;
 }
 
@@ -1244,10 +797,7 @@ static int k8s_render(int argc, char **argv)
 		{ "base-key", required_argument, NULL, OPT_BASE_KEY },
 		{ "base-name", required_argument, NULL, OPT_BASE_NAME },
 		{ "golden-dir", required_argument, NULL, OPT_GOLDEN_DIR },
-		{ "registry", required_argument, NULL, OPT_REGISTRY },
-		{ "auth-file", required_argument, NULL, OPT_AUTH_FILE },
-		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		CTL_REGISTRY_LONGOPTS,
 		{ "no-paths", no_argument, NULL, OPT_NO_PATHS },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -1264,14 +814,17 @@ static int k8s_render(int argc, char **argv)
 	struct img_sets sets = {};
 	char *policy = NULL, *cm = NULL;
 	size_t n_ti = 0;
-	long v;
-	char *end;
 	int c, rc = EXIT_USAGE;
 
 	if (!r)
 		return 1;
-	optind = 0; /* 0: glibc re-initialises, so options may follow files */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		int reg = ctl_registry_opt(&r->reg, c, optarg);
+
+		if (reg < 0)
+			goto out;
+		if (reg)
+			continue;
 		switch (c) {
 		case OPT_TRUST_KEY:
 			if (r->n_keys == MAX_TRUST_KEYS) {
@@ -1291,24 +844,6 @@ static int k8s_render(int argc, char **argv)
 			break;
 		case OPT_GOLDEN_DIR:
 			r->golden_dir = optarg;
-			break;
-		case OPT_REGISTRY:
-			r->registry = optarg;
-			break;
-		case OPT_AUTH_FILE:
-			r->ropts.auth_file = optarg;
-			break;
-		case OPT_CA_FILE:
-			r->ropts.ca_file = optarg;
-			break;
-		case OPT_TIMEOUT:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > 86400) {
-				pr_err(SUB, "--timeout wants 1..86400 seconds");
-				goto out;
-			}
-			r->ropts.timeout_s = v;
 			break;
 		case OPT_NO_PATHS:
 			r->no_paths = true;
@@ -1346,7 +881,7 @@ static int k8s_render(int argc, char **argv)
 		pr_err(SUB, "--format is policy or configmap, not %s", format);
 		goto out;
 	}
-	if (r->golden_dir && r->registry) {
+	if (r->golden_dir && r->reg.registry) {
 		pr_err(SUB, "--golden-dir and --registry exclude each other");
 		goto out;
 	}
@@ -1393,7 +928,7 @@ static int k8s_render(int argc, char **argv)
 			goto out;
 		cm = nl;
 		memcpy(cm + len, "\n", 2);
-		if (write_output(out, cm, len + 1))
+		if (ctl_write_output(out, cm, len + 1))
 			goto out;
 	}
 	if (strcmp(out, "-"))
@@ -1435,7 +970,7 @@ static int spec_set_hook(json_object *spec, const char *hook, const char *stage,
 		if (remove)
 			return 0;
 		hooks = json_object_new_object();
-		if (add_obj(spec, "hooks", hooks))
+		if (tcl_json_add(spec, "hooks", hooks))
 			return -ENOMEM;
 	}
 	if (!json_object_is_type(hooks, json_type_object)) {
@@ -1469,11 +1004,11 @@ static int spec_set_hook(json_object *spec, const char *hook, const char *stage,
 			goto fail;
 		}
 		args = json_object_new_array();
-		if (add_str(h, "path", hook) || add_obj(h, "args", args) ||
-		    json_object_array_add(args, json_object_new_string(base)) ||
-		    json_object_array_add(args, json_object_new_string(stage)))
+		if (tcl_json_add_str(h, "path", hook) || tcl_json_add(h, "args", args) ||
+		    tcl_json_push(args, json_object_new_string(base)) ||
+		    tcl_json_push(args, json_object_new_string(stage)))
 			goto fail;
-		if (timeout && add_obj(h, "timeout", json_object_new_int64(timeout)))
+		if (timeout && tcl_json_add(h, "timeout", json_object_new_int64(timeout)))
 			goto fail;
 	}
 	if (!json_object_array_length(nu)) {
@@ -1483,7 +1018,7 @@ static int spec_set_hook(json_object *spec, const char *hook, const char *stage,
 			json_object_object_del(spec, "hooks");
 		return 0;
 	}
-	return add_obj(hooks, stage, nu);
+	return tcl_json_add(hooks, stage, nu);
 fail:
 	json_object_put(nu);
 	return rc;
@@ -1507,10 +1042,8 @@ static int k8s_hook_spec(int argc, char **argv)
 	bool remove = false;
 	size_t len;
 	long timeout = 0;
-	char *end;
 	int c, rc = EXIT_USAGE;
 
-	optind = 0; /* 0: glibc re-initialises, so options may follow files */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HOOK:
@@ -1520,12 +1053,8 @@ static int k8s_hook_spec(int argc, char **argv)
 			stage = optarg;
 			break;
 		case OPT_TIMEOUT:
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (errno || *end || timeout < 1 || timeout > 3600) {
-				pr_err(SUB, "--timeout wants 1..3600 seconds");
+			if (ctl_parse_seconds(optarg, 3600, &timeout))
 				return EXIT_USAGE;
-			}
 			break;
 		case OPT_REMOVE:
 			remove = true;
@@ -1554,7 +1083,7 @@ static int k8s_hook_spec(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = 1;
-	if (read_input(in, SPEC_MAX, &buf, &len) ||
+	if (ctl_read_input(NULL, in, SPEC_MAX, &buf, &len) ||
 	    tcl_json_parse(strcmp(in, "-") ? in : "stdin", buf, len, SPEC_MAX, &spec))
 		goto out;
 	if (!json_object_is_type(spec, json_type_object) ||
@@ -1571,7 +1100,7 @@ static int k8s_hook_spec(int argc, char **argv)
 		text = NULL;
 		goto out;
 	}
-	if (write_output(out, text, strlen(text)))
+	if (ctl_write_output(out, text, strlen(text)))
 		goto out;
 	rc = 0;
 out:
@@ -1581,21 +1110,23 @@ out:
 	return rc;
 }
 
-int tcl_cmd_k8s(int argc, char **argv)
+static void usage(FILE *f)
 {
-	if (argc >= 1 && !strcmp(argv[0], "k8s")) {
-		argc--;
-		argv++;
-	}
-	if (argc >= 1 && !strcmp(argv[0], "render"))
-		return k8s_render(argc, argv);
-	if (argc >= 1 && !strcmp(argv[0], "hook-spec"))
-		return k8s_hook_spec(argc, argv);
-	fprintf(argc >= 1 && !strcmp(argv[0], "--help") ? stdout : stderr,
+	fprintf(f,
 		"usage: tclctl k8s render --trust-key PEM... [--base FILE] [OPTIONS] FILE...\n"
 		"       tclctl k8s hook-spec --hook PATH [--stage STAGE] [--remove] [SPEC]\n"
 		"render: TrustedImage objects -> the agent's policy (or a ConfigMap holding it)\n"
 		"hook-spec: put tcl-hook into an OCI runtime spec (containerd base_runtime_spec)\n"
 		"Each takes --help; docs/kubernetes.md tells how they fit the deployment.\n");
-	return argc >= 1 && !strcmp(argv[0], "--help") ? 0 : EXIT_USAGE;
+}
+
+int tcl_cmd_k8s(int argc, char **argv)
+{
+	static const struct cmd verbs[] = {
+		{ "render", k8s_render },
+		{ "hook-spec", k8s_hook_spec },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(verbs, argv[0], argc - 1, argv + 1, usage);
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+/* tclctl policy generate|check: the agent's policy file from directories, and its check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -9,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd_policy.h"
+#include "cmds.h"
 #include "policy.h"
 #include "util.h"
 
@@ -85,7 +86,6 @@ static int policy_generate(int argc, char **argv)
 
 	if (!dirs)
 		return 1;
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -102,13 +102,13 @@ static int policy_generate(int argc, char **argv)
 			return 0;
 		default:
 			free(dirs);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (!n_dirs || optind < argc) {
 		fprintf(stderr, "tclctl: policy generate needs --dir DIR (see --help)\n");
 		free(dirs);
-		return 2;
+		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < n_dirs; i++) {
 		struct stat st;
@@ -137,10 +137,9 @@ static int policy_generate(int argc, char **argv)
 		size_t len = strlen(json);
 
 		json[len] = '\n';
-		ret = tcl_write_file_atomic(out, json, len + 1, 0644);
+		ret = ctl_write_output(out, json, len + 1);
 		json[len] = '\0';
 		if (ret) {
-			fprintf(stderr, "tclctl: cannot write %s: %s\n", out, strerror(-ret));
 			ret = 1;
 			goto out;
 		}
@@ -171,7 +170,7 @@ static int policy_check(int argc, char **argv)
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fprintf(argc == 2 ? stdout : stderr,
 			"Usage: tclctl policy check FILE\nParse and validate a policy file.\n");
-		return argc == 2 ? 0 : 2;
+		return argc == 2 ? 0 : EXIT_USAGE;
 	}
 	if (tcl_policy_load(argv[1], &p, err, sizeof(err))) {
 		fprintf(stderr, "tclctl: %s\n", err);
@@ -185,14 +184,19 @@ static int policy_check(int argc, char **argv)
 	return 0;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: tclctl policy generate --dir DIR... [-o FILE]\n"
+		   "       tclctl policy check FILE\n");
+}
+
 int tcl_cmd_policy(int argc, char **argv)
 {
-	if (argc >= 1 && !strcmp(argv[0], "generate"))
-		return policy_generate(argc, argv);
-	if (argc >= 1 && !strcmp(argv[0], "check"))
-		return policy_check(argc, argv);
-	fprintf(argc >= 1 && strcmp(argv[0], "--help") ? stderr : stdout,
-		"Usage: tclctl policy generate --dir DIR... [-o FILE]\n"
-		"       tclctl policy check FILE\n");
-	return argc >= 1 && !strcmp(argv[0], "--help") ? 0 : 2;
+	static const struct cmd verbs[] = {
+		{ "generate", policy_generate },
+		{ "check", policy_check },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(verbs, argv[0], argc - 1, argv + 1, usage);
 }

@@ -1,5 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tclctl log show|verify|pcrs, quote, ak export; see cmd_log.h. */
+/* tclctl log show|verify|pcrs: the measurement log, read only, so it works beside a running
+ * agent (docs/measurement-log.md).
+ *   log show   [--log PATH]                  one line per entry, IMA ascii style
+ *   log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]
+ *              replay the log against the live PCR (every allocated sha1/sha256 bank) or the
+ *              values in an evmctl-style pcrs file; 0 when the PCR is the replay of the log
+ *              (or, without --strict, of a prefix: entries logged but not yet extended),
+ *              1 on a mismatch, a corrupt log or any error
+ *   log pcrs   -o FILE [--tpm TCTI] [--bank sha256|sha1]
+ *              write the live bank as evmctl's --pcrs file (24 lines "PCR-NN: <hex>")
+ * Defaults: --log /var/lib/tcl/measurements.bin, --tpm device:/dev/tpmrm0, --pcr 13. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -7,21 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_log.h"
+#include "cmds.h"
 #include "diag.h"
 #include "log.h"
 #include "measure.h"
 #include "tpm.h"
-#include "util.h"
+#include "fileio.h"
+#include "hexb64.h"
 
-#define EXIT_USAGE	2
 #define PCRS_FILE_MAX	16384
 
-static const char log_usage[] =
-	"usage: %1$s log show [--log PATH]\n"
-	"       %1$s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
-	"       %1$s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1]\n"
-	"Each takes --help.\n";
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: %1$s log show [--log PATH]\n"
+		   "       %1$s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
+		   "       %1$s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1]\n"
+		   "Each takes --help.\n", tcl_prog);
+}
 
 static const char show_help[] =
 	"usage: %s log show [--log PATH]\n"
@@ -52,42 +64,7 @@ static const char pcrs_help[] =
 	"  --tpm TCTI          libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
 	"  --bank ALG          sha256 (default) or sha1\n";
 
-static const char quote_help[] =
-	"usage: %s quote --nonce HEX -o DIR [--tpm TCTI] [--pcr N]\n"
-	"TPM2_Quote with the attestation key (created at 0x81010002 if absent) over PCRs 0-9\n"
-	"and N, sha256 bank, with the nonce as qualifying data. Writes DIR/quote.msg,\n"
-	"quote.sig, quote.pcrs and ak.pub.pem, checked by\n"
-	"  tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q HEX\n"
-	"  --nonce HEX     1 to 64 bytes in hex\n"
-	"  -o, --output DIR\n"
-	"  --tpm TCTI      libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
-	"  --pcr N         the measurement PCR (default 13)\n";
-
-static const char ak_help[] =
-	"usage: %s ak export [-o FILE] [--public FILE] [--tpm TCTI]\n"
-	"Write the attestation key's public key as PEM (SubjectPublicKeyInfo) to FILE or stdout.\n"
-	"The AK lives at persistent handle 0x81010002 and is created under the endorsement key\n"
-	"if absent, as tcl-agent does. Its TPM name goes to stderr.\n"
-	"  -o, --output FILE   PEM output (default stdout)\n"
-	"  --public FILE       also write the marshalled TPM2B_PUBLIC (as tpm2_readpublic -f tss)\n"
-	"  --tpm TCTI          libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n";
-
-enum { OPT_LOG = 256, OPT_TPM, OPT_PCR, OPT_PCRS, OPT_STRICT, OPT_BANK, OPT_NONCE, OPT_PUBLIC };
-
-static int parse_pcr(const char *s, uint32_t *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v >= TCL_LOG_NR_PCRS) {
-		fprintf(stderr, "%s: --pcr wants a PCR number 0-23, not \"%s\"\n", tcl_prog, s);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
+enum { OPT_LOG = 256, OPT_TPM, OPT_PCR, OPT_PCRS, OPT_STRICT, OPT_BANK };
 
 /* ---- log show ---- */
 
@@ -277,7 +254,7 @@ static int cmd_verify(int argc, char **argv)
 			tcti = optarg;
 			break;
 		case OPT_PCR:
-			if (parse_pcr(optarg, &pcr))
+			if (ctl_parse_pcr(optarg, &pcr))
 				return EXIT_USAGE;
 			break;
 		case OPT_PCRS:
@@ -444,207 +421,12 @@ static int cmd_pcrs(int argc, char **argv)
 
 int tcl_cmd_log(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} sub[] = {
+	static const struct cmd verbs[] = {
 		{ "show", cmd_show },
 		{ "verify", cmd_verify },
 		{ "pcrs", cmd_pcrs },
+		{ NULL, NULL },
 	};
 
-	if (argc > 0 && !strcmp(argv[0], "log")) {
-		argc--;
-		argv++;
-	}
-	if (argc < 1) {
-		fprintf(stderr, log_usage, tcl_prog);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
-		printf(log_usage, tcl_prog);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (strcmp(argv[0], sub[i].name))
-			continue;
-		optind = 0;	/* glibc: full rescan, whatever parsed argv before */
-		return sub[i].fn(argc, argv);
-	}
-	fprintf(stderr, "%s: log: unknown subcommand \"%s\"\n", tcl_prog, argv[0]);
-	fprintf(stderr, log_usage, tcl_prog);
-	return EXIT_USAGE;
-}
-
-/* ---- quote ---- */
-
-int tcl_cmd_quote(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "nonce", required_argument, NULL, OPT_NONCE },
-		{ "output", required_argument, NULL, 'o' },
-		{ "tpm", required_argument, NULL, OPT_TPM },
-		{ "pcr", required_argument, NULL, OPT_PCR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL, *hex = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI;
-	uint32_t pcr = TCL_MEASURE_DEFAULT_PCR;
-	uint8_t nonce[TCL_TPM_NONCE_MAX];
-	struct tcl_tpm_quote *q = NULL;
-	struct tcl_tpm *t = NULL;
-	struct tcl_tpm_ak ak;
-	char *pem = NULL;
-	size_t nl;
-	int c, err, ret = 1;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-		switch (c) {
-		case OPT_NONCE:
-			hex = optarg;
-			break;
-		case 'o':
-			dir = optarg;
-			break;
-		case OPT_TPM:
-			tcti = optarg;
-			break;
-		case OPT_PCR:
-			if (parse_pcr(optarg, &pcr))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			printf(quote_help, tcl_prog);
-			return 0;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (!hex || !dir || optind != argc) {
-		fprintf(stderr, "%s: quote needs --nonce HEX and -o DIR, nothing else (--help)\n",
-			tcl_prog);
-		return EXIT_USAGE;
-	}
-	nl = strlen(hex);
-	if (!nl || nl % 2 || nl / 2 > sizeof(nonce) || tcl_unhex(hex, nonce, nl / 2)) {
-		fprintf(stderr, "%s: --nonce wants 1 to %zu bytes as an even number of hex "
-			"digits\n", tcl_prog, sizeof(nonce));
-		return EXIT_USAGE;
-	}
-	nl /= 2;
-	q = malloc(sizeof(*q));
-	if (!q)
-		goto out;
-	err = tcl_tpm_open(tcti, &t);
-	if (!err)
-		err = tcl_tpm_ak_ensure(t, 0, &ak);
-	if (!err)
-		err = tcl_tpm_quote(t, nonce, nl, TCL_TPM_ALG_SHA256, 0x3ffu | 1u << pcr, q);
-	if (!err)
-		err = tcl_tpm_ak_public_pem(t, &pem);
-	if (!err)
-		err = tcl_tpm_quote_write_dir(q, pem, dir);
-	if (err) {
-		fprintf(stderr, "%s: quote: %s\n", tcl_prog, strerror(-err));
-		goto out;
-	}
-	printf("quote over PCRs 0-9,%u (sha256) with AK 0x%08x: %s/{quote.msg,quote.sig,"
-	       "quote.pcrs,ak.pub.pem}\n", pcr, ak.handle, dir);
-	ret = 0;
-out:
-	tcl_tpm_close(t);
-	free(pem);
-	free(q);
-	return ret;
-}
-
-/* ---- ak export ---- */
-
-static int cmd_ak_export(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "public", required_argument, NULL, OPT_PUBLIC },
-		{ "tpm", required_argument, NULL, OPT_TPM },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *out = NULL, *pub = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI, *what;
-	char name[2 * TCL_TPM_NAME_MAX + 1], *pem = NULL;
-	struct tcl_tpm *t = NULL;
-	struct tcl_tpm_ak ak;
-	int c, err, ret = 1;
-
-	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case OPT_PUBLIC:
-			pub = optarg;
-			break;
-		case OPT_TPM:
-			tcti = optarg;
-			break;
-		case 'h':
-			printf(ak_help, tcl_prog);
-			return 0;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "%s: ak export takes no arguments (--help)\n", tcl_prog);
-		return EXIT_USAGE;
-	}
-	err = tcl_tpm_open(tcti, &t);
-	if (!err)
-		err = tcl_tpm_ak_ensure(t, 0, &ak);
-	if (!err)
-		err = tcl_tpm_ak_public_pem(t, &pem);
-	if (err) {
-		fprintf(stderr, "%s: ak export: %s\n", tcl_prog, strerror(-err));
-		goto out;
-	}
-	what = out ? out : "stdout";
-	if (out)
-		err = tcl_write_file_atomic(out, pem, strlen(pem), 0644);
-	else if (fputs(pem, stdout) == EOF || fflush(stdout))
-		err = -EIO;
-	if (!err && pub) {
-		what = pub;
-		err = tcl_write_file_atomic(pub, ak.pub, ak.pub_len, 0644);
-	}
-	if (err) {
-		fprintf(stderr, "%s: ak export: writing %s: %s\n", tcl_prog, what, strerror(-err));
-		goto out;
-	}
-	tcl_hex(ak.name, ak.name_len, name);
-	fprintf(stderr, "AK 0x%08x (%s), name %s\n", ak.handle, ak.created ? "created" : "loaded",
-		name);
-	ret = 0;
-out:
-	tcl_tpm_close(t);
-	free(pem);
-	return ret;
-}
-
-int tcl_cmd_ak(int argc, char **argv)
-{
-	if (argc > 0 && !strcmp(argv[0], "ak")) {
-		argc--;
-		argv++;
-	}
-	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") ||
-			  !strcmp(argv[0], "help"))) {
-		printf(ak_help, tcl_prog);
-		return 0;
-	}
-	if (argc < 1 || strcmp(argv[0], "export")) {
-		fprintf(stderr, ak_help, tcl_prog);
-		return EXIT_USAGE;
-	}
-	optind = 0;
-	return cmd_ak_export(argc, argv);
+	return cmd_select(verbs, argv[0], argc - 1, argv + 1, usage);
 }

@@ -1,5 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tclctl golden generate|sign|verify|keygen; see cmd_golden.h. */
+/* tclctl golden generate|sign|verify|keygen|push|pull: golden manifests of OCI images (formats:
+ * golden.h), on disk and beside their image in a registry.
+ *   golden generate --oci DIR[:TAG] [--ref NAME] [--platform OS/ARCH] [--max-bytes N[K|M|G]]
+ *                   -o FILE|-
+ *   golden sign --key PEM [-o SIG] FILE          SIG defaults to FILE.sig
+ *   golden verify --pub PEM [--sig SIG] FILE     SIG defaults to FILE.sig
+ *   golden keygen -o PREFIX                      writes PREFIX.key (0600) and PREFIX.pub
+ *   golden push [--registry URL] REPO@DIGEST --manifest FILE --sig FILE
+ *   golden pull [--registry URL] REPO@DIGEST -o FILE [--sig-out FILE (default FILE.sig)]
+ * push and pull take the registry options of image push. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,13 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd_golden.h"
+#include "cmds.h"
 #include "diag.h"
 #include "golden.h"
 #include "ocilayout.h"
-#include "util.h"
+#include "registry.h"
 
-#define EXIT_USAGE 2
+enum { OPT_MANIFEST = OPT_REGISTRY_LAST, OPT_SIG, OPT_SIG_OUT };
 
 static const char usage_text[] =
 	"usage: %1$s golden generate --oci DIR[:TAG] [--ref NAME] [--platform OS/ARCH]\n"
@@ -22,6 +31,8 @@ static const char usage_text[] =
 	"       %1$s golden sign --key PEM [-o SIG] FILE\n"
 	"       %1$s golden verify --pub PEM [--sig SIG] FILE\n"
 	"       %1$s golden keygen -o PREFIX\n"
+	"       %1$s golden push [--registry URL] REPO@DIGEST --manifest FILE --sig FILE\n"
+	"       %1$s golden pull [--registry URL] REPO@DIGEST -o FILE [--sig-out FILE]\n"
 	"Each takes --help.\n";
 
 static const char gen_help[] =
@@ -52,40 +63,6 @@ static const char keygen_help[] =
 	"Make an Ed25519 key pair: PREFIX.key (private, 0600) and PREFIX.pub; print its key id\n"
 	"(SHA-256 of the DER public key). Existing files are never overwritten.\n";
 
-/* getopt_long over one subcommand: 'h' for --help, 0 done, '?' usage error. */
-static int next_opt(int argc, char **argv, const char *shortopts, const struct option *lo)
-{
-	return getopt_long(argc, argv, shortopts, lo, NULL);
-}
-
-static int read_input(const char *path, size_t max, const char *what, char **buf, size_t *len)
-{
-	int rc = tcl_read_file(path, max, buf, len);
-
-	if (rc == -EFBIG)
-		fprintf(stderr, "%s: %s %s: larger than %zu bytes\n", tcl_prog, what, path, max);
-	else if (rc)
-		fprintf(stderr, "%s: %s %s: %s\n", tcl_prog, what, path, strerror(-rc));
-	return rc;
-}
-
-static int write_output(const char *path, const char *buf, size_t len)
-{
-	int rc;
-
-	if (!strcmp(path, "-")) {
-		if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) {
-			fprintf(stderr, "%s: writing to stdout failed\n", tcl_prog);
-			return -EIO;
-		}
-		return 0;
-	}
-	rc = tcl_write_file_atomic(path, buf, len, 0644);
-	if (rc)
-		fprintf(stderr, "%s: %s: %s\n", tcl_prog, path, strerror(-rc));
-	return rc;
-}
-
 static int parse_bytes(const char *s, uint64_t *out)
 {
 	unsigned long long v;
@@ -112,24 +89,6 @@ static int parse_bytes(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* DIR:TAG -> DIR, TAG. A path that exists as a directory wins over the split. */
-static int split_oci(const char *arg, char **dir, const char **tag)
-{
-	const char *colon = strrchr(arg, ':');
-	struct stat st;
-
-	*tag = NULL;
-	if (!colon || strchr(colon, '/') || (!stat(arg, &st) && S_ISDIR(st.st_mode))) {
-		*dir = strdup(arg);
-	} else {
-		*dir = strndup(arg, (size_t)(colon - arg));
-		*tag = colon + 1;
-		if (!**tag)
-			*tag = NULL;
-	}
-	return *dir ? 0 : -ENOMEM;
-}
-
 static int cmd_generate(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -149,7 +108,7 @@ static int cmd_generate(int argc, char **argv)
 	size_t len;
 	int c, ret = 1;
 
-	while ((c = next_opt(argc, argv, "o:h", lo)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'O':
 			oci = optarg;
@@ -199,7 +158,7 @@ static int cmd_generate(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (split_oci(oci, &dir, &tag))
+	if (ctl_split_oci(oci, &dir, &tag))
 		goto out;
 	if (tcl_oci_open(dir, tag, &opts, &img))
 		goto out;
@@ -208,7 +167,7 @@ static int cmd_generate(int argc, char **argv)
 	/* never write what the parser (and so the agent) would refuse */
 	if (tcl_golden_parse(json, len, &g))
 		goto out;
-	if (write_output(out, json, len))
+	if (ctl_write_output(out, json, len))
 		goto out;
 	fprintf(stderr, "%s: %s: %s %s, %zu files (%zu distinct digests)\n", tcl_prog,
 		strcmp(out, "-") ? out : "stdout", g->image, g->manifest_digest, g->nfiles,
@@ -237,7 +196,7 @@ static int cmd_sign(int argc, char **argv)
 	size_t len, slen;
 	int c, ret = 1;
 
-	while ((c = next_opt(argc, argv, "k:o:h", lo)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:o:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			key = optarg;
@@ -263,13 +222,13 @@ static int cmd_sign(int argc, char **argv)
 			return 1;
 		out = sigpath;
 	}
-	if (read_input(file, TCL_GOLDEN_MAX_BYTES, "manifest", &manifest, &len))
+	if (ctl_read_input("manifest", file, TCL_GOLDEN_MAX_BYTES, &manifest, &len))
 		goto out;
 	if (tcl_golden_parse(manifest, len, &g))
 		goto out;
 	if (tcl_golden_sign(key, manifest, len, &sig, &slen) || tcl_golden_keyid(key, keyid))
 		goto out;
-	if (write_output(out, sig, slen))
+	if (ctl_write_output(out, sig, slen))
 		goto out;
 	fprintf(stderr, "%s: %s: signed %s (%s) with key %s\n", tcl_prog, out, file,
 		g->manifest_digest, keyid);
@@ -296,7 +255,7 @@ static int cmd_verify(int argc, char **argv)
 	size_t len, slen;
 	int c, ret = 1;
 
-	while ((c = next_opt(argc, argv, "h", lo)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pub = optarg;
@@ -322,8 +281,8 @@ static int cmd_verify(int argc, char **argv)
 			return 1;
 		sigarg = sigpath;
 	}
-	if (read_input(file, TCL_GOLDEN_MAX_BYTES, "manifest", &manifest, &len) ||
-	    read_input(sigarg, TCL_GOLDEN_MAX_SIG_BYTES, "signature", &sig, &slen))
+	if (ctl_read_input("manifest", file, TCL_GOLDEN_MAX_BYTES, &manifest, &len) ||
+	    ctl_read_input("signature", sigarg, TCL_GOLDEN_MAX_SIG_BYTES, &sig, &slen))
 		goto out;
 	if (tcl_golden_verify(pub, manifest, len, sig, slen, keyid))
 		goto out;
@@ -353,7 +312,7 @@ static int cmd_keygen(int argc, char **argv)
 	char keyid[65];
 	int c;
 
-	while ((c = next_opt(argc, argv, "o:h", lo)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			prefix = optarg;
@@ -377,38 +336,207 @@ static int cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
+/* REPO@DIGEST, or REPO:TAG resolved here and said so */
+static int golden_target(struct tcl_registry *reg, struct tcl_ref *ref, const char *arg)
+{
+	if (ref->digest[0])
+		return 0;
+	if (!ref->tag[0]) {
+		fprintf(stderr, "%s: %s: want REPO@sha256:DIGEST (or REPO:TAG)\n", tcl_prog, arg);
+		return EXIT_USAGE;
+	}
+	if (tcl_registry_resolve(reg, ref->repo, ref->tag, ref->digest))
+		return 1;
+	pr_info("registry", "%s resolved to %s", arg, ref->digest);
+	return 0;
+}
+
+static int push(const struct ctl_registry *c, const char *refarg, const char *mpath, const char *spath)
+{
+	struct tcl_registry *reg = NULL;
+	struct tcl_ref ref;
+	char *m = NULL, *s = NULL;
+	size_t ml, sl;
+	char adig[TCL_DIGEST_LEN + 1], tag[80], name[600];
+	int rc;
+
+	if (ctl_read_regular(mpath, TCL_GOLDEN_MAX, &m, &ml) ||
+	    ctl_read_regular(spath, TCL_GOLDEN_SIG_MAX, &s, &sl)) {
+		rc = 1;
+		goto out;
+	}
+	rc = ctl_registry_open(c, refarg, &ref, &reg);
+	if (rc)
+		goto out;
+	rc = golden_target(reg, &ref, refarg);
+	if (rc)
+		goto out;
+	if (tcl_golden_push(reg, ref.repo, ref.digest, m, ml, s, sl, adig)) {
+		rc = 1;
+		goto out;
+	}
+	tcl_golden_tag(ref.digest, tag);
+	ctl_ref_name(&ref, name, sizeof(name));
+	printf("%s:%s@%s\n", name, tag, adig);
+out:
+	free(m);
+	free(s);
+	tcl_registry_close(reg);
+	return rc;
+}
+
+static int pull(const struct ctl_registry *c, const char *refarg, const char *out,
+		       const char *sig_out)
+{
+	struct tcl_registry *reg = NULL;
+	struct tcl_ref ref;
+	char *m = NULL, *s = NULL;
+	size_t ml = 0, sl = 0;
+	char *sigpath = NULL;
+	int rc;
+
+	if (!sig_out) {
+		if (asprintf(&sigpath, "%s.sig", out) < 0)
+			return 1;
+		sig_out = sigpath;
+	}
+	rc = ctl_registry_open(c, refarg, &ref, &reg);
+	if (rc)
+		goto out;
+	rc = golden_target(reg, &ref, refarg);
+	if (rc)
+		goto out;
+	rc = 1;
+	if (tcl_golden_pull(reg, ref.repo, ref.digest, (void **)&m, &ml, (void **)&s, &sl))
+		goto out;
+	/* signature first: a manifest on disk without its signature is never the newer one */
+	if (ctl_write_output(sig_out, s, sl) || ctl_write_output(out, m, ml))
+		goto out;
+	rc = 0;
+out:
+	free(m);
+	free(s);
+	free(sigpath);
+	tcl_registry_close(reg);
+	return rc;
+}
+
+static int golden_push(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		CTL_REGISTRY_LONGOPTS,
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ "sig", required_argument, NULL, OPT_SIG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_registry c = { 0 };
+	const char *manifest = NULL, *sig = NULL;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		r = ctl_registry_opt(&c, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		switch (opt) {
+		case OPT_MANIFEST:
+			manifest = optarg;
+			break;
+		case OPT_SIG:
+			sig = optarg;
+			break;
+		case 'h':
+			printf("usage: %s golden push [--registry URL] REPO@DIGEST "
+			       "--manifest FILE --sig FILE\nStore a signed golden manifest "
+			       "beside image REPO@DIGEST (tag sha256-<hex>.tcl);\n"
+			       "the image must be in the registry.  REPO:TAG is resolved "
+			       "first.\n%s",
+			       tcl_prog, ctl_registry_help);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "%s: golden push wants exactly one REPO@DIGEST (--help)\n",
+			tcl_prog);
+		return EXIT_USAGE;
+	}
+	if (!manifest || !sig) {
+		fprintf(stderr, "%s: golden push needs --manifest FILE and --sig FILE\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	return push(&c, argv[optind], manifest, sig);
+}
+
+static int golden_pull(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		CTL_REGISTRY_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "sig-out", required_argument, NULL, OPT_SIG_OUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_registry c = { 0 };
+	const char *out = NULL, *sig_out = NULL;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
+		r = ctl_registry_opt(&c, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		switch (opt) {
+		case 'o':
+			out = optarg;
+			break;
+		case OPT_SIG_OUT:
+			sig_out = optarg;
+			break;
+		case 'h':
+			printf("usage: %s golden pull [--registry URL] REPO@DIGEST -o FILE "
+			       "[--sig-out FILE]\nFetch the golden manifest of image "
+			       "REPO@DIGEST and its signature\n"
+			       "(default FILE.sig).  Nothing is verified here: use golden "
+			       "verify.\n%s",
+			       tcl_prog, ctl_registry_help);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "%s: golden pull wants exactly one REPO@DIGEST (--help)\n",
+			tcl_prog);
+		return EXIT_USAGE;
+	}
+	if (!out) {
+		fprintf(stderr, "%s: golden pull needs -o FILE\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	return pull(&c, argv[optind], out, sig_out);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, usage_text, tcl_prog);
+}
+
 int tcl_cmd_golden(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} sub[] = {
+	static const struct cmd verbs[] = {
 		{ "generate", cmd_generate },
 		{ "sign", cmd_sign },
 		{ "verify", cmd_verify },
 		{ "keygen", cmd_keygen },
+		{ "push", golden_push },
+		{ "pull", golden_pull },
+		{ NULL, NULL },
 	};
-	size_t i;
 
-	if (argc > 0 && !strcmp(argv[0], "golden")) {
-		argc--;
-		argv++;
-	}
-	if (argc < 1) {
-		fprintf(stderr, usage_text, tcl_prog);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
-		printf(usage_text, tcl_prog);
-		return 0;
-	}
-	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (strcmp(argv[0], sub[i].name))
-			continue;
-		optind = 0;	/* glibc: full rescan, whatever parsed argv before */
-		return sub[i].fn(argc, argv);
-	}
-	fprintf(stderr, "%s: golden: unknown subcommand \"%s\"\n", tcl_prog, argv[0]);
-	fprintf(stderr, usage_text, tcl_prog);
-	return EXIT_USAGE;
+	return cmd_select(verbs, argv[0], argc - 1, argv + 1, usage);
 }
