@@ -11,7 +11,7 @@ PREFIX    ?= /usr/local
 O         := build
 
 PKGS      := libbpf libelf zlib tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c \
-             libcurl libevent libevent_openssl libarchive yaml-0.1
+             libcurl libevent libevent_openssl libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
 
