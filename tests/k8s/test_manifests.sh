@@ -7,9 +7,10 @@
 #     `kubectl kustomize deploy/` renders
 #   - the TrustedImage CRD schema is structural, validates the example objects and rejects each
 #     of tests/k8s/bad-trustedimages.yaml
-#   - `tclctl k8s render` turns TrustedImages (YAML, multi-document, List, JSON) into a policy
-#     that `tclctl policy check` accepts, deterministically; refuses wrong keys, tampered or
-#     mismatched golden manifests and every bad TrustedImage; wraps it in a ConfigMap
+#   - `tclctl k8s render` turns TrustedImages (JSON as `kubectl get -o json` prints them: one
+#     object or a List) into a policy that `tclctl policy check` accepts, deterministically;
+#     refuses YAML, wrong keys, tampered or mismatched golden manifests and every bad
+#     TrustedImage; wraps it in a ConfigMap
 #   - `tclctl k8s hook-spec` and scripts/install-hooks.sh are idempotent and undo cleanly
 #   - `scripts/build-image.sh` is reproducible (two builds, same digests) and its golden manifest
 #     renders into a valid policy
@@ -236,38 +237,57 @@ if [ $has_k8s = 1 ]; then
 	golden_for "$m1" "$R/one@sha256:$m1" "$T/key.key" "$G"
 	golden_for "$m2" "$R/two@sha256:$m2" "$T/key.key" "$G"
 	gsha1=$(sha256sum < "$G/sha256-$m1.tcl" | cut -d' ' -f1)
-	# one object per style: YAML, a multi-document stream with a List, JSON
-	cat > "$T/ti-one.yaml" <<EOF
-apiVersion: tcl.io/v1alpha1
-kind: TrustedImage
-metadata:
-  name: one
-spec:
-  image: $R/one@sha256:$m1
-  keyId: "$keyid"
-  golden:
-    reference: $R/one:sha256-$m1.tcl
-    sha256: $gsha1
+	# what `kubectl get -o json` prints: one object, or a List (with the server's metadata)
+	cat > "$T/ti-one.json" <<EOF
+{
+    "apiVersion": "tcl.io/v1alpha1",
+    "kind": "TrustedImage",
+    "metadata": {
+        "name": "one"
+    },
+    "spec": {
+        "image": "$R/one@sha256:$m1",
+        "keyId": "$keyid",
+        "golden": {
+            "reference": "$R/one:sha256-$m1.tcl",
+            "sha256": "$gsha1"
+        }
+    }
+}
 EOF
-	cat > "$T/ti-two.yaml" <<EOF
----
-# comment
----
-apiVersion: v1
-kind: List
-items:
-- apiVersion: tcl.io/v1alpha1
-  kind: TrustedImage
-  metadata: {name: two}
-  spec: {image: "$R/two:v2@sha256:$m2", keyId: '$keyid'}
+	cat > "$T/ti-list.json" <<EOF
+{
+    "apiVersion": "v1",
+    "items": [
+        {
+            "apiVersion": "tcl.io/v1alpha1",
+            "kind": "TrustedImage",
+            "metadata": {
+                "creationTimestamp": "2026-11-30T10:00:00Z",
+                "generation": 1,
+                "name": "two",
+                "resourceVersion": "4711",
+                "uid": "0b6f2f6e-4f7c-4f39-9a43-6f0a2d0c1e11"
+            },
+            "spec": {
+                "image": "$R/two:v2@sha256:$m2",
+                "keyId": "$keyid"
+            }
+        }
+    ],
+    "kind": "List",
+    "metadata": {
+        "resourceVersion": ""
+    }
+}
 EOF
 	printf '{"apiVersion":"tcl.io/v1alpha1","kind":"TrustedImage","metadata":{"name":"two-json"},"spec":{"image":"%s/two@sha256:%s","keyId":"%s"}}\n' \
 		"$R" "$m2" "$keyid" > "$T/ti-two.json"
 	check "the render's inputs satisfy the CRD schema" $PY "$CHECK" crd-validate "$CRD" \
-		"$T/ti-one.yaml" "$T/ti-two.yaml" "$T/ti-two.json"
-	check "render YAML, List and JSON objects" "$TCLCTL" k8s render --trust-key "$T/other.pub" \
+		"$T/ti-one.json" "$T/ti-list.json" "$T/ti-two.json"
+	check "render an object, a List and a compact object" "$TCLCTL" k8s render --trust-key "$T/other.pub" \
 		--trust-key "$T/key.pub" --golden-dir "$G" -o "$T/policy.json" \
-		"$T/ti-one.yaml" "$T/ti-two.yaml" "$T/ti-two.json"
+		"$T/ti-one.json" "$T/ti-list.json" "$T/ti-two.json"
 	check "the rendered policy passes tclctl policy check" "$TCLCTL" policy check "$T/policy.json"
 	check "the rendered policy holds each image's golden digests" $PY - "$T/policy.json" \
 		"$G/sha256-$m1.tcl" "$G/sha256-$m2.tcl" "$R/one@sha256:$m1" "$R/two:v2@sha256:$m2" \
@@ -285,84 +305,88 @@ for v in imgs.values():
     assert d == sorted(d) and len(d) == len(set(d)), 'not sorted or not distinct'
 EOF
 	"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/ti-two.json" \
-		"$T/ti-two.yaml" "$T/ti-one.yaml" > "$T/policy2.json" 2>/dev/null
+		"$T/ti-list.json" "$T/ti-one.json" > "$T/policy2.json" 2>/dev/null
 	check "render is deterministic (input order does not matter)" cmp "$T/policy.json" \
 		"$T/policy2.json"
-	cat > "$T/base.yaml" <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: tcl-policy-base, namespace: tcl-system}
-data:
-  policy.json: |
-    {"version": 1, "allow": [{"sha256": "$keyid", "path": "/usr/bin/runc"}]}
-EOF
+	printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"tcl-policy-base","namespace":"tcl-system"},"data":{"policy.json":"{\\"version\\": 1, \\"allow\\": [{\\"sha256\\": \\"%s\\", \\"path\\": \\"/usr/bin/runc\\"}]}\\n"}}\n' \
+		"$keyid" > "$T/base.json"
 	check "render --base ConfigMap --format configmap" "$TCLCTL" k8s render --base \
-		"$T/base.yaml" --trust-key "$T/key.pub" --golden-dir "$G" --format configmap \
-		-o "$T/cm.json" "$T/ti-one.yaml"
+		"$T/base.json" --trust-key "$T/key.pub" --golden-dir "$G" --format configmap \
+		-o "$T/cm.json" "$T/ti-one.json"
 	$PY -c 'import json,sys; open(sys.argv[2],"w").write(json.load(open(sys.argv[1]))["data"]["policy.json"])' \
 		"$T/cm.json" "$T/cm-policy.json" 2>/dev/null
 	check "the ConfigMap's policy.json passes tclctl policy check" "$TCLCTL" policy check \
 		"$T/cm-policy.json"
 	check "the ConfigMap keeps the base allow list" grep -q "/usr/bin/runc" "$T/cm-policy.json"
 	[ -n "$PY" ] && check "the rendered ConfigMap has only real fields" $PY "$CHECK" fields "$T/cm.json"
-	check "render accepts the shipped tcl-policy-base as --base" "$TCLCTL" k8s render \
-		--base deploy/10-policy-configmap.yaml --trust-key "$T/key.pub" --golden-dir "$G" \
-		-o "$T/p3.json" "$T/ti-one.yaml"
+	# deploy/10-policy-configmap.yaml as `kubectl create --dry-run=client -o json -f` prints
+	# it: a List of its objects
+	$PY -c 'import json, sys, yaml; json.dump({"apiVersion": "v1", "kind": "List", "items": [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]}, open(sys.argv[2], "w"))' \
+		deploy/10-policy-configmap.yaml "$T/base-list.json"
+	check "render accepts the shipped tcl-policy-base (in a List) as --base" "$TCLCTL" k8s \
+		render --base "$T/base-list.json" --trust-key "$T/key.pub" --golden-dir "$G" \
+		-o "$T/p3.json" "$T/ti-one.json"
 	refuse "render refuses a key id that no --trust-key has" 'not the id of any --trust-key' \
-		"$TCLCTL" k8s render --trust-key "$T/other.pub" --golden-dir "$G" "$T/ti-one.yaml"
+		"$TCLCTL" k8s render --trust-key "$T/other.pub" --golden-dir "$G" "$T/ti-one.json"
 	# signed by the other key, claimed by ours
 	cp -r "$G" "$T/g-other"
 	"$TCLCTL" golden sign --key "$T/other.key" -o "$T/g-other/sha256-$m1.tcl.sig" \
 		"$T/g-other/sha256-$m1.tcl" >/dev/null 2>&1
 	refuse "render refuses a manifest signed by another key" 'signature' \
 		"$TCLCTL" k8s render --trust-key "$T/key.pub" --trust-key "$T/other.pub" \
-		--golden-dir "$T/g-other" "$T/ti-one.yaml"
+		--golden-dir "$T/g-other" "$T/ti-one.json"
 	cp -r "$G" "$T/g-tamper"
 	sed -i 's/"\/app\/one.sh":"[0-9a-f]\{64\}"/"\/app\/one.sh":"'"$keyid"'"/' "$T/g-tamper/sha256-$m1.tcl"
 	refuse "render refuses a tampered manifest" 'signature|tampered' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$T/g-tamper" "$T/ti-one.yaml"
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$T/g-tamper" "$T/ti-one.json"
 	# a validly signed manifest of another image, under this image's name
 	cp -r "$G" "$T/g-swap"
 	cp "$G/sha256-$m2.tcl" "$T/g-swap/sha256-$m1.tcl"
 	cp "$G/sha256-$m2.tcl.sig" "$T/g-swap/sha256-$m1.tcl.sig"
 	refuse "render refuses a golden manifest of another image" 'describes image' \
 		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$T/g-swap" "$T/ti-two.json" \
-		"$T/ti-one.yaml"
-	sed "s/sha256: $gsha1/sha256: $keyid/" "$T/ti-one.yaml" > "$T/ti-pin.yaml"
+		"$T/ti-one.json"
+	sed "s/\"sha256\": \"$gsha1\"/\"sha256\": \"$keyid\"/" "$T/ti-one.json" > "$T/ti-pin.json"
 	refuse "render refuses a manifest other than the pinned golden.sha256" 'pins' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/ti-pin.yaml"
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/ti-pin.json"
 	refuse "render refuses a missing golden manifest" 'No such file' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$T" "$T/ti-one.yaml"
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$T" "$T/ti-one.json"
 	refuse "render refuses an image that the base policy already has" 'in the base policy' \
 		"$TCLCTL" k8s render --trust-key "$T/key.pub" --base "$T/policy.json" \
-		--golden-dir "$G" "$T/ti-one.yaml"
-	"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/ti-two.yaml" \
-		"$T/ti-two.yaml" -o "$T/twice.json" 2>"$T/out"
+		--golden-dir "$G" "$T/ti-one.json"
+	"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/ti-list.json" \
+		"$T/ti-list.json" -o "$T/twice.json" 2>"$T/out"
 	check "an image given twice is rendered once" $PY -c '
 import json, sys
 assert len(json.load(open(sys.argv[1]))["images"]) == 1' "$T/twice.json"
+	printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"tcl-system"}}' > "$T/ns.json"
 	refuse "render refuses other kinds" 'want TrustedImage' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" deploy/00-namespace.yaml
-	printf 'a: &x 1\nb: *x\n' > "$T/alias.yaml"
-	refuse "render refuses YAML aliases" 'aliases' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/alias.yaml"
-	printf 'kind: TrustedImage\nkind: TrustedImage\n' > "$T/dupkey.yaml"
-	refuse "render refuses duplicate YAML keys" 'duplicate key' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/dupkey.yaml"
-	"$PY" -c 'print("a:\n" + "".join("  " * i + "- \n" for i in range(1, 200)))' > "$T/deep.yaml"
-	refuse "render refuses YAML nested too deep" 'deeper than' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/deep.yaml"
-	head -c 17000000 /dev/zero | tr '\0' 'a' > "$T/huge.yaml"
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/ns.json"
+	refuse "render refuses YAML (it reads kubectl get -o json)" 'not a JSON object.*-o json' \
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" \
+		deploy/examples/trustedimage-app.yaml
+	printf '{"kind": "List", "items": {}}' > "$T/badlist.json"
+	refuse "render refuses a List without an items array" 'without an items array' \
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/badlist.json"
+	printf '{"kind": "TrustedImage"} {}' > "$T/two-values.json"
+	refuse "render refuses two JSON values in one file" 'invalid JSON|trailing data' \
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/two-values.json"
+	"$PY" -c 'print("{\"a\":" * 200 + "1" + "}" * 200)' > "$T/deep.json"
+	refuse "render refuses JSON nested too deep" 'invalid JSON' \
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/deep.json"
+	head -c 17000000 /dev/zero | tr '\0' 'a' > "$T/huge.json"
 	refuse "render refuses an input over 16 MiB" 'larger than' \
-		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/huge.yaml"
+		"$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$T/huge.json"
+	check "render reads stdin" sh -c '"$1" k8s render --trust-key "$2" --golden-dir "$3" - \
+		< "$4" > "$5"' sh "$TCLCTL" "$T/key.pub" "$G" "$T/ti-two.json" "$T/stdin.json"
 	# every bad TrustedImage, one at a time
 	n=0 rejected=0
 	$PY - "$BAD" "$T/bad" <<'EOF'
-import sys, yaml
+import json, sys, yaml
 for i, d in enumerate(yaml.safe_load_all(open(sys.argv[1]))):
-    open('%s-%02d.yaml' % (sys.argv[2], i + 1), 'w').write(yaml.safe_dump(d))
+    json.dump(d, open('%s-%02d.json' % (sys.argv[2], i + 1), 'w'), indent=4)
 EOF
-	for b in "$T"/bad-*.yaml; do
+	for b in "$T"/bad-*.json; do
 		n=$((n + 1))
 		if "$TCLCTL" k8s render --trust-key "$T/key.pub" --golden-dir "$G" "$b" \
 			>"$T/out" 2>&1; then
@@ -387,9 +411,9 @@ EOF
 			"$TCLCTL" golden push "$H1/apps/one@sha256:$m1" --manifest "$G/sha256-$m1.tcl" \
 				--sig "$G/sha256-$m1.tcl.sig" >>"$T/push" 2>&1 ||
 				{ bad "push an image and its golden manifest"; cat "$T/push"; }
-			sed "s|$R/one|$H1/apps/one|g" "$T/ti-one.yaml" > "$T/ti-reg.yaml"
+			sed "s|$R/one|$H1/apps/one|g" "$T/ti-one.json" > "$T/ti-reg.json"
 			check "render pulls the golden manifest from the registry" "$TCLCTL" k8s render \
-				--trust-key "$T/key.pub" -o "$T/reg-policy.json" "$T/ti-reg.yaml"
+				--trust-key "$T/key.pub" -o "$T/reg-policy.json" "$T/ti-reg.json"
 			check "... into a policy that passes tclctl policy check" "$TCLCTL" policy check \
 				"$T/reg-policy.json"
 			check "... with the same digests as from files" $PY -c '
@@ -397,13 +421,13 @@ import json, sys
 a, b = (json.load(open(f))["images"] for f in sys.argv[1:3])
 assert list(a.values())[0] == b[sys.argv[3]], "differ"' "$T/reg-policy.json" "$T/policy.json" \
 				"$R/one@sha256:$m1"
-			sed "s|$R/one|$H1/apps/two|g" "$T/ti-one.yaml" > "$T/ti-reg2.yaml"
+			sed "s|$R/one|$H1/apps/two|g" "$T/ti-one.json" > "$T/ti-reg2.json"
 			refuse "render refuses an image without a golden manifest in the registry" \
 				'no golden manifest' "$TCLCTL" k8s render --trust-key "$T/key.pub" \
-				"$T/ti-reg2.yaml"
+				"$T/ti-reg2.json"
 			reg_stop "$T/reg"
 			refuse "render fails closed with the registry down" 'no golden manifest' \
-				"$TCLCTL" k8s render --trust-key "$T/key.pub" --timeout 2 "$T/ti-reg.yaml"
+				"$TCLCTL" k8s render --trust-key "$T/key.pub" --timeout 2 "$T/ti-reg.json"
 		else
 			bad "start docker-registry on 127.0.0.1"; tail -5 "$T/out"
 		fi
@@ -412,7 +436,7 @@ assert list(a.values())[0] == b[sys.argv[3]], "differ"' "$T/reg-policy.json" "$T
 	fi
 	check "render --help" "$TCLCTL" k8s render --help
 	refuse "render without --trust-key is a usage error" 'trust-key' \
-		"$TCLCTL" k8s render "$T/ti-one.yaml"
+		"$TCLCTL" k8s render "$T/ti-one.json"
 
 	echo "== hook-spec and install-hooks.sh"
 	printf '{"ociVersion":"1.1.0","process":{"cwd":"/"},"hooks":{"createRuntime":[{"path":"/other/hook"}]}}' > "$T/spec.json"
@@ -542,8 +566,11 @@ else
 			'"/usr/local/sbin/tcl-agent":".*"/usr/local/sbin/tclctl":' "$T/image1/sha256-$d.tcl"
 		[ -n "$PY" ] && check "the image's TrustedImage satisfies the CRD" $PY "$CHECK" \
 			crd-validate "$CRD" "$T/image1/trustedimage.yaml"
+		# as `kubectl get -o json` gives it back once applied
+		$PY -c 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), open(sys.argv[2], "w"))' \
+			"$T/image1/trustedimage.yaml" "$T/img-ti.json"
 		check "the image's TrustedImage renders" "$TCLCTL" k8s render --trust-key "$T/img.pub" \
-			--golden-dir "$T/image1" -o "$T/img-policy.json" "$T/image1/trustedimage.yaml"
+			--golden-dir "$T/image1" -o "$T/img-policy.json" "$T/img-ti.json"
 		check "... into a policy that passes tclctl policy check" "$TCLCTL" policy check \
 			"$T/img-policy.json"
 		if command -v umoci >/dev/null; then
