@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -21,6 +20,10 @@
 #include "attest_client.h"
 #include "canonjson.h"
 #include "diag.h"
+#include "fileio.h"
+#include "hexb64.h"
+#include "http.h"
+#include "jsonb.h"
 #include "log.h"
 #include "util.h"
 
@@ -37,7 +40,7 @@ struct tcl_attest {
 	char ak_name[2 * TCL_TPM_NAME_MAX + 1];
 	uint8_t cert_sha[32];
 	char cert_hex[65];
-	CURL *curl;
+	struct tcl_http *http;
 	/* state file */
 	bool enrolled;
 	bool log_new;		/* the log changed identity: send it from 0 until acknowledged */
@@ -55,63 +58,6 @@ static void __attribute__((format(printf, 3, 4))) say(char *buf, size_t len, con
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-}
-
-static char *b64(const uint8_t *p, size_t n)
-{
-	char *s;
-
-	if (n > (SIZE_MAX / 4) * 3 - 3)
-		return NULL;
-	s = malloc((n + 2) / 3 * 4 + 1);
-	if (s)
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-	return s;
-}
-
-/* Strict enough for what the attestor sends: padding counted, length checked. */
-static int unb64(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(s), pad = 0;
-	uint8_t *tmp;
-	int r;
-
-	if (!n || n % 4 || n / 4 * 3 > cap + 2 || n > INT32_MAX)
-		return -EINVAL;
-	pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
-	tmp = malloc(n / 4 * 3);
-	if (!tmp)
-		return -ENOMEM;
-	r = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
-	if (r < 0 || (size_t)r != n / 4 * 3 || (size_t)r - pad > cap) {
-		free(tmp);
-		return -EINVAL;
-	}
-	memcpy(out, tmp, (size_t)r - pad);
-	*len = (size_t)r - pad;
-	free(tmp);
-	return 0;
-}
-
-static int jadd(struct json_object *o, const char *k, struct json_object *v)
-{
-	if (!v || json_object_object_add(o, k, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int jadd_b64(struct json_object *o, const char *k, const uint8_t *p, size_t n)
-{
-	char *s = b64(p, n);
-	int rc;
-
-	if (!s)
-		return -ENOMEM;
-	rc = jadd(o, k, json_object_new_string(s));
-	free(s);
-	return rc;
 }
 
 static const char *jstr(struct json_object *o, const char *k)
@@ -149,15 +95,15 @@ static int state_save(struct tcl_attest *a)
 
 	if (!o)
 		return -ENOMEM;
-	if (jadd(o, "attestor", json_object_new_string(a->url)) ||
-	    jadd(o, "node_id", json_object_new_string(a->node_id)) ||
-	    jadd(o, "ak_name", json_object_new_string(a->ak_name)) ||
-	    jadd(o, "tls_cert_sha256", json_object_new_string(a->cert_hex)) ||
-	    jadd(o, "enrolled", json_object_new_boolean(a->enrolled)) ||
-	    jadd(o, "log_new", json_object_new_boolean(a->log_new)) ||
-	    jadd(o, "acked_offset", json_object_new_int64((int64_t)a->acked)) ||
-	    jadd(o, "log_dev", json_object_new_int64((int64_t)a->log_dev)) ||
-	    jadd(o, "log_ino", json_object_new_int64((int64_t)a->log_ino)))
+	if (tcl_json_add_str(o, "attestor", a->url) ||
+	    tcl_json_add_str(o, "node_id", a->node_id) ||
+	    tcl_json_add_str(o, "ak_name", a->ak_name) ||
+	    tcl_json_add_str(o, "tls_cert_sha256", a->cert_hex) ||
+	    tcl_json_add_bool(o, "enrolled", a->enrolled) ||
+	    tcl_json_add_bool(o, "log_new", a->log_new) ||
+	    tcl_json_add_int(o, "acked_offset", (int64_t)a->acked) ||
+	    tcl_json_add_int(o, "log_dev", (int64_t)a->log_dev) ||
+	    tcl_json_add_int(o, "log_ino", (int64_t)a->log_ino))
 		goto out;
 	rc = tcl_canon_json(o, &s, &len);
 	if (!rc)
@@ -217,122 +163,51 @@ static int state_load(struct tcl_attest *a)
 
 /* ---- HTTP ---- */
 
-struct resp {
-	char *buf;
-	size_t len;
-	bool over;
-};
-
-static size_t write_cb(char *p, size_t sz, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = sz * n;
-	char *nb;
-
-	if (r->len + len > RESP_MAX) {
-		r->over = true;
-		return 0;
-	}
-	nb = realloc(r->buf, r->len + len + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + r->len, p, len);
-	r->buf = nb;
-	r->len += len;
-	r->buf[r->len] = '\0';
-	return len;
-}
-
-static int curl_errno(CURLcode c)
-{
-	switch (c) {
-	case CURLE_COULDNT_CONNECT:
-		return -ECONNREFUSED;
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return -EHOSTUNREACH;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_OUT_OF_MEMORY:
-		return -ENOMEM;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-		return -EPROTO;
-	default:
-		return -EIO;
-	}
-}
-
 /* One request.  0 with *status and *json (may be NULL) when the attestor answered;
  * -errno (logged) when it could not be reached. */
 static int request(struct tcl_attest *a, const char *path, const char *body, size_t blen,
 		   int *status, struct json_object **json, struct tcl_attest_result *r)
 {
-	struct curl_slist *h = NULL;
-	struct resp rs = { NULL, 0, false };
-	char url[1024], cerr[CURL_ERROR_SIZE] = "";
-	CURL *c = a->curl;
-	long code = 0;
-	CURLcode cc;
+	struct tcl_http_body b = { .mem = body, .fd = -1, .size = blen };
+	struct tcl_http_req rq = {
+		.method = body ? "POST" : "GET", .body = body ? &b : NULL, .max = RESP_MAX,
+		.ctype = body ? "application/json" : NULL, .expect_continue = true,
+		.extra_timeout_s = (long)(blen >> 20),
+	};
+	char url[1024];
 	const char *e;
+	int rc;
 
 	*status = 0;
 	*json = NULL;
 	say(url, sizeof(url), "%s%s", a->url, path);
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_SSLVERSION,
-			 (long)(CURL_SSLVERSION_TLSv1_3 | CURL_SSLVERSION_MAX_DEFAULT));
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (a->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca);
-	curl_easy_setopt(c, CURLOPT_SSLCERT, a->cert);
-	curl_easy_setopt(c, CURLOPT_SSLKEY, a->key);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, a->o.timeout_s < 5 ? a->o.timeout_s : 5L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, a->o.timeout_s + (long)(blen >> 20));
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "tcl-agent/1");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &rs);
-	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-	}
-	cc = curl_easy_perform(c);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(h);
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && rs.over)) {
-		say(r->reason, sizeof(r->reason), "%s: %s", url, cerr[0] ? cerr :
-		    curl_easy_strerror(cc));
+	rq.url = url;
+	rc = tcl_http_perform(a->http, &rq, NULL);
+	if (rc) {
+		say(r->reason, sizeof(r->reason), "%s: %s", url, tcl_http_req_error(&rq));
 		pr_warn(SUB, "%s", r->reason);
-		free(rs.buf);
-		return curl_errno(cc);
+		tcl_http_req_clear(&rq);
+		return rc;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	*status = (int)code;
-	r->http_status = (int)code;
-	if (rs.len && !rs.over &&
-	    (tcl_json_parse("attestor response", rs.buf, rs.len, RESP_MAX, json) ||
+	*status = (int)rq.status;
+	r->http_status = (int)rq.status;
+	if (rq.resp_len && !rq.too_big &&
+	    (tcl_json_parse("attestor response", (const char *)rq.resp, rq.resp_len, RESP_MAX,
+			    json) ||
 	     !json_object_is_type(*json, json_type_object))) {
 		json_object_put(*json);
 		*json = NULL;
 	}
 	e = jstr(*json, "error");
-	if (code >= 300)
-		say(r->reason, sizeof(r->reason), "%s: HTTP %ld: %s", path, code,
-		    e ? e : rs.over ? "response too large" : "no error text");
-	free(rs.buf);
+	if (rq.status >= 300)
+		say(r->reason, sizeof(r->reason), "%s: HTTP %ld: %s", path, rq.status,
+		    e ? e : rq.too_big ? "response too large" : "no error text");
+	tcl_http_req_clear(&rq);
 	return 0;
 }
 
+/* The attestor protocol's statuses (docs/attestor.md): 409 and 503 are worth a retry, 422 is
+ * a verdict; the generic tcl_http_status_errno does not know that. */
 static int status_errno(int st)
 {
 	if (st >= 200 && st < 300)
@@ -428,8 +303,7 @@ void tcl_attest_close(struct tcl_attest *a)
 {
 	if (!a)
 		return;
-	if (a->curl)
-		curl_easy_cleanup(a->curl);
+	tcl_http_close(a->http);
 	free(a->url);
 	free(a->cert);
 	free(a->key);
@@ -490,11 +364,16 @@ int tcl_attest_open(const struct tcl_attest_opts *o, struct tcl_tpm *tpm,
 	rc = state_load(a);
 	if (rc)
 		goto fail;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	a->curl = curl_easy_init();
-	if (!a->curl) {
-		rc = -ENOMEM;
-		goto fail;
+	{
+		struct tcl_http_opts ho = {
+			.label = "attestor", .sub = SUB, .protocols = "https", .https = true,
+			.user_agent = "tcl-agent/1", .ca_file = a->ca, .cert = a->cert,
+			.key = a->key, .tls13 = true, .timeout_s = a->o.timeout_s,
+		};
+
+		rc = tcl_http_open(&ho, &a->http);
+		if (rc)
+			goto fail;
 	}
 	*out = a;
 	return 0;
@@ -528,7 +407,7 @@ const uint8_t *tcl_attest_cert_sha256(const struct tcl_attest *a)
 static bool retryable(int rc)
 {
 	return rc == -EAGAIN || rc == -EPROTO || rc == -ECONNREFUSED || rc == -ETIMEDOUT ||
-	       rc == -EHOSTUNREACH || rc == -EIO;
+	       rc == -EHOSTUNREACH || rc == -EIO || rc == -ECONNRESET;
 }
 
 /* Sleep before attempt @n (1-based) in slices, so that *stop is noticed. */
@@ -576,10 +455,11 @@ static int enrol_once(struct tcl_attest *a, struct tcl_attest_result *r)
 		return rc;
 	rc = -ENOMEM;
 	o = json_object_new_object();
-	if (!o || jadd(o, "node_id", json_object_new_string(a->node_id)) ||
-	    jadd_b64(o, "ek_pub", ek, ekl) || jadd_b64(o, "ak_pub", a->ak.pub, a->ak.pub_len) ||
-	    jadd(o, "tls_cert_sha256", json_object_new_string(a->cert_hex)) ||
-	    (der && jadd_b64(o, "ek_cert", der, derl)))
+	if (!o || tcl_json_add_str(o, "node_id", a->node_id) ||
+	    tcl_json_add_b64(o, "ek_pub", ek, ekl) ||
+	    tcl_json_add_b64(o, "ak_pub", a->ak.pub, a->ak.pub_len) ||
+	    tcl_json_add_str(o, "tls_cert_sha256", a->cert_hex) ||
+	    (der && tcl_json_add_b64(o, "ek_cert", der, derl)))
 		goto out;
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	rc = call(a, "/v1/nodes", s, strlen(s), &resp, r);
@@ -587,7 +467,8 @@ static int enrol_once(struct tcl_attest *a, struct tcl_attest_result *r)
 		goto out;
 	s = jstr(resp, "credential_blob");
 	t = jstr(resp, "encrypted_secret");
-	if (!s || !t || unb64(s, blob, sizeof(blob), &bl) || unb64(t, enc, sizeof(enc), &el)) {
+	if (!s || !t || !*s || !*t || tcl_b64_decode_buf(s, strlen(s), blob, sizeof(blob), &bl) ||
+	    tcl_b64_decode_buf(t, strlen(t), enc, sizeof(enc), &el)) {
 		say(r->reason, sizeof(r->reason), "enrolment answer without a usable credential");
 		pr_err(SUB, "%s", r->reason);
 		rc = -EPROTO;
@@ -604,7 +485,7 @@ static int enrol_once(struct tcl_attest *a, struct tcl_attest_result *r)
 	resp = NULL;
 	o = json_object_new_object();
 	rc = -ENOMEM;
-	if (!o || jadd_b64(o, "secret", secret, sl))
+	if (!o || tcl_json_add_b64(o, "secret", secret, sl))
 		goto out;
 	OPENSSL_cleanse(secret, sizeof(secret));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -769,15 +650,15 @@ int tcl_attest_evidence_json(const uint8_t nonce[32], const struct tcl_tpm_quote
 
 	*json = NULL;
 	tcl_hex(nonce, 32, hex);
-	if (!o || jadd(o, "nonce", json_object_new_string(hex)) ||
-	    jadd_b64(o, "attest", q->attest, q->attest_len) ||
-	    jadd_b64(o, "sig", q->sig, q->sig_len) ||
-	    jadd(o, "bank", json_object_new_string(tcl_tpm_alg_name(q->bank) ?
+	if (!o || tcl_json_add_str(o, "nonce", hex) ||
+	    tcl_json_add_b64(o, "attest", q->attest, q->attest_len) ||
+	    tcl_json_add_b64(o, "sig", q->sig, q->sig_len) ||
+	    tcl_json_add(o, "bank", json_object_new_string(tcl_tpm_alg_name(q->bank) ?
 						     tcl_tpm_alg_name(q->bank) : "?")) ||
-	    jadd(o, "pcr_mask", json_object_new_int64(q->pcr_mask)) ||
-	    jadd_b64(o, "pcr_values", q->values, q->values_len) ||
-	    jadd(o, "log_offset", json_object_new_int64((int64_t)log_offset)) ||
-	    jadd_b64(o, "log", log, log_len))
+	    tcl_json_add_int(o, "pcr_mask", q->pcr_mask) ||
+	    tcl_json_add_b64(o, "pcr_values", q->values, q->values_len) ||
+	    tcl_json_add_int(o, "log_offset", (int64_t)log_offset) ||
+	    tcl_json_add_b64(o, "log", log, log_len))
 		goto out;
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 					   JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* OCI image layout reader: index.json -> (image index ->) manifest -> config + layers, every blob
  * checked against its descriptor's sha256 digest and size, layers applied in order into an
- * in-memory model of the final rootfs (no file is ever written).
+ * in-memory model of the final rootfs (no file is ever written).  Three files: ocilayout.c (the
+ * layout and its JSON), layer.c (tar, whiteouts; layer.h), rootfs.c (the model; rootfs.h);
+ * this header is the one callers include.
  *
  * Layers: application/vnd.oci.image.layer.v1.tar[+gzip|+zstd] (and the nondistributable
  * variants), application/vnd.docker.image.rootfs.diff.tar[.gzip] (and the foreign variant).  The
@@ -24,33 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCL_OCI_MAX_PATH 4096		/* bytes of a path or link target */
+#include "layer.h"	/* tcl_rootfs_apply_mem */
+#include "rootfs.h"	/* the model: tcl_rootfs_walk, tcl_rootfs_lookup */
+
 #define TCL_OCI_DIGEST_LEN 71		/* "sha256:" + 64 hex */
-
-/* Limits; 0 takes the default. */
-struct tcl_oci_opts {
-	uint64_t max_total_bytes;	/* uncompressed bytes, all layers: 16 GiB */
-	uint64_t max_file_bytes;	/* one file's size: = max_total_bytes */
-	uint64_t max_layer_entries;	/* tar entries in one layer: 1,000,000 */
-	uint64_t max_nodes;		/* entries in the final model: 2,000,000 */
-	uint32_t max_json_bytes;	/* index/manifest/config blob: 4 MiB */
-	uint32_t max_layers;		/* layers in a manifest: 256 */
-	const char *os, *arch;		/* platform picked from an image index: linux/amd64 */
-};
-
-enum tcl_fs_type { TCL_FS_DIR = 1, TCL_FS_REG, TCL_FS_SYMLINK, TCL_FS_OTHER /* dev/fifo/sock */ };
-
-struct tcl_fs_entry {
-	const char *path;		/* absolute: "/usr/bin/sh" ("/" is the root) */
-	enum tcl_fs_type type;
-	uint32_t mode;			/* permission bits, 07777 */
-	uint64_t size;			/* TCL_FS_REG */
-	unsigned char sha256[32];	/* TCL_FS_REG: SHA-256 of the content */
-	bool elf;			/* TCL_FS_REG: content starts with "\x7fELF" */
-	const char *link;		/* TCL_FS_SYMLINK: target, verbatim */
-};
-
-struct tcl_rootfs;
 
 struct tcl_oci_image {
 	char manifest_digest[TCL_OCI_DIGEST_LEN + 1];	/* the image manifest blob */
@@ -72,20 +51,5 @@ struct tcl_oci_image {
 int tcl_oci_open(const char *layout_dir, const char *tag, const struct tcl_oci_opts *opts,
 		 struct tcl_oci_image **out);
 void tcl_oci_free(struct tcl_oci_image *img);
-
-/* Calls cb for every entry but the root, parents before children, siblings in no set order;
- * a non-zero return from cb stops the walk and is returned. */
-int tcl_rootfs_walk(const struct tcl_rootfs *fs,
-		    int (*cb)(const struct tcl_fs_entry *e, void *arg), void *arg);
-/* Exact path, symlinks not followed: 0 and *e filled (e->path = path), or -ENOENT. */
-int tcl_rootfs_lookup(const struct tcl_rootfs *fs, const char *path, struct tcl_fs_entry *e);
-size_t tcl_rootfs_count(const struct tcl_rootfs *fs);
-
-/* Building blocks, used by tcl_oci_open and by the fuzz target: apply one layer blob held in
- * memory (media_type as above; diff_id "sha256:..." or NULL to skip that check). */
-int tcl_rootfs_new(const struct tcl_oci_opts *opts, struct tcl_rootfs **out);
-int tcl_rootfs_apply_mem(struct tcl_rootfs *fs, const void *blob, size_t len,
-			 const char *media_type, const char *diff_id);
-void tcl_rootfs_free(struct tcl_rootfs *fs);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* OCI distribution client (libcurl) and the golden-manifest artifact stored beside an image.
+/* OCI distribution client (registry.c, on the HTTP client of http.c) and the golden-manifest
+ * artifact stored beside an image (golden_oci.c).
  *
  * Every function returns 0 (or the documented positive value) or -errno:
  *   -EINVAL bad argument/reference   -ENOENT manifest/blob/tag not in the registry
@@ -19,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCL_DIGEST_LEN		71	/* "sha256:" + 64 hex */
+#include "http.h"	/* tcl_www_auth_parse */
+#include "imageref.h"	/* tcl_ref_parse, tcl_digest_valid, TCL_DIGEST_LEN */
+
 #define TCL_MANIFEST_MAX	(4u << 20)
 #define TCL_GOLDEN_MAX		(64u << 20)	/* golden manifest blob */
 #define TCL_GOLDEN_SIG_MAX	(64u << 10)	/* signature blob */
@@ -31,36 +34,6 @@
 #define TCL_MT_GOLDEN_CONFIG	"application/vnd.tcl.golden.config.v1+json"
 #define TCL_MT_GOLDEN_MANIFEST	"application/vnd.tcl.golden.manifest.v1+json"
 #define TCL_MT_GOLDEN_SIG	"application/vnd.tcl.golden.signature.v1"
-
-/* ---- pure parsers (no I/O) ---- */
-
-/* "sha256:" + exactly 64 lower-case hex digits; the only algorithm we accept. */
-bool tcl_digest_valid(const char *s);
-
-/* [scheme://][host[:port]/]repo[:tag][@sha256:hex].  The first component is a host when it holds
- * '.' or ':' or is "localhost" (docker's rule), or when a scheme was given.  Repo components follow
- * the distribution grammar ([a-z0-9]+ joined by '.', '_', '__' or '-'), at most 255; tag
- * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.  Missing parts are empty strings; scheme is "", "http" or
- * "https". */
-struct tcl_ref {
-	char scheme[8];
-	char host[256];
-	char repo[256];
-	char tag[129];
-	char digest[TCL_DIGEST_LEN + 1];
-};
-int tcl_ref_parse(const char *s, struct tcl_ref *out);
-
-/* One WWW-Authenticate challenge: scheme ("Basic"/"Bearer", case kept as sent) and the
- * realm/service/scope parameters (quoted-string or token, escapes undone).  Other parameters
- * (error=, error_description=) are skipped.  Values longer than the fields give -EINVAL. */
-struct tcl_www_auth {
-	char scheme[16];
-	char realm[1024];
-	char service[256];
-	char scope[512];
-};
-int tcl_www_auth_parse(const char *hdr, struct tcl_www_auth *out);
 
 /* ---- registry connection ---- */
 
@@ -121,6 +94,19 @@ int tcl_registry_get_manifest(struct tcl_registry *reg, const char *repo, const 
  * Docker-Content-Digest). */
 int tcl_registry_resolve(struct tcl_registry *reg, const char *repo, const char *tag,
 			 char digest_out[TCL_DIGEST_LEN + 1]);
+
+/* ---- for artifact code on top of the API (golden_oci.c) ---- */
+
+/* tcl_registry_get_manifest; @quiet: a 404 goes to last_error only, so the caller can phrase
+ * it. */
+int tcl_registry_get_manifest_ex(struct tcl_registry *reg, const char *repo, const char *ref,
+				 void **data, size_t *len, char **media_type,
+				 char digest_out[TCL_DIGEST_LEN + 1], bool quiet);
+/* -EINVAL (reported) unless @repo is a repository name and @digest (if not NULL) a digest. */
+int tcl_registry_check(struct tcl_registry *reg, const char *repo, const char *digest);
+/* Log a message and keep it for tcl_registry_last_error. */
+void tcl_registry_seterr(struct tcl_registry *reg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- golden manifest artifact ----
  * Tag "sha256-<image hex>.tcl" in the image's repo holds an OCI image manifest:
