@@ -9,6 +9,7 @@
 
 #include "canonjson.h"
 #include "filter.h"
+#include "jsonb.h"
 
 struct out {
 	struct json_object *names, *failed, *unres;
@@ -30,17 +31,12 @@ static int judge(struct out *o, const char *name, size_t len, bool *keep)
 		v = o->fn(o->arg, name, reason, sizeof(reason));
 		if (v == ATT_TRUSTED) {
 			*keep = true;
-			if (json_object_array_add(o->names, json_object_new_string(name)))
-				return -ENOMEM;
-			return 0;
+			return tcl_json_push(o->names, json_object_new_string(name));
 		}
 		snprintf(msg, sizeof(msg), "tcl: node is %s%s%s", att_verdict_name(v),
 			 reason[0] ? ": " : "", reason);
 	}
-	if (json_object_object_add(o->failed, name, json_object_new_string(msg)) ||
-	    json_object_object_add(o->unres, name, json_object_new_string(msg)))
-		return -ENOMEM;
-	return 0;
+	return tcl_json_add_str(o->failed, name, msg) ?: tcl_json_add_str(o->unres, name, msg);
 }
 
 static int bad_args(char *err, size_t errlen, const char *msg)

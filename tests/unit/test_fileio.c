@@ -48,6 +48,30 @@ static void test_fd_loops(void **state)
 	assert_int_equal(tcl_write_all(-1, buf, 1), -EBADF);
 }
 
+static void test_read_fd(void **state)
+{
+	char *s = NULL;
+	size_t n = 0;
+	int p[2];
+
+	/* at most @max bytes: one more is -EFBIG, and the descriptor stays open */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(tcl_write_all(p[1], "12345", 5), 0);
+	close(p[1]);
+	assert_int_equal(tcl_read_fd(p[0], 4, &s, &n), -EFBIG);
+	assert_null(s);
+	assert_true(fcntl(p[0], F_GETFD) >= 0);
+	close(p[0]);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(tcl_write_all(p[1], "12345", 5), 0);
+	close(p[1]);
+	assert_int_equal(tcl_read_fd(p[0], 5, &s, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(s, "12345");
+	free(s);
+	close(p[0]);
+}
+
 static void test_files(void **state)
 {
 	char path[128], *s;
@@ -84,6 +108,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fd_loops),
+		cmocka_unit_test(test_read_fd),
 		cmocka_unit_test(test_files),
 	};
 
