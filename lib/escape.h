@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Printable ASCII but '"' and '\\' verbatim, every other byte as \xNN; when @buf (of @sz >= 12
- * bytes) fills up, the text is cut and ends in "...".  Returns @buf, for use in a printf. */
+/* Printable ASCII other than '"' and '\\' is kept, every other byte becomes \xNN (so the text
+ * can be quoted and read back); when @buf (@sz >= 8) fills up, the text is cut and ends in "...".
+ * Returns @buf, for use in a printf. */
 const char *tcl_esc_log(const char *s, char *buf, size_t sz);
 
 /* For tcl_esc_ctrl: which bytes become '?'. */

@@ -242,8 +242,8 @@ static int parse_files(struct json_object *files, struct tcl_golden *g)
 		v = json_object_iter_peek_value(&it);
 		if (!valid_path(path, strlen(path))) {
 			pr_err("golden", "manifest: file path \"%s\" is not absolute and "
-			       "normalised (or longer than %d bytes)", tcl_esc_log(path, eb, sizeof(eb)),
-			       TCL_OCI_MAX_PATH);
+			       "normalised (or longer than %d bytes)",
+			       tcl_esc_log(path, eb, sizeof(eb)), TCL_OCI_MAX_PATH);
 			return -EINVAL;
 		}
 		if (!json_object_is_type(v, json_type_string) ||
@@ -301,7 +301,8 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 			if (!strcmp(key, known[i]))
 				break;
 		if (i == sizeof(known) / sizeof(known[0])) {
-			pr_err("golden", "manifest: unknown key \"%s\"", tcl_esc_log(key, eb, sizeof(eb)));
+			pr_err("golden", "manifest: unknown key \"%s\"",
+			       tcl_esc_log(key, eb, sizeof(eb)));
 			goto out;
 		}
 	}
