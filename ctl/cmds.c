@@ -2,6 +2,7 @@
 /* The verb dispatcher and the helpers every noun of tclctl shares; see cmds.h. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,7 @@
 const char *ctl_pin_dir = TCL_DEFAULT_PIN_DIR;
 const char *ctl_socket = TCL_DEFAULT_SOCKET;
 
-int is_help(const char *arg)
+static bool is_help(const char *arg)
 {
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help");
 }

@@ -27,8 +27,6 @@ struct cmd {
  * (0); no word prints it on stderr (2); an unknown word is named, then @usage on stderr (2). */
 int cmd_select(const struct cmd *cmds, const char *noun, int argc, char **argv,
 	       void (*usage)(FILE *f));
-/* Is @arg "--help", "-h" or "help"? */
-int is_help(const char *arg);
 
 /* Global options of tclctl (--pin-dir, --socket). */
 extern const char *ctl_pin_dir;

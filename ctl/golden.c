@@ -63,6 +63,17 @@ static const char keygen_help[] =
 	"Make an Ed25519 key pair: PREFIX.key (private, 0600) and PREFIX.pub; print its key id\n"
 	"(SHA-256 of the DER public key). Existing files are never overwritten.\n";
 
+/* A signature's path defaults to the manifest's with ".sig" appended. */
+static int sig_path(const char **path, const char *manifest, char **alloc)
+{
+	if (*path)
+		return 0;
+	if (asprintf(alloc, "%s.sig", manifest) < 0)
+		return -ENOMEM;
+	*path = *alloc;
+	return 0;
+}
+
 static int parse_bytes(const char *s, uint64_t *out)
 {
 	unsigned long long v;
@@ -217,11 +228,8 @@ static int cmd_sign(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (!out) {
-		if (asprintf(&sigpath, "%s.sig", file) < 0)
-			return 1;
-		out = sigpath;
-	}
+	if (sig_path(&out, file, &sigpath))
+		return 1;
 	if (ctl_read_input("manifest", file, TCL_GOLDEN_MAX_BYTES, &manifest, &len))
 		goto out;
 	if (tcl_golden_parse(manifest, len, &g))
@@ -276,11 +284,8 @@ static int cmd_verify(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (!sigarg) {
-		if (asprintf(&sigpath, "%s.sig", file) < 0)
-			return 1;
-		sigarg = sigpath;
-	}
+	if (sig_path(&sigarg, file, &sigpath))
+		return 1;
 	if (ctl_read_input("manifest", file, TCL_GOLDEN_MAX_BYTES, &manifest, &len) ||
 	    ctl_read_input("signature", sigarg, TCL_GOLDEN_MAX_SIG_BYTES, &sig, &slen))
 		goto out;
@@ -351,7 +356,8 @@ static int golden_target(struct tcl_registry *reg, struct tcl_ref *ref, const ch
 	return 0;
 }
 
-static int push(const struct ctl_registry *c, const char *refarg, const char *mpath, const char *spath)
+static int push(const struct ctl_registry *c, const char *refarg, const char *mpath,
+		const char *spath)
 {
 	struct tcl_registry *reg = NULL;
 	struct tcl_ref ref;
@@ -395,11 +401,8 @@ static int pull(const struct ctl_registry *c, const char *refarg, const char *ou
 	char *sigpath = NULL;
 	int rc;
 
-	if (!sig_out) {
-		if (asprintf(&sigpath, "%s.sig", out) < 0)
-			return 1;
-		sig_out = sigpath;
-	}
+	if (sig_path(&sig_out, out, &sigpath))
+		return 1;
 	rc = ctl_registry_open(c, refarg, &ref, &reg);
 	if (rc)
 		goto out;

@@ -2,7 +2,8 @@
 /* tclctl k8s render|hook-spec: the Kubernetes side without a controller (docs/kubernetes.md).
  *
  *   k8s render [--base FILE] [--base-key KEY] [--base-name NAME] --trust-key PEM...
- *              [--golden-dir DIR] [--registry URL] [--auth-file F] [--ca-file PEM] [--timeout S] [--no-paths]
+ *              [--golden-dir DIR] [--registry URL] [--auth-file F] [--ca-file PEM]
+ *              [--timeout S] [--no-paths]
  *              [--format policy|configmap] [--name NAME] [--namespace NS] [-o FILE|-] FILE...
  *     Read TrustedImage objects (tcl.io/v1alpha1) as `kubectl get -o json` prints them: one
  *     object, or a List / TrustedImageList of them, per FILE ("-" is stdin); fetch each image's
@@ -46,9 +47,9 @@
 
 #define SUB "k8s"
 #define K8S_API_VERSION "tcl.io/v1alpha1"
-#define K8S_MAX_INPUT (16u << 20)		/* one input file */
+#define K8S_MAX_INPUT (16u << 20)	/* one input file */
 #define K8S_MAX_OBJECTS 10000u		/* TrustedImage objects in one render */
-#define K8S_CONFIGMAP_MAX 1048576u		/* the API server's limit on a ConfigMap's data */
+#define K8S_CONFIGMAP_MAX 1048576u	/* the API server's limit on a ConfigMap's data */
 #define SPEC_MAX (1u << 20)
 #define MAX_TRUST_KEYS 64
 #define NAME_MAX_LEN 253

@@ -27,13 +27,11 @@
 
 #define PCRS_FILE_MAX	16384
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: %1$s log show [--log PATH]\n"
-		   "       %1$s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
-		   "       %1$s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1]\n"
-		   "Each takes --help.\n", tcl_prog);
-}
+static const char log_usage[] =
+	"usage: %1$s log show [--log PATH]\n"
+	"       %1$s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
+	"       %1$s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1]\n"
+	"Each takes --help.\n";
 
 static const char show_help[] =
 	"usage: %s log show [--log PATH]\n"
@@ -417,6 +415,11 @@ static int cmd_pcrs(int argc, char **argv)
 		return 1;
 	}
 	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, log_usage, tcl_prog);
 }
 
 int tcl_cmd_log(int argc, char **argv)
