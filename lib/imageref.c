@@ -4,15 +4,14 @@
  * (reference.go) and docker's rule for what names a host. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "diag.h"
+#include "fileio.h"
 #include "hexb64.h"
 #include "imageref.h"
 
@@ -172,26 +171,16 @@ int tcl_ref_parse(const char *s, struct tcl_ref *out)
 
 static int read_auth_file(const char *path, char **user, char **pass)
 {
-	char buf[AUTH_FILE_MAX + 1];
-	ssize_t n;
-	char *colon;
-	int fd, err = 0;
+	char *buf = NULL, *colon;
+	size_t n = 0;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		pr_err(SUB, "auth file %s: %s", path, strerror(errno));
+	err = tcl_read_file(path, AUTH_FILE_MAX, &buf, &n);
+	if (err) {
+		pr_err(SUB, "auth file %s: %s", path,
+		       err == -EFBIG ? "larger than 4 KiB" : strerror(-err));
 		return err;
 	}
-	n = read(fd, buf, AUTH_FILE_MAX + 1);
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (err || n > AUTH_FILE_MAX) {
-		pr_err(SUB, "auth file %s: %s", path, err ? strerror(-err) : "larger than 4 KiB");
-		return err ? err : -EFBIG;
-	}
-	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	colon = strchr(buf, ':');
 	if (!colon || colon == buf) {
@@ -205,7 +194,8 @@ static int read_auth_file(const char *path, char **user, char **pass)
 	if (!*user || !*pass)
 		err = -ENOMEM;
 out:
-	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(buf, n);
+	free(buf);
 	return err;
 }
 

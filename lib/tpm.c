@@ -23,6 +23,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "diag.h"
+#include "fileio.h"
 #include "tpm.h"
 #include "tpm_internal.h"
 
@@ -886,8 +887,7 @@ out:
 static int write_file(const char *dir, const char *name, const void *buf, size_t len)
 {
 	char path[4096];
-	const uint8_t *p = buf;
-	int fd, err = 0;
+	int fd, err;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -897,19 +897,9 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 		pr_err(SUB, "%s: %s", path, strerror(errno));
 		return err;
 	}
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			pr_err(SUB, "write %s: %s", path, strerror(errno));
-			break;
-		}
-		p += n;
-		len -= n;
-	}
+	err = tcl_write_all(fd, buf, len);
+	if (err)
+		pr_err(SUB, "write %s: %s", path, strerror(-err));
 	if (close(fd) && !err) {
 		err = -errno;
 		pr_err(SUB, "close %s: %s", path, strerror(errno));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "fileio.h"
 #include "registry.h"
 #include "util.h"
 #include "verify.h"

@@ -3,8 +3,8 @@
 # 127.0.0.1: image push/resolve, golden push/pull, basic auth, token auth, TLS, relative upload
 # Locations, registry down/hanging, oversized and tampered responses.
 # Prints "N passed, N failed"; exit status 1 when anything failed.
-# TCL_REGTOOL=path uses a prebuilt driver (tcl_cmd_image / tcl_cmd_golden_registry) instead of
-# compiling tests/service/regtool.c with ASan/UBSan here.
+# TCL_REGTOOL=path uses a prebuilt driver (tclctl, or regtool: tcl_cmd_image / tcl_cmd_golden)
+# instead of compiling tests/service/regtool.c with ASan/UBSan here.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -58,8 +58,11 @@ else
 	if ! gcc -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11 \
 		-D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/lib" -I"$ROOT/ctl" -O1 -g \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-		"$HERE/regtool.c" "$ROOT/ctl/cmd_registry.c" "$ROOT/lib/registry.c" \
-		"$ROOT/lib/diag.c" "$ROOT/lib/util.c" $(pkg-config --libs libcurl json-c openssl) -o "$TOOL"; then
+		$(pkg-config --cflags json-c) "$HERE/regtool.c" \
+		"$ROOT"/ctl/{image,golden,cmds,registry_opts}.c \
+		"$ROOT"/lib/{registry,http,imageref,golden_oci,golden,ocilayout,layer,rootfs}.c \
+		"$ROOT"/lib/{verify,canonjson,escape,hexb64,jsonb,fileio,util,diag}.c \
+		$(pkg-config --libs libcurl json-c openssl libarchive) -o "$TOOL"; then
 		echo "0 passed, 1 failed (regtool does not build)"
 		exit 1
 	fi

@@ -38,7 +38,7 @@ CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -
 	-D_GNU_SOURCE -Iinclude -Ilib -Ictl"
 LIBS="-lcmocka $(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl) -lpthread"
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-SRC="tests/swtpm/test_tpm.c lib/tpm.c lib/tpm_verify.c lib/diag.c"
+SRC="tests/swtpm/test_tpm.c lib/tpm.c lib/tpm_verify.c lib/fileio.c lib/diag.c"
 # shellcheck disable=SC2086
 gcc $CFLAGS $SRC $LIBS -o "$O/test_tpm" || die "build failed"
 # shellcheck disable=SC2086
