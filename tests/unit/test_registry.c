@@ -273,6 +273,48 @@ static void test_open_url(void **state)
 
 /* Random strings over the characters the grammars care about: no crash, no overrun (ASan),
  * and whatever is accepted round-trips through the fields it was split into. */
+/* http.c: the status table every caller's errno comes from, the distribution error body and
+ * the one-document JSON parse. */
+static void test_http_helpers(void **state)
+{
+	static const char body[] = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\","
+				   "\"message\":\"manifest\\u0007 unknown\"}]}";
+	char out[128];
+	json_object *o;
+
+	(void)state;
+	assert_int_equal(tcl_http_status_errno(401), -EACCES);
+	assert_int_equal(tcl_http_status_errno(403), -EACCES);
+	assert_int_equal(tcl_http_status_errno(404), -ENOENT);
+	assert_int_equal(tcl_http_status_errno(400), -EBADMSG);
+	assert_int_equal(tcl_http_status_errno(405), -EOPNOTSUPP);
+	assert_int_equal(tcl_http_status_errno(413), -EFBIG);
+	assert_int_equal(tcl_http_status_errno(429), -EAGAIN);
+	assert_int_equal(tcl_http_status_errno(502), -EIO);
+	assert_int_equal(tcl_http_status_errno(302), -EPROTO);
+	assert_string_equal(tcl_http_status_text(404), "Not Found");
+	assert_string_equal(tcl_http_status_text(418), "");
+
+	/* control characters from the registry never reach a log line */
+	tcl_http_json_error(body, strlen(body), out, sizeof(out));
+	assert_string_equal(out, "MANIFEST_UNKNOWN: manifest? unknown");
+	tcl_http_json_error("not json", 8, out, sizeof(out));
+	assert_string_equal(out, "");
+	tcl_http_json_error("{\"errors\":[]}", 13, out, sizeof(out));
+	assert_string_equal(out, "");
+
+	o = tcl_http_json_parse("{\"a\":1}", 7);
+	assert_non_null(o);
+	json_object_put(o);
+	assert_null(tcl_http_json_parse("{\"a\":1} {}", 10));
+	assert_null(tcl_http_json_parse("{\"a\":", 5));
+
+	assert_true(tcl_http_header_safe("Bearer abc", 64));
+	assert_false(tcl_http_header_safe("", 64));
+	assert_false(tcl_http_header_safe("a\r\nX-Evil: 1", 64));
+	assert_false(tcl_http_header_safe("abcdef", 5));
+}
+
 static void test_random_inputs(void **state)
 {
 	static const char alpha[] = "aZ09:/@._-\"= ,\\\t\r\nsha256:0123456789abcdef[]%";
@@ -316,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_www_auth_bad),
 		cmocka_unit_test(test_golden_tag),
 		cmocka_unit_test(test_open_url),
+		cmocka_unit_test(test_http_helpers),
 		cmocka_unit_test(test_random_inputs),
 	};
 
