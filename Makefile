@@ -83,21 +83,21 @@ $(foreach d,$(DIRS),$(eval $(call folder_rules,$(d))))
 $(O)/obj/lib/bpf_loader.o $(O)/san/lib/bpf_loader.o: $(BPF_SKEL)
 
 $(LIB_A): $(call objs,lib,obj)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(AGENT_A): $(call objs,agent,obj)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(CTL_A): $(call objs,ctl,obj)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(ATT_A): $(call objs,attestor,obj)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(LIB_A:.a=-san.a): $(call objs,lib,san)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(AGENT_A:.a=-san.a): $(call objs,agent,san)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(CTL_A:.a=-san.a): $(call objs,ctl,san)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(ATT_A:.a=-san.a): $(call objs,attestor,san)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(O)/tcl-agent: $(O)/obj/agent/main.o $(AGENT_A) $(LIB_A)
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
@@ -144,6 +144,16 @@ $(O)/fixtures/tool-%: tests/fixtures/hello.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -DVARIANT='"tool-$*"' $< -o $@
 fixtures: $(FIXTURES) $(O)/fixtures/tool-a $(O)/fixtures/tool-b $(O)/fixtures/tool-c
+
+# The BPF build of the cgroup grammar and its BPF_PROG_TEST_RUN loader (tests/guest/test_grammar.sh).
+GRAMMAR_T := $(O)/grammar/cgroup_grammar.bpf.o $(O)/grammar/cgroup_grammar_test
+$(O)/grammar/cgroup_grammar.bpf.o: tests/guest/grammar/cgroup_grammar.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(O)/grammar/cgroup_grammar_test: tests/guest/grammar/cgroup_grammar_test.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $< $(PKG_LIBS) -o $@
+fixtures: $(GRAMMAR_T)
 
 # The BPF and container suites: one guest boot for all of them.
 guest-test: all fixtures
