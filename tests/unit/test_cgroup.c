@@ -212,7 +212,8 @@ static void test_shared_cases(void **state)
 		    (kind == TCL_CG_CONTAINER && ret == -ENOENT)) {
 			print_error("case %zu: %s\n  got kind %d rt %d id '%s' parse %d\n"
 				    "  want kind %d rt %d id '%s' parse %d\n",
-				    i, c->path, kind, m.rt, id, ret, c->kind, c->rt, c->id, c->user);
+				    i, c->path, kind, m.rt, id, ret, c->kind, c->rt, c->id,
+				    c->user);
 			bad++;
 		}
 	}

@@ -25,8 +25,10 @@
 #define CGC_IDUP "8B8CDC1F2C3B4A5D6E7F80912A3B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D"
 #define CGC_UID "5f1d7b3e-09a2-4c6e-8d4f-7a1b2c3d4e5f"
 #define CGC_UID_ "5f1d7b3e_09a2_4c6e_8d4f_7a1b2c3d4e5f"
-#define CGC_BURST "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" CGC_UID_ ".slice"
-#define CGC_BEST "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" CGC_UID_ ".slice"
+#define CGC_BURST                                                                            \
+	"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" CGC_UID_ ".slice"
+#define CGC_BEST                                                                             \
+	"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" CGC_UID_ ".slice"
 #define CGC_GUAR "/kubepods.slice/kubepods-pod" CGC_UID_ ".slice"
 #define CGC_A10 "aaaaaaaaaa"
 #define CGC_A50 CGC_A10 CGC_A10 CGC_A10 CGC_A10 CGC_A10
