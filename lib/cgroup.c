@@ -210,6 +210,8 @@ static enum match match_colon(struct comp c, struct tcl_cgroup_info *out)
 	if (r != M_CONTAINER)
 		return r;
 	slice = sub(c, 0, m.slice);
+	if (!has_suffix(slice, LIT(".slice")))
+		return M_BAD;
 	if (parse_pod_slice(slice, &qos, uid)) {
 		/* below a QoS or pod level already: the two must agree */
 		if ((out->pod_uid[0] && strcmp(out->pod_uid, uid)) ||

@@ -203,7 +203,7 @@ static long tcl_cg_colon_step(unsigned int i, void *ctx)
 /*
  * "<slice>:<rt>:<id>": kubelet's systemd-style cgroupsPath taken literally by a cgroupfs driver.
  * <rt> is what lies between the first and the last colon. User space then checks the slice
- * against the pod it is in (m->slice is its length).
+ * (m->slice is its length): a systemd slice, of the pod it is in.
  */
 TCL_CG_INLINE int tcl_cg_colon(const char *s, int len, struct tcl_cg_match *m)
 {
@@ -225,7 +225,9 @@ TCL_CG_INLINE int tcl_cg_colon(const char *s, int len, struct tcl_cg_match *m)
 		rt = TCL_CG_RT_DOCKER;
 	else
 		return TCL_CG_NONE;
-	if (!tcl_cg_is_id(s, c2 + 1, len - c2 - 1) || !tcl_cg_ends(s, c1, ".slice"))
+	/* A <slice> that is no systemd slice is still a container's: user space finds the layout
+	 * unknown and keeps it in scope, unattributed. */
+	if (!tcl_cg_is_id(s, c2 + 1, len - c2 - 1))
 		return tcl_cg_set(m, TCL_CG_BAD, TCL_CG_RT_NONE, 0);
 	tcl_cg_set(m, TCL_CG_CONTAINER, rt, c2 + 1);
 	m->slice = c1;

@@ -82,6 +82,10 @@ static const struct tcl_cg_case tcl_cg_cases[] = {
 	{ "/system.slice:docker:" CGC_ID, CGC_C, TCL_CG_RT_DOCKER, CGC_ID, 0 },
 	{ CGC_BEST "/kubepods-burstable-pod" CGC_UID_ ".slice:cri-containerd:" CGC_ID, CGC_C,
 	  TCL_CG_RT_CONTAINERD, CGC_ID, -EPROTO },
+	/* a <slice> that is none: a container in an unknown layout */
+	{ "/kubepods-burstable-pod" CGC_UID_ ".service:crio:" CGC_ID, CGC_C, TCL_CG_RT_CRIO, CGC_ID,
+	  -EPROTO },
+	{ "/system.slice/runc:docker:" CGC_ID, CGC_C, TCL_CG_RT_DOCKER, CGC_ID, -EPROTO },
 
 	/* podman: systemd manager (rootful, rootless, in a pod), cgroupfs manager */
 	{ "/machine.slice/libpod-" CGC_ID ".scope", CGC_C, TCL_CG_RT_PODMAN, CGC_ID, -EPROTO },
@@ -108,8 +112,7 @@ static const struct tcl_cg_case tcl_cg_cases[] = {
 	{ "/kubepods/burstable/pod" CGC_UID "/crio-" CGC_ID65, CGC_B, TCL_CG_RT_NONE, "", -EPROTO },
 	{ "/kubepods-burstable-pod" CGC_UID_ ".slice:cri-containerd:" CGC_ID63, CGC_B,
 	  TCL_CG_RT_NONE, "", -EPROTO },
-	{ "/kubepods-burstable-pod" CGC_UID_ ".service:crio:" CGC_ID, CGC_B, TCL_CG_RT_NONE, "",
-	  -EPROTO },
+
 	{ "/machine.slice/libpod-" CGC_ID63 ".scope", CGC_B, TCL_CG_RT_NONE, "", -EPROTO },
 	{ "/libpod_parent/libpod-" CGC_ID65, CGC_B, TCL_CG_RT_NONE, "", -EPROTO },
 	{ "/machine.slice/crio-conmon-x.scope", CGC_B, TCL_CG_RT_NONE, "", -EPROTO },
