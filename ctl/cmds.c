@@ -100,7 +100,7 @@ int ctl_read_input(const char *what, const char *path, size_t max, char **buf, s
 	int rc = in ? read_stdin(max, buf, len) : tcl_read_file(path, max, buf, len);
 
 	if (rc == -EFBIG)
-		fprintf(stderr, "%s: %s%s%s: larger than %zu bytes\n", tcl_prog, what ? what : "",
+		fprintf(stderr, "%s: %s%s%s: larger than the limit of %zu bytes\n", tcl_prog, what ? what : "",
 			what ? " " : "", in ? "stdin" : path, max);
 	else if (rc)
 		fprintf(stderr, "%s: %s%s%s: %s\n", tcl_prog, what ? what : "", what ? " " : "",
@@ -115,7 +115,7 @@ int ctl_read_regular(const char *path, size_t max, char **buf, size_t *len)
 	if (rc == -EINVAL)
 		fprintf(stderr, "%s: %s: not a regular file\n", tcl_prog, path);
 	else if (rc == -EFBIG)
-		fprintf(stderr, "%s: %s: larger than %zu bytes\n", tcl_prog, path, max);
+		fprintf(stderr, "%s: %s: larger than the limit of %zu bytes\n", tcl_prog, path, max);
 	else if (rc)
 		fprintf(stderr, "%s: %s: %s\n", tcl_prog, path, strerror(-rc));
 	return rc;
