@@ -100,8 +100,8 @@ int ctl_read_input(const char *what, const char *path, size_t max, char **buf, s
 	int rc = in ? read_stdin(max, buf, len) : tcl_read_file(path, max, buf, len);
 
 	if (rc == -EFBIG)
-		fprintf(stderr, "%s: %s%s%s: larger than the limit of %zu bytes\n", tcl_prog, what ? what : "",
-			what ? " " : "", in ? "stdin" : path, max);
+		fprintf(stderr, "%s: %s%s%s: larger than the limit of %zu bytes\n", tcl_prog,
+			what ? what : "", what ? " " : "", in ? "stdin" : path, max);
 	else if (rc)
 		fprintf(stderr, "%s: %s%s%s: %s\n", tcl_prog, what ? what : "", what ? " " : "",
 			in ? "stdin" : path, strerror(-rc));
