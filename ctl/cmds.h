@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include "registry.h"
@@ -82,6 +83,11 @@ struct ctl_registry {
 
 /* 1 the option was one of CTL_REGISTRY_LONGOPTS, 0 it was not, -1 bad value. */
 int ctl_registry_opt(struct ctl_registry *c, int opt, const char *arg);
+/* getopt_long() that takes the registry options into @c itself: the next other option, -1 at
+ * the end, or CTL_REGISTRY_BAD for a registry option with a bad value. */
+#define CTL_REGISTRY_BAD (-2)
+int ctl_registry_getopt(struct ctl_registry *c, int argc, char **argv, const char *shortopts,
+			const struct option *longopts);
 /* Parse the reference @arg and connect to its registry (--registry, else the reference's
  * host, and the two must agree).  Returns an exit status. */
 int ctl_registry_open(const struct ctl_registry *c, const char *arg, struct tcl_ref *ref,

@@ -341,16 +341,19 @@ static int cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
-/* REPO@DIGEST, or REPO:TAG resolved here and said so */
-static int golden_target(struct tcl_registry *reg, struct tcl_ref *ref, const char *arg)
+/* Connect for REPO@DIGEST, or REPO:TAG resolved here and said so.  An exit status. */
+static int golden_open(const struct ctl_registry *c, const char *arg, struct tcl_ref *ref,
+		       struct tcl_registry **reg)
 {
-	if (ref->digest[0])
-		return 0;
+	int rc = ctl_registry_open(c, arg, ref, reg);
+
+	if (rc || ref->digest[0])
+		return rc;
 	if (!ref->tag[0]) {
 		fprintf(stderr, "%s: %s: want REPO@sha256:DIGEST (or REPO:TAG)\n", tcl_prog, arg);
 		return EXIT_USAGE;
 	}
-	if (tcl_registry_resolve(reg, ref->repo, ref->tag, ref->digest))
+	if (tcl_registry_resolve(*reg, ref->repo, ref->tag, ref->digest))
 		return 1;
 	pr_info("registry", "%s resolved to %s", arg, ref->digest);
 	return 0;
@@ -371,10 +374,7 @@ static int push(const struct ctl_registry *c, const char *refarg, const char *mp
 		rc = 1;
 		goto out;
 	}
-	rc = ctl_registry_open(c, refarg, &ref, &reg);
-	if (rc)
-		goto out;
-	rc = golden_target(reg, &ref, refarg);
+	rc = golden_open(c, refarg, &ref, &reg);
 	if (rc)
 		goto out;
 	if (tcl_golden_push(reg, ref.repo, ref.digest, m, ml, s, sl, adig)) {
@@ -403,10 +403,7 @@ static int pull(const struct ctl_registry *c, const char *refarg, const char *ou
 
 	if (sig_path(&sig_out, out, &sigpath))
 		return 1;
-	rc = ctl_registry_open(c, refarg, &ref, &reg);
-	if (rc)
-		goto out;
-	rc = golden_target(reg, &ref, refarg);
+	rc = golden_open(c, refarg, &ref, &reg);
 	if (rc)
 		goto out;
 	rc = 1;
@@ -435,14 +432,9 @@ static int golden_push(int argc, char **argv)
 	};
 	struct ctl_registry c = { 0 };
 	const char *manifest = NULL, *sig = NULL;
-	int opt, r;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		r = ctl_registry_opt(&c, opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
+	while ((opt = ctl_registry_getopt(&c, argc, argv, "h", lo)) != -1) {
 		switch (opt) {
 		case OPT_MANIFEST:
 			manifest = optarg;
@@ -485,14 +477,9 @@ static int golden_pull(int argc, char **argv)
 	};
 	struct ctl_registry c = { 0 };
 	const char *out = NULL, *sig_out = NULL;
-	int opt, r;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
-		r = ctl_registry_opt(&c, opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
+	while ((opt = ctl_registry_getopt(&c, argc, argv, "ho:", lo)) != -1) {
 		switch (opt) {
 		case 'o':
 			out = optarg;

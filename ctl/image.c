@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "canonjson.h"
 #include "cmds.h"
@@ -143,7 +142,6 @@ static int push(const struct ctl_registry *c, const char *oci, const char *refar
 	size_t ilen, mlen;
 	char path[4200], name[600], mdig_calc[TCL_DIGEST_LEN + 1];
 	char pushed[TCL_DIGEST_LEN + 1], *dir = NULL;
-	unsigned char md[32];
 	const char *dtag, *tag, *mdig, *mt, *ldig;
 	uint64_t msize, lsize;
 	int rc, err = 0;
@@ -200,10 +198,8 @@ static int push(const struct ctl_registry *c, const char *oci, const char *refar
 	blob_path(dir, mdig, path, sizeof(path));
 	if (ctl_read_regular(path, TCL_MANIFEST_MAX, &mbuf, &mlen))
 		goto out;
-	if (!EVP_Digest(mbuf, mlen, md, NULL, EVP_sha256(), NULL))
+	if (tcl_sha256_hex(mbuf, mlen, true, mdig_calc))
 		goto out;
-	memcpy(mdig_calc, "sha256:", 7);
-	tcl_hex(md, sizeof(md), mdig_calc + 7);
 	if (strcmp(mdig_calc, mdig) || mlen != msize) {
 		pr_err(SUB, "OCI layout %s: manifest blob %s does not match its descriptor", dir,
 		       mdig);
@@ -285,14 +281,9 @@ static int image_push(int argc, char **argv)
 	};
 	struct ctl_registry c = { 0 };
 	const char *oci = NULL;
-	int opt, r;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		r = ctl_registry_opt(&c, opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
+	while ((opt = ctl_registry_getopt(&c, argc, argv, "h", lo)) != -1) {
 		switch (opt) {
 		case OPT_OCI:
 			oci = optarg;
@@ -329,14 +320,9 @@ static int image_resolve(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_registry c = { 0 };
-	int opt, r;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		r = ctl_registry_opt(&c, opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
+	while ((opt = ctl_registry_getopt(&c, argc, argv, "h", lo)) != -1) {
 		if (opt != 'h')
 			return EXIT_USAGE;
 		printf("usage: %s image resolve [--registry URL] [HOST/]REPO:TAG\n"

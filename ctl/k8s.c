@@ -33,7 +33,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "canonjson.h"
 #include "cmds.h"
@@ -684,7 +683,6 @@ static int wrap_configmap(const char *policy, const char *name, const char *ns, 
 			  char **out)
 {
 	json_object *cm, *meta = NULL, *labels = NULL, *ann = NULL, *data = NULL;
-	unsigned char sum[32];
 	char hex[65], count[32];
 	size_t len = strlen(policy);
 	const char *s;
@@ -697,9 +695,8 @@ static int wrap_configmap(const char *policy, const char *name, const char *ns, 
 		       K8S_CONFIGMAP_MAX);
 		return -E2BIG;
 	}
-	if (!EVP_Digest(policy, len, sum, NULL, EVP_sha256(), NULL))
+	if (tcl_sha256_hex(policy, len, false, hex))
 		return -ENOMEM;
-	tcl_hex(sum, 32, hex);
 	snprintf(count, sizeof(count), "%zu", n_ti);
 	/* Each container is attached as soon as it exists: one put frees everything. */
 	cm = json_object_new_object();
@@ -819,14 +816,10 @@ static int k8s_render(int argc, char **argv)
 
 	if (!r)
 		return 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		int reg = ctl_registry_opt(&r->reg, c, optarg);
-
-		if (reg < 0)
-			goto out;
-		if (reg)
-			continue;
+	while ((c = ctl_registry_getopt(&r->reg, argc, argv, "o:h", opts)) != -1) {
 		switch (c) {
+		case CTL_REGISTRY_BAD:
+			goto out;
 		case OPT_TRUST_KEY:
 			if (r->n_keys == MAX_TRUST_KEYS) {
 				pr_err(SUB, "at most %d --trust-key", MAX_TRUST_KEYS);

@@ -35,6 +35,21 @@ int ctl_registry_opt(struct ctl_registry *c, int opt, const char *arg)
 	}
 }
 
+int ctl_registry_getopt(struct ctl_registry *c, int argc, char **argv, const char *shortopts,
+			const struct option *longopts)
+{
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		r = ctl_registry_opt(c, opt, optarg);
+		if (r < 0)
+			return CTL_REGISTRY_BAD;
+		if (!r)
+			return opt;
+	}
+	return -1;
+}
+
 int ctl_registry_open(const struct ctl_registry *c, const char *arg, struct tcl_ref *ref,
 		      struct tcl_registry **reg)
 {

@@ -274,7 +274,6 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 	struct json_object_iterator it, end;
 	struct json_object *o = NULL, *v;
 	struct tcl_golden *g = NULL;
-	unsigned char md[32];
 	const char *key;
 	char *canon = NULL, eb[128];
 	size_t clen, i;
@@ -358,8 +357,9 @@ int tcl_golden_parse(const char *buf, size_t len, struct tcl_golden **out)
 		rc = -EINVAL;
 		goto out;
 	}
-	EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
-	tcl_hex(md, 32, g->sha256);
+	rc = tcl_sha256_hex(buf, len, false, g->sha256);
+	if (rc)
+		goto out;
 	*out = g;
 	g = NULL;
 out:
@@ -460,17 +460,16 @@ static int load_key_file(const char *path, bool priv, EVP_PKEY **out)
 
 static int keyid_of(EVP_PKEY *k, char out[65])
 {
-	unsigned char *der = NULL, md[32];
+	unsigned char *der = NULL;
 	int n = i2d_PUBKEY(k, &der);
 
 	if (n <= 0) {
 		ERR_clear_error();
 		return -ENOMEM;
 	}
-	EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL);
+	n = tcl_sha256_hex(der, (size_t)n, false, out);
 	OPENSSL_free(der);
-	tcl_hex(md, 32, out);
-	return 0;
+	return n;
 }
 
 int tcl_golden_keyid(const char *pem_path, char keyid[65])

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "hexb64.h"
 
 void tcl_hex(const uint8_t *in, size_t len, char *out)
@@ -16,6 +18,20 @@ void tcl_hex(const uint8_t *in, size_t len, char *out)
 		out[2 * i + 1] = digits[in[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+int tcl_sha256_hex(const void *in, size_t len, bool prefix, char *out)
+{
+	unsigned char md[32];
+
+	if (!EVP_Digest(in, len, md, NULL, EVP_sha256(), NULL))
+		return -ENOMEM;
+	if (prefix) {
+		memcpy(out, "sha256:", 7);
+		out += 7;
+	}
+	tcl_hex(md, sizeof(md), out);
+	return 0;
 }
 
 static int hexval(char c)

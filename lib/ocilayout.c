@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "canonjson.h"
 #include "diag.h"
@@ -147,7 +146,6 @@ static int open_blob(struct oci *x, const char *what, const struct desc *d, int 
 static int read_json_blob(struct oci *x, const char *what, const struct desc *d,
 			  struct json_object **out)
 {
-	unsigned char md[32];
 	char *buf = NULL, got[65];
 	int fd = -1, rc;
 
@@ -170,8 +168,9 @@ static int read_json_blob(struct oci *x, const char *what, const struct desc *d,
 		pr_err("oci", "%s: blob %s: %s", what, d->digest, strerror(-rc));
 		goto out;
 	}
-	EVP_Digest(buf, d->size, md, NULL, EVP_sha256(), NULL);
-	tcl_hex(md, 32, got);
+	rc = tcl_sha256_hex(buf, d->size, false, got);
+	if (rc)
+		goto out;
 	if (strcmp(got, d->digest + 7)) {
 		pr_err("oci", "%s: blob %s: digest mismatch, content is sha256:%s", what,
 		       d->digest, got);

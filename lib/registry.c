@@ -46,13 +46,26 @@ static void digest_str(const unsigned char md[32], char out[TCL_DIGEST_LEN + 1])
 	tcl_hex(md, 32, out + 7);
 }
 
-static void sha256_hex(const void *data, size_t len, char out[TCL_DIGEST_LEN + 1])
+/* Send @r; a status other than @want is an error, logged unless @quiet_404 and it is 404. */
+static int reg_call(struct tcl_registry *reg, struct tcl_http_req *r, const char *what, long want,
+		    bool quiet_404)
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	int err = tcl_http_request(reg->http, r, what);
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	digest_str(md, out);
+	if (!err && r->status != want)
+		err = tcl_http_fail(reg->http, r, what, !(quiet_404 && r->status == 404));
+	return err;
+}
+
+/* Hand the response body of @r to the caller (an empty one as 1 malloc'd byte). */
+static int take_body(struct tcl_http_req *r, void **data, size_t *len)
+{
+	*data = r->resp ? r->resp : malloc(1);
+	if (!*data)
+		return -ENOMEM;
+	*len = r->resp_len;
+	r->resp = NULL;
+	return 0;
 }
 
 static bool loopback_host(const char *h)
@@ -210,9 +223,7 @@ int tcl_registry_ping(struct tcl_registry *reg)
 	if (asprintf(&url, "%s/v2/", reg->base) < 0)
 		return -ENOMEM;
 	r.url = url;
-	err = tcl_http_request(reg->http, &r, "GET /v2/");
-	if (!err && r.status != 200)
-		err = tcl_http_fail(reg->http, &r, "GET /v2/", true);
+	err = reg_call(reg, &r, "GET /v2/", 200, false);
 	tcl_http_req_clear(&r);
 	free(url);
 	return err;
@@ -320,13 +331,9 @@ static int upload(struct tcl_registry *reg, const char *repo, const char *digest
 		return -ENOMEM;
 	snprintf(what, sizeof(what), "upload blob %s@%s", repo, digest);
 	r.url = url;
-	err = tcl_http_request(reg->http, &r, what);
+	err = reg_call(reg, &r, what, 202, false);
 	if (err)
 		goto out;
-	if (r.status != 202) {
-		err = tcl_http_fail(reg->http, &r, what, true);
-		goto out;
-	}
 	if (!r.location) {
 		seterr(reg, true, "registry %s: %s: 202 without a Location header", reg->base,
 		       what);
@@ -341,13 +348,9 @@ static int upload(struct tcl_registry *reg, const char *repo, const char *digest
 	r.xfer = src->size;
 	r.ctype = "application/octet-stream";
 	r.body = src;
-	err = tcl_http_request(reg->http, &r, what);
+	err = reg_call(reg, &r, what, 201, false);
 	if (err)
 		goto out;
-	if (r.status != 201) {
-		err = tcl_http_fail(reg->http, &r, what, true);
-		goto out;
-	}
 	if (r.header && strcmp(r.header, digest)) {
 		seterr(reg, true, "registry %s: %s: registry stored it as %.80s", reg->base, what,
 		       r.header);
@@ -369,7 +372,9 @@ int tcl_registry_push_blob(struct tcl_registry *reg, const char *repo, const voi
 
 	if ((err = check_repo(reg, repo)))
 		return err;
-	sha256_hex(data, len, digest);
+	err = tcl_sha256_hex(data, len, true, digest);
+	if (err)
+		return err;
 	err = upload(reg, repo, digest, &src);
 	if (!err && digest_out)
 		memcpy(digest_out, digest, sizeof(digest));
@@ -449,13 +454,9 @@ int tcl_registry_get_blob(struct tcl_registry *reg, const char *repo, const char
 	if (r.max < ERRBODY_MAX)
 		r.max = ERRBODY_MAX;
 	r.xfer = max;
-	err = tcl_http_request(reg->http, &r, what);
+	err = reg_call(reg, &r, what, 200, false);
 	if (err)
 		goto out;
-	if (r.status != 200) {
-		err = tcl_http_fail(reg->http, &r, what, true);
-		goto out;
-	}
 	if (r.resp_len > max) {
 		seterr(reg, true, "registry %s: %s: response larger than %zu bytes, refused",
 		       reg->base, what, max);
@@ -469,22 +470,30 @@ int tcl_registry_get_blob(struct tcl_registry *reg, const char *repo, const char
 		err = -EBADMSG;
 		goto out;
 	}
-	*data = r.resp ? r.resp : malloc(1);
-	if (!*data) {
-		err = -ENOMEM;
+	err = take_body(&r, data, len);
+	if (err)
 		goto out;
-	}
-	*len = r.resp_len;
-	r.resp = NULL;
 out:
 	tcl_http_req_clear(&r);
 	free(url);
 	return err;
 }
 
-static bool ref_is_tag_or_digest(const char *ref)
+/* A manifest request: @repo and @ref (a tag or a digest) checked, and @what said of it. */
+static int manifest_what(struct tcl_registry *reg, const char *verb, const char *repo,
+			 const char *ref, char *what, size_t cap)
 {
-	return ref && (tcl_digest_valid(ref) || tcl_ref_tag_valid(ref, strnlen(ref, 129)));
+	int err = check_repo(reg, repo);
+
+	if (err)
+		return err;
+	if (!ref || (!tcl_digest_valid(ref) && !tcl_ref_tag_valid(ref, strnlen(ref, 129)))) {
+		seterr(reg, true, "invalid tag or digest '%.130s'", ref ? ref : "(null)");
+		return -EINVAL;
+	}
+	snprintf(what, cap, "%s manifest %s%s%s", verb, repo, tcl_digest_valid(ref) ? "@" : ":",
+		 ref);
+	return 0;
 }
 
 int tcl_registry_put_manifest(struct tcl_registry *reg, const char *repo, const char *ref,
@@ -497,14 +506,8 @@ int tcl_registry_put_manifest(struct tcl_registry *reg, const char *repo, const 
 	json_object *root = NULL, *v;
 	int err;
 
-	if ((err = check_repo(reg, repo)))
+	if ((err = manifest_what(reg, "PUT", repo, ref, what, sizeof(what))))
 		return err;
-	if (!ref_is_tag_or_digest(ref)) {
-		seterr(reg, true, "invalid tag or digest '%.130s'", ref ? ref : "(null)");
-		return -EINVAL;
-	}
-	snprintf(what, sizeof(what), "PUT manifest %s%s%s", repo, tcl_digest_valid(ref) ? "@" : ":",
-		 ref);
 	if (len > TCL_MANIFEST_MAX) {
 		seterr(reg, true, "%s: manifest of %zu bytes exceeds %u", what, len,
 		       TCL_MANIFEST_MAX);
@@ -530,7 +533,9 @@ int tcl_registry_put_manifest(struct tcl_registry *reg, const char *repo, const 
 		err = -ENOMEM;
 		goto out;
 	}
-	sha256_hex(data, len, digest);
+	err = tcl_sha256_hex(data, len, true, digest);
+	if (err)
+		goto out;
 	if (tcl_digest_valid(ref) && strcmp(ref, digest)) {
 		seterr(reg, true, "%s: manifest content hashes to %s", what, digest);
 		err = -EINVAL;
@@ -543,13 +548,9 @@ int tcl_registry_put_manifest(struct tcl_registry *reg, const char *repo, const 
 	}
 	r.url = url;
 	r.ctype = mt;
-	err = tcl_http_request(reg->http, &r, what);
+	err = reg_call(reg, &r, what, 201, false);
 	if (err)
 		goto out;
-	if (r.status != 201) {
-		err = tcl_http_fail(reg->http, &r, what, true);
-		goto out;
-	}
 	if (r.header && strcmp(r.header, digest)) {
 		seterr(reg, true, "registry %s: %s: registry stored it as %.80s, we sent %s",
 		       reg->base, what, r.header, digest);
@@ -579,24 +580,14 @@ int tcl_registry_get_manifest_ex(struct tcl_registry *reg, const char *repo, con
 	*len = 0;
 	if (media_type)
 		*media_type = NULL;
-	if ((err = check_repo(reg, repo)))
+	if ((err = manifest_what(reg, "GET", repo, ref, what, sizeof(what))))
 		return err;
-	if (!ref_is_tag_or_digest(ref)) {
-		seterr(reg, true, "invalid tag or digest '%.130s'", ref ? ref : "(null)");
-		return -EINVAL;
-	}
-	snprintf(what, sizeof(what), "GET manifest %s%s%s", repo, tcl_digest_valid(ref) ? "@" : ":",
-		 ref);
 	if (asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, repo, ref) < 0)
 		return -ENOMEM;
 	r.url = url;
-	err = tcl_http_request(reg->http, &r, what);
+	err = reg_call(reg, &r, what, 200, quiet);
 	if (err)
 		goto out;
-	if (r.status != 200) {
-		err = tcl_http_fail(reg->http, &r, what, !(quiet && r.status == 404));
-		goto out;
-	}
 	if ((err = finish_digest(&r, got)))
 		goto out;
 	if (tcl_digest_valid(ref) ? strcmp(got, ref) != 0 :
@@ -617,13 +608,9 @@ int tcl_registry_get_manifest_ex(struct tcl_registry *reg, const char *repo, con
 			goto out;
 		}
 	}
-	*data = r.resp ? r.resp : malloc(1);
-	if (!*data) {
-		err = -ENOMEM;
+	err = take_body(&r, data, len);
+	if (err)
 		goto out;
-	}
-	*len = r.resp_len;
-	r.resp = NULL;
 	if (digest_out)
 		memcpy(digest_out, got, sizeof(got));
 out:
@@ -663,13 +650,9 @@ int tcl_registry_resolve(struct tcl_registry *reg, const char *repo, const char 
 	if (asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, repo, tag) < 0)
 		return -ENOMEM;
 	r.url = url;
-	err = tcl_http_request(reg->http, &r, what);
+	err = reg_call(reg, &r, what, 200, false);
 	if (err)
 		goto out;
-	if (r.status != 200) {
-		err = tcl_http_fail(reg->http, &r, what, true);
-		goto out;
-	}
 	if (r.header && tcl_digest_valid(r.header)) {
 		memcpy(digest_out, r.header, TCL_DIGEST_LEN + 1);
 		goto out;
