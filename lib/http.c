@@ -50,45 +50,25 @@ static bool is_token_char(int c)
 static int auth_value(const char **pp, char *dst, size_t cap)
 {
 	const char *p = *pp;
+	bool quoted = *p == '"';
 	size_t n = 0;
 
-	if (*p == '"') {
-		p++;
-		for (;;) {
-			if (*p == '\0')
-				return -EINVAL;
-			if (*p == '"')
-				break;
-			if (*p == '\\') {
-				p++;
-				if (*p == '\0')
-					return -EINVAL;
-			}
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				return -EINVAL;
-			if (dst) {
-				if (n + 1 >= cap)
-					return -EINVAL;
-				dst[n] = *p;
-			}
-			n++;
+	p += quoted;
+	/* token68 values such as base64 may carry '/', '+', '=' */
+	while (quoted ? *p != '"' : *p && *p != ',' && *p != ' ' && *p != '\t') {
+		if (quoted && *p == '\\')
 			p++;
-		}
-		p++;
-	} else {
-		/* token68 values such as base64 may carry '/', '+', '=' */
-		while (*p && *p != ',' && *p != ' ' && *p != '\t') {
-			if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"')
+		if (*p == '\0' || (unsigned char)*p < 0x20 || *p == 0x7f || (!quoted && *p == '"'))
+			return -EINVAL;
+		if (dst) {
+			if (n + 1 >= cap)
 				return -EINVAL;
-			if (dst) {
-				if (n + 1 >= cap)
-					return -EINVAL;
-				dst[n] = *p;
-			}
-			n++;
-			p++;
+			dst[n] = *p;
 		}
+		n++;
+		p++;
 	}
+	p += quoted;
 	if (dst)
 		dst[n] = '\0';
 	*pp = p;

@@ -32,6 +32,7 @@
 #include "canonjson.h"
 #include "diag.h"
 #include "evstream.h"
+#include "fuzz.h"
 
 static char sock_path[108];
 
@@ -48,23 +49,17 @@ static const char *const seeds[] = {
 static void write_seeds(const char *dir)
 {
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		char path[4096];
-		FILE *f;
+		char name[32];
 
-		snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
-		f = fopen(path, "w");
-		if (!f)
-			continue;
-		fwrite(seeds[i], 1, 4 + strlen(seeds[i] + 4), f);
-		fclose(f);
+		snprintf(name, sizeof(name), "%zu", i);
+		fuzz_seed(dir, name, -1, seeds[i], 4 + strlen(seeds[i] + 4));
 	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = getenv("TCL_FUZZ_SEED_DIR");
+	const char *dir = fuzz_init();
 
-	tcl_verbosity = getenv("TCL_FUZZ_VERBOSE") ? TCL_DEBUG : -1;
 	snprintf(sock_path, sizeof(sock_path), "/tmp/tcl-fuzz-evstream-%d.sock", (int)getpid());
 	if (dir)
 		write_seeds(dir);

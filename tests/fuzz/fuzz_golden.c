@@ -24,6 +24,7 @@
 
 #include "canonjson.h"
 #include "diag.h"
+#include "fuzz.h"
 #include "golden.h"
 #include "ocilayout.h"
 
@@ -98,20 +99,6 @@ static void fuzz_layers(const uint8_t *data, size_t size, const char *mt, int tw
 	    (!two || !tcl_rootfs_apply_mem(fs, data + split, size - split, mt, NULL)))
 		tcl_rootfs_walk(fs, walk_cb, &n);
 	tcl_rootfs_free(fs);
-}
-
-static void seed(const char *dir, const char *name, char mode, const void *p, size_t n)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
-	f = fopen(path, "w");
-	if (!f)
-		return;
-	fputc(mode, f);
-	fwrite(p, 1, n, f);
-	fclose(f);
 }
 
 struct sent {
@@ -196,26 +183,25 @@ static void write_seeds(const char *dir)
 	static char a[65536], b[65536], both[2 + 131072];
 	size_t na, nb;
 
-	seed(dir, "manifest", 0, manifest, sizeof(manifest) - 1);
-	seed(dir, "sig", 4, sig, sizeof(sig) - 1);
+	fuzz_seed(dir, "manifest", 0, manifest, sizeof(manifest) - 1);
+	fuzz_seed(dir, "sig", 4, sig, sizeof(sig) - 1);
 	na = make_tar(l1, sizeof(l1) / sizeof(l1[0]), 0, a, sizeof(a));
 	nb = make_tar(l2, sizeof(l2) / sizeof(l2[0]), 0, b, sizeof(b));
-	seed(dir, "tar1", 1, a, na);
-	seed(dir, "tar2", 1, b, nb);
+	fuzz_seed(dir, "tar1", 1, a, na);
+	fuzz_seed(dir, "tar2", 1, b, nb);
 	both[0] = (char)(na >> 8);
 	both[1] = (char)na;
 	memcpy(both + 2, a, na);
 	memcpy(both + 2 + na, b, nb);
-	seed(dir, "two", 3, both, 2 + na + nb);
+	fuzz_seed(dir, "two", 3, both, 2 + na + nb);
 	na = make_tar(l1, sizeof(l1) / sizeof(l1[0]), 1, a, sizeof(a));
-	seed(dir, "tgz", 2, a, na);
+	fuzz_seed(dir, "tgz", 2, a, na);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = getenv("TCL_FUZZ_SEED_DIR");
+	const char *dir = fuzz_init();
 
-	tcl_verbosity = getenv("TCL_FUZZ_VERBOSE") ? TCL_DEBUG : -1;
 	if (dir)
 		write_seeds(dir);
 	return 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fuzz.h"
 #include "policy.h"
 
 #define ORIGIN "fuzz.json"
@@ -40,23 +41,17 @@ static const char *const seeds[] = {
 static void write_seeds(const char *dir)
 {
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		char path[4096];
-		FILE *f;
+		char name[32];
 
-		snprintf(path, sizeof(path), "%s/seed-%zu.json", dir, i);
-		f = fopen(path, "w");
-		if (!f)
-			continue;
-		fputs(seeds[i], f);
-		fclose(f);
+		snprintf(name, sizeof(name), "%zu.json", i);
+		fuzz_seed(dir, name, -1, seeds[i], strlen(seeds[i]));
 	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = getenv("TCL_FUZZ_SEED_DIR");
+	const char *dir = fuzz_init();
 
-	tcl_verbosity = getenv("TCL_FUZZ_VERBOSE") ? TCL_DEBUG : -1;
 	if (dir)
 		write_seeds(dir);
 	return 0;
