@@ -40,7 +40,7 @@ done
 check_includes bpf bpf include vmlinux lib
 # bpf/ may use lib/ only for headers written for both compilers
 if grep -hs '^#[[:space:]]*include[[:space:]]*"' bpf/*.[ch] | sed 's/.*"\(.*\)".*/\1/' |
-	while read -r h; do [ -f "lib/$h" ] && ! grep -q 'BPF and user space\|both the BPF' "lib/$h" && echo "$h"; done |
+	while read -r h; do [ -f "lib/$h" ] && ! grep -q 'both compilers' "lib/$h" && echo "$h"; done |
 	grep -q .; then
 	bad "bpf/ includes a lib/ header that is not written for both compilers"
 else
