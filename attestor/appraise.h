@@ -23,6 +23,13 @@
  *   records_lost (ima-buf)                     JSON with count, source ("kernel"|"agent"):
  *                                              always a node finding ("incomplete log: N
  *                                              records lost ..."): what ran may be missing
+ *   agent_start (ima-buf)                      JSON with mode: the node's mode from here on
+ *                                              (reset by boot_aggregate; unknown until then)
+ *   exec_refused (ima-buf)                     JSON with container_id, digest, hook, path,
+ *                                              reason: the kernel refused the file.  Under
+ *                                              enforce mode a refusal of the container's
+ *                                              (container untrusted, node not); host,
+ *                                              malformed or not enforce: a node finding
  *   other ima-buf events                       recorded, not appraised
  * Anything else is a finding (an offending entry with its reason). */
 #ifndef ATT_APPRAISE_H
@@ -38,6 +45,7 @@ struct tcl_golden;
 struct tcl_policy;
 
 #define ATT_RECORD_MAX	(64u << 10)	/* ima-buf JSON records the attestor parses */
+#define ATT_REFUSED_NAME_MAX	4096	/* bytes of an exec_refused path kept in a refusal */
 
 /* Sorted SHA-256 digests (the host allowlist). */
 struct att_allow {
@@ -70,6 +78,7 @@ struct att_appraise_res {
 	size_t pending_entries;		/* complete entries after that prefix, not yet quoted */
 	uint8_t pcr[32];		/* the replayed value (= the quoted one on success) */
 	size_t findings;		/* new findings (node + containers) */
+	size_t refusals;		/* new container refusals (exec_refused, enforce mode) */
 	size_t unappraised;		/* new host entries without an allowlist */
 	char error[ATT_REASON_MAX];	/* why, on failure */
 };

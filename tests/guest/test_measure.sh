@@ -37,6 +37,7 @@ else
 		"$TOP/ctl/quote.c" "$TOP/ctl/ak.c" "$TOP/ctl/cmds.c" "$TOP/lib/log.c" \
 		"$TOP/lib/tpm.c" "$TOP/lib/tpm_verify.c" "$TOP/lib/canonjson.c" "$TOP/lib/util.c" \
 		"$TOP/lib/diag.c" "$TOP/lib/fileio.c" "$TOP/lib/hexb64.c" "$TOP/lib/escape.c" \
+		"$TOP/lib/jsonb.c" \
 		$LIBS -o $T 2>$W/cc.err
 fi
 if [ ! -x $T ]; then

@@ -71,7 +71,7 @@ LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c)
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/log.c ctl/quote.c ctl/ak.c ctl/cmds.c lib/log.c
 	lib/tpm.c lib/tpm_verify.c lib/canonjson.c lib/util.c lib/diag.c lib/fileio.c lib/hexb64.c
-	lib/escape.c"
+	lib/escape.c lib/jsonb.c"
 T=$TMP/measure_tool
 TS=$TMP/measure_tool-san
 # shellcheck disable=SC2086
@@ -185,6 +185,18 @@ check "tclctl log verify --pcrs (offline) accepts the real log" 0 \
 echo "== reopen: the dedup set comes back from the log"
 check "the same 10,000 again: all deduplicated" 0 m burst 10000 --containers 5
 has "no new entry" 'status: state=ok .*entries=10051 extended=10051 .*measured=0 deduped=10000'
+
+echo "== refused attempts: exec_refused (ima-buf) entries, one per (container, digest)"
+check "3 refusals, 100 attempts each, flushed" 0 m burst 0 --refused 3
+has "3 entries, 297 attempts deduplicated" 'status: state=ok .*measured=3 deduped=297 dropped=0'
+check "log show: 3 exec_refused entries, ima-buf" 0 \
+	test "$(ctl log show --log "$L" | grep -c ' ima-buf sha256:[0-9a-f]* exec_refused 7b')" = 3
+check "tclctl log verify --strict with exec_refused entries" 0 verify_live --strict
+pcrs_files
+check "evmctl ima_measurement accepts the log with exec_refused entries (every bank)" 0 \
+	evm_ok "$L"
+check "reopen: the refusals are known, none logged again" 0 m burst 0 --refused 3
+has "no new entry" 'status: state=ok .*measured=0 deduped=300'
 
 echo "== crash between append and extend (test hook)"
 mplain --crash-after-appends 1 burst 3000 --start 100000 >"$TMP/out" 2>&1
