@@ -549,7 +549,7 @@ int tcl_attest_get_challenge(struct tcl_attest *a, struct tcl_attest_challenge *
 {
 	struct json_object *resp = NULL;
 	char path[300];
-	const char *nonce;
+	const char *nonce, *bank;
 	int64_t mask = 0, off = -1, exp = 0;
 	int rc;
 
@@ -563,6 +563,16 @@ int tcl_attest_get_challenge(struct tcl_attest *a, struct tcl_attest_challenge *
 	    !jint(resp, "pcr_mask", &mask) || mask <= 0 || mask > 0xffffff ||
 	    !jint(resp, "log_offset", &off) || off < 0) {
 		say(r->reason, sizeof(r->reason), "challenge answer is malformed");
+		pr_err(SUB, "%s", r->reason);
+		rc = -EPROTO;
+		goto out;
+	}
+	/* the bank the attestor replays the log in; every allocated bank is extended */
+	bank = jstr(resp, "bank");
+	c->bank = bank ? tcl_tpm_alg_by_name(bank) : TCL_TPM_ALG_SHA256;
+	if (!c->bank || !tcl_tpm_alg_size(c->bank)) {
+		say(r->reason, sizeof(r->reason), "challenge asks for the unknown bank \"%.16s\"",
+		    bank);
 		pr_err(SUB, "%s", r->reason);
 		rc = -EPROTO;
 		goto out;
@@ -787,7 +797,7 @@ static int push_once(struct tcl_attest *a, struct tcl_attest_result *r)
 	if (!q)
 		return -ENOMEM;
 	tcl_attest_bind(ch.nonce, a->cert_sha, qual);
-	rc = tcl_tpm_quote(a->tpm, qual, sizeof(qual), TCL_TPM_ALG_SHA256, ch.pcr_mask, q);
+	rc = tcl_tpm_quote(a->tpm, qual, sizeof(qual), ch.bank, ch.pcr_mask, q);
 	if (rc)
 		goto out;
 	/* after the quote: the bytes cover at least what the PCR covers */

@@ -100,6 +100,8 @@ int tcl_attest_push(struct tcl_attest *a, struct tcl_attest_result *r);
 struct tcl_attest_challenge {
 	uint8_t nonce[32];
 	uint32_t pcr_mask;
+	uint16_t bank;			/* TCL_TPM_ALG_*: the challenge's "bank", sha256
+					 * when an older attestor does not say */
 	uint64_t log_offset;		/* where the attestor stands in this node's log */
 	long expires_in;
 };

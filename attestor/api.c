@@ -384,6 +384,13 @@ static uint32_t quote_mask(const struct att_api *a)
 	return 0x3ffu | 1u << a->cfg->pcr;
 }
 
+/* The bank a node is asked to quote: --pcr-bank, except for a node whose log was replayed in
+ * another bank so far (--pcr-bank changed since): that one goes on until its log restarts. */
+static enum tcl_log_alg node_bank(const struct att_api *a, const struct att_node *n)
+{
+	return n->log_offset ? n->pcr_bank : (enum tcl_log_alg)a->cfg->pcr_bank;
+}
+
 static struct att_node *enrolled_node(struct ctx *c, const char *id)
 {
 	struct att_node *n = att_node_get(c->a->st, id);
@@ -413,7 +420,7 @@ static void challenge(struct ctx *c, const char *id)
 	o = json_object_new_object();
 	tcl_json_add_str(o, "nonce", hex);
 	tcl_json_add_int(o, "expires_in", a->cfg->nonce_ttl);
-	tcl_json_add_str(o, "bank", "sha256");
+	tcl_json_add_str(o, "bank", tcl_log_alg_name(node_bank(a, n)));
 	tcl_json_add_int(o, "pcr", a->cfg->pcr);
 	tcl_json_add_int(o, "pcr_mask", quote_mask(a));
 	tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
@@ -459,6 +466,8 @@ static void evidence(struct ctx *c, const char *id)
 	struct json_object *o;
 	uint8_t qual[32], buf[ATT_NONCE_LEN + 32];
 	const uint8_t *quoted;
+	enum tcl_log_alg bank;
+	size_t dl;
 	char err[512], rbuf[2 * ATT_REASON_MAX];
 	const char *reason;
 	enum att_verdict v;
@@ -481,9 +490,17 @@ static void evidence(struct ctx *c, const char *id)
 			  a->cfg->pcr);
 		goto out;
 	}
-	if (ev.pcr_values_len != 11 * 32) {
+	/* the bank asked for in the challenge, or --pcr-bank (a node moving to it) */
+	bank = tcl_log_alg_from_name(tcl_tpm_alg_name(ev.bank));
+	if (bank != node_bank(a, n) && (int)bank != a->cfg->pcr_bank) {
 		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, 400, "pcr_values must hold 11 sha256 values");
+		reply_err(c, 400, "bank must be %s", tcl_log_alg_name(node_bank(a, n)));
+		goto out;
+	}
+	dl = tcl_log_alg_size(bank);
+	if (ev.pcr_values_len != 11 * dl) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		reply_err(c, 400, "pcr_values must hold 11 %s values", tcl_log_alg_name(bank));
 		goto out;
 	}
 	rc = att_nonce_take(n, ev.nonce, att_mono_ms());
@@ -558,13 +575,16 @@ static void evidence(struct ctx *c, const char *id)
 		goto out;
 	}
 	/* PCR values in ascending order: 0-9, then the log PCR (--pcr is 10 or above) */
-	quoted = ev.pcr_values + 10 * 32;
-	acfg = (struct att_appraise_cfg){ .pcr = a->cfg->pcr, .max_entries = a->cfg->max_entries,
+	quoted = ev.pcr_values + 10 * dl;
+	acfg = (struct att_appraise_cfg){ .pcr = a->cfg->pcr, .bank = bank,
+		.max_entries = a->cfg->max_entries,
 		.host_allow = a->have_host_allow ? &a->host_allow : NULL,
 		.golden = a->gc ? att_goldcache_get : NULL, .golden_arg = a->gc };
 	if (a->gc)
 		att_goldcache_epoch(a->gc);
-	rc = att_appraise(&acfg, n, ev.log, ev.log_len, quoted, ev.pcr_values, att_now(), &res);
+	/* boot_aggregate is SHA-256 over the sha256 bank: another bank's quote cannot check it */
+	rc = att_appraise(&acfg, n, ev.log, ev.log_len, quoted,
+			  bank == TCL_LOG_SHA256 ? ev.pcr_values : NULL, att_now(), &res);
 	switch (rc) {
 	case 0:
 		break;
@@ -577,6 +597,10 @@ static void evidence(struct ctx *c, const char *id)
 	case -E2BIG:
 		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
 		reply_err(c, 413, "%s (--max-entries)", res.error);
+		goto out;
+	case -EXDEV:
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		reply_err(c, 409, "%s: get a new challenge", res.error);
 		goto out;
 	case -EAGAIN:
 		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
@@ -594,10 +618,9 @@ static void evidence(struct ctx *c, const char *id)
 	a->m.evidence_accepted++;
 	a->m.entries_appraised += res.accepted_entries;
 	a->m.findings += res.findings;
-	a->m.refusals += res.refusals;
 	/* findings now; the rest with the next tick: lost in a crash, it comes back, since the
 	 * nodes resend the log from the offset the attestor reloads */
-	if (res.findings || res.refusals)
+	if (res.findings)
 		save(a);
 	else
 		a->dirty = true;
@@ -616,7 +639,6 @@ static void evidence(struct ctx *c, const char *id)
 	tcl_json_add_int(o, "accepted_entries", (int64_t)res.accepted_entries);
 	tcl_json_add_int(o, "pending_entries", (int64_t)res.pending_entries);
 	tcl_json_add_int(o, "findings", (int64_t)res.findings);
-	tcl_json_add_int(o, "refusals", (int64_t)res.refusals);
 	tcl_json_add_int(o, "unappraised", (int64_t)res.unappraised);
 	reply(c, 200, o);
 out:

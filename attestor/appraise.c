@@ -11,8 +11,6 @@
 
 #include "appraise.h"
 #include "canonjson.h"
-#include "diag.h"
-#include "escape.h"
 #include "golden.h"
 #include "log.h"
 #include "policy.h"
@@ -70,24 +68,30 @@ static void __attribute__((format(printf, 3, 4))) say(char *buf, size_t len, con
 	va_end(ap);
 }
 
-/* SHA-256 fetched once: an implicit fetch per digest (EVP_sha256()) takes OpenSSL's global
- * locks, which showed up in profiles of 10,000-entry evidence.  One event loop, one caller. */
-static void sha256(const void *p, size_t len, uint8_t out[32])
+/* Each bank's digest fetched once: an implicit fetch per digest (EVP_sha256()) takes OpenSSL's
+ * global locks, which showed up in profiles of 10,000-entry evidence.  One event loop, one
+ * caller. */
+static void bank_hash(enum tcl_log_alg bank, const void *p, size_t len, uint8_t *out)
 {
-	static EVP_MD *md;
+	static EVP_MD *md[TCL_LOG_NR_ALGS];
 
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	EVP_Digest(p, len, out, NULL, md ? md : EVP_sha256(), NULL);
+	if (!md[bank])
+		md[bank] = EVP_MD_fetch(NULL, tcl_log_alg_name(bank), NULL);
+	if (md[bank])
+		EVP_Digest(p, len, out, NULL, md[bank], NULL);
+	else
+		EVP_Digest(p, len, out, NULL, EVP_get_digestbyname(tcl_log_alg_name(bank)), NULL);
 }
 
-static void extend256(uint8_t pcr[32], const uint8_t d[32])
+/* PCR_Extend in @bank: pcr = H(pcr || d) */
+static void bank_extend(enum tcl_log_alg bank, uint8_t *pcr, const uint8_t *d)
 {
-	uint8_t buf[64];
+	size_t dl = tcl_log_alg_size(bank);
+	uint8_t buf[2 * TCL_LOG_DIGEST_MAX];
 
-	memcpy(buf, pcr, 32);
-	memcpy(buf + 32, d, 32);
-	sha256(buf, sizeof(buf), pcr);
+	memcpy(buf, pcr, dl);
+	memcpy(buf + dl, d, dl);
+	bank_hash(bank, buf, 2 * dl, pcr);
 }
 
 /* Parse the entry at @off; on failure res->error says where and why. */
@@ -282,10 +286,7 @@ static void on_file(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 
 		if (r->base + off != 0) {
 			node_find(r, off, e->name, dg, "boot_aggregate after the start of the log");
-			return;
-		}
-		r->n->mode = ATT_MODE_UNKNOWN;	/* a new log: no agent_start seen yet */
-		if (r->pcr0_9) {
+		} else if (r->pcr0_9) {
 			tcl_log_boot_aggregate((const uint8_t (*)[32])r->pcr0_9, agg);
 			if (e->digest_len != 32 || strcmp(e->digest_algo, "sha256") ||
 			    memcmp(agg, e->digest, 32))
@@ -473,96 +474,6 @@ static void on_lost(struct run *r, const struct tcl_log_entry *e, uint64_t off, 
 	json_object_put(o);
 }
 
-/* agent_start: the agent's enforcement mode from here on ("enforce" or "audit"; anything else,
- * or a record that does not parse, reads as unknown: not enforce). */
-static void on_agent_start(struct run *r, const struct tcl_log_entry *e)
-{
-	struct json_object *o = NULL, *v;
-	const char *mode = NULL;
-
-	if (e->buf_len <= ATT_RECORD_MAX &&
-	    !tcl_json_parse("agent_start record", (const char *)e->buf, e->buf_len,
-			    ATT_RECORD_MAX, &o) && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "mode", &v) && json_object_is_type(v, json_type_string))
-		mode = json_object_get_string(v);
-	r->n->mode = mode && !strcmp(mode, "enforce") ? ATT_MODE_ENFORCE :
-		     mode && !strcmp(mode, "audit") ? ATT_MODE_AUDIT : ATT_MODE_UNKNOWN;
-	json_object_put(o);
-}
-
-/* exec_refused: the kernel refused to run a file (docs/measurement-log.md).  Nothing ran, so
- * under enforce mode it is a refusal of the container's (the container is untrusted, its node
- * is not); outside enforce mode, on the host, or malformed, the log cannot show that nothing
- * ran: a node finding. */
-static void on_refused(struct run *r, const struct tcl_log_entry *e, uint64_t off, const char *dg)
-{
-	const char *cid = NULL, *digest = NULL, *path = NULL, *hook = NULL, *reason = NULL;
-	char why[ATT_REASON_MAX], name[ATT_REFUSED_NAME_MAX + 1], esc[256];
-	struct att_container *c = NULL;
-	struct json_object *o = NULL;
-	const char *w = NULL;
-	bool bad = false;
-	int rc;
-
-	if (e->buf_len > ATT_RECORD_MAX ||
-	    tcl_json_parse("exec_refused record", (const char *)e->buf, e->buf_len, ATT_RECORD_MAX,
-			   &o) || !json_object_is_type(o, json_type_object)) {
-		w = "record is not a JSON object";
-	} else {
-		cid = rec_str(o, "container_id", &bad);
-		digest = rec_str(o, "digest", &bad);
-		path = rec_str(o, "path", &bad);
-		hook = rec_str(o, "hook", &bad);
-		reason = rec_str(o, "reason", &bad);
-		if (bad)
-			w = "a field is not a string";
-		else if (!digest || !tcl_digest_valid(digest))
-			w = "digest is not sha256:<64 hex>";
-		else if (!path)
-			w = "no path";
-		else if (cid && !att_container_id_valid(cid))
-			w = "container_id is not [A-Za-z0-9_.-]{1,128}";
-	}
-	if (w) {
-		say(why, sizeof(why), "malformed exec_refused record: %s", w);
-		node_find(r, off, e->name, dg, why);
-		goto out;
-	}
-	tcl_esc_utf8(path, strlen(path), name, sizeof(name));
-	if (!cid) {
-		say(why, sizeof(why), "host process: %s refused (%s): foreign code was tried "
-		    "outside any container", hook ? hook : "exec", reason ? reason : "?");
-		node_find(r, off, name, digest, why);
-		goto out;
-	}
-	if (r->n->mode != ATT_MODE_ENFORCE) {
-		say(why, sizeof(why), "container %s: %s refused (%s) while the agent's mode is %s, "
-		    "not enforce: the log cannot show that it did not run", cid,
-		    hook ? hook : "exec", reason ? reason : "?", att_mode_name(r->n->mode));
-		node_find(r, off, name, digest, why);
-		goto out;
-	}
-	rc = att_container_add(r->n, cid, &c);
-	if (rc) {
-		say(why, sizeof(why), "container %s: %s", cid,
-		    rc == -ENOSPC ? "too many containers on this node" : strerror(-rc));
-		node_find(r, off, name, digest, why);
-		goto out;
-	}
-	say(why, sizeof(why), "%s refused by the kernel (enforce mode): %s", hook ? hook : "exec",
-	    reason ? reason : "not allowed");
-	if (att_container_refusal(c, r->base + off, r->now, name, digest, why))
-		r->rc = -ENOMEM;
-	r->res->refusals++;
-	if (c->refusals.total <= ATT_FINDINGS_KEPT)
-		pr_warn("alert", "node %s container %s: %s of %s (%s) refused%s", r->n->id, cid,
-			hook ? hook : "exec", tcl_esc_log(name, esc, sizeof(esc)), digest,
-			c->refusals.total == ATT_FINDINGS_KEPT ? "; further refusals in this "
-			"container are counted, not logged" : "");
-out:
-	json_object_put(o);
-}
-
 static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 {
 	char dg[16 + 2 * TCL_LOG_DIGEST_MAX], why[ATT_REASON_MAX];
@@ -575,15 +486,6 @@ static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 	if (!strcmp(e->name, "records_lost")) {
 		digest_str(e, dg, sizeof(dg));
 		on_lost(r, e, off, dg);
-		return;
-	}
-	if (!strcmp(e->name, "agent_start")) {
-		on_agent_start(r, e);
-		return;
-	}
-	if (!strcmp(e->name, "exec_refused")) {
-		digest_str(e, dg, sizeof(dg));
-		on_refused(r, e, off, dg);
 		return;
 	}
 	if (!start && !stop && !verify)
@@ -648,22 +550,39 @@ static int prefetch(struct run *r, const struct ent *ents, size_t n)
 }
 
 int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const uint8_t *log,
-		 size_t len, const uint8_t quoted[32], const uint8_t *pcr0_9, int64_t now,
+		 size_t len, const uint8_t *quoted, const uint8_t *pcr0_9, int64_t now,
 		 struct att_appraise_res *res)
 {
+	enum tcl_log_alg bank = cfg->bank;
+	size_t dl = tcl_log_alg_size(bank);
 	struct run r = { .cfg = cfg, .n = n, .log = log, .base = n->log_offset, .now = now,
 			 .pcr0_9 = pcr0_9, .res = res };
 	size_t off = 0, sz, count = 0, cap = 0, match_len = 0;
 	struct ent *ents = NULL;
 	struct tcl_log_entry e;
-	uint8_t d[32];
+	uint8_t d[TCL_LOG_DIGEST_MAX];
 	bool matched;
-	char qh[65], rh[65];
+	char qh[2 * TCL_LOG_DIGEST_MAX + 1], rh[2 * TCL_LOG_DIGEST_MAX + 1];
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	memcpy(res->pcr, n->pcr, 32);
-	matched = !memcmp(res->pcr, quoted, 32);
+	if (!dl) {
+		say(res->error, sizeof(res->error), "unknown PCR bank %d", (int)bank);
+		return -EINVAL;
+	}
+	if (n->log_offset && bank != n->pcr_bank) {
+		say(res->error, sizeof(res->error), "the log of this node was replayed in the %s "
+		    "bank up to offset %llu: a quote over the %s bank cannot continue it",
+		    tcl_log_alg_name(n->pcr_bank), (unsigned long long)n->log_offset,
+		    tcl_log_alg_name(bank));
+		return -EXDEV;
+	}
+	/* a log that starts here starts from a zero PCR in the bank asked for */
+	if (!n->log_offset)
+		memset(res->pcr, 0, sizeof(res->pcr));
+	else
+		memcpy(res->pcr, n->pcr, dl);
+	matched = !memcmp(res->pcr, quoted, dl);
 	/* one parse per entry (it checks the template SHA-1); the entries are kept for the
 	 * appraisal passes, pointing into @log */
 	while (!matched && off < len) {
@@ -699,18 +618,18 @@ int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const u
 			rc = -EBADMSG;
 			goto out;
 		}
-		/* the sha256 bank is extended with SHA-256 of the template data */
-		sha256(ents[count - 1].e.data, ents[count - 1].e.data_len, d);
-		extend256(res->pcr, d);
+		/* each bank is extended with its own hash of the template data, as IMA does */
+		bank_hash(bank, ents[count - 1].e.data, ents[count - 1].e.data_len, d);
+		bank_extend(bank, res->pcr, d);
 		off += sz;
-		if (!memcmp(res->pcr, quoted, 32)) {
+		if (!memcmp(res->pcr, quoted, dl)) {
 			matched = true;
 			match_len = off;
 		}
 	}
 	if (!matched) {
-		tcl_hex(res->pcr, 32, rh);
-		tcl_hex(quoted, 32, qh);
+		tcl_hex(res->pcr, dl, rh);
+		tcl_hex(quoted, dl, qh);
 		say(res->error, sizeof(res->error),
 		    "the log from offset %llu (%zu entries) replays PCR %u to %s, the quote "
 		    "says %s", (unsigned long long)r.base, count, cfg->pcr, rh, qh);
@@ -741,7 +660,9 @@ int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const u
 	res->accepted_entries = count;
 	n->log_offset += match_len;
 	n->log_entries += count;
-	memcpy(n->pcr, quoted, 32);
+	memset(n->pcr, 0, sizeof(n->pcr));
+	memcpy(n->pcr, quoted, dl);
+	n->pcr_bank = bank;
 	rc = 0;
 out:
 	free(ents);

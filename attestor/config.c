@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "log.h"
 #include "util.h"
 
 #define CONFIG_MAX_BYTES (64u << 10)
@@ -15,7 +16,7 @@
 enum {
 	O_CONFIG = 256, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA, O_STATE, O_REGISTRY,
 	O_REGISTRY_CA, O_REGISTRY_AUTH, O_REGISTRY_TIMEOUT, O_TRUST_KEY, O_EK_CA,
-	O_HOST_POLICY, O_PCR, O_NONCE_TTL, O_STALE_AFTER, O_ENROL_TTL, O_MAX_BODY,
+	O_HOST_POLICY, O_PCR, O_PCR_BANK, O_NONCE_TTL, O_STALE_AFTER, O_ENROL_TTL, O_MAX_BODY,
 	O_MAX_ENTRIES, O_MAX_NODES, O_OPEN_READS, O_VERBOSE, O_QUIET, O_HELP
 };
 
@@ -34,6 +35,7 @@ static const struct option opts[] = {
 	{ "ek-ca", required_argument, NULL, O_EK_CA },
 	{ "host-policy", required_argument, NULL, O_HOST_POLICY },
 	{ "pcr", required_argument, NULL, O_PCR },
+	{ "pcr-bank", required_argument, NULL, O_PCR_BANK },
 	{ "nonce-ttl", required_argument, NULL, O_NONCE_TTL },
 	{ "stale-after", required_argument, NULL, O_STALE_AFTER },
 	{ "enrol-ttl", required_argument, NULL, O_ENROL_TTL },
@@ -77,6 +79,9 @@ void att_config_usage(FILE *f)
 		"                           files (default: host files are reported as unappraised)\n"
 		"  --pcr N                  PCR the nodes extend their log into, 10-15\n"
 		"                           (default 13)\n"
+		"  --pcr-bank ALG           bank the nodes quote, the log's replay: sha256\n"
+		"                           (default), sha1, sha384 or sha512; a node replayed\n"
+		"                           in another bank keeps it until its log restarts\n"
 		"  --nonce-ttl S            seconds a challenge stays valid (default 60)\n"
 		"  --stale-after S          seconds after the last evidence a node turns stale\n"
 		"                           (default 300)\n"
@@ -175,6 +180,10 @@ static int apply(struct att_config *c, int id, const char *v, const char *from, 
 		rc = num(v, 10, 15, false, &x);
 		c->pcr = (uint32_t)x;
 		break;
+	case O_PCR_BANK:
+		c->pcr_bank = tcl_log_alg_from_name(v);
+		rc = c->pcr_bank < 0 ? -EINVAL : 0;
+		break;
 	case O_NONCE_TTL:
 		rc = num(v, 1, 86400, false, &c->nonce_ttl);
 		break;
@@ -217,6 +226,7 @@ static void defaults(struct att_config *c)
 	memset(c, 0, sizeof(*c));
 	c->registry_timeout = 10;
 	c->pcr = 13;
+	c->pcr_bank = TCL_LOG_SHA256;
 	c->nonce_ttl = 60;
 	c->stale_after = 300;
 	c->enrol_ttl = 300;

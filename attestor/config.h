@@ -28,6 +28,7 @@ struct att_config {
 	char *ek_ca;			/* EK manufacturer CA bundle; set: EK certificates required */
 	char *host_policy;		/* policy v1 whose "allow" list is the host allowlist */
 	uint32_t pcr;
+	int pcr_bank;			/* enum tcl_log_alg the quotes and the replay use */
 	int64_t nonce_ttl;		/* seconds */
 	int64_t stale_after;		/* seconds */
 	int64_t enrol_ttl;		/* seconds an enrolment waits for its activation */

@@ -196,11 +196,13 @@ int att_evidence_parse(const char *buf, size_t len, size_t max_body, size_t max_
 		  &rc);
 	bank = str(o, what, "bank", true, &blen, err, errlen, &rc);
 	if (bank) {
-		if (strcmp(bank, "sha256") || blen != 6) {
-			snprintf(err, errlen, "%s: \"bank\" must be \"sha256\"", what);
+		/* the banks a log can be replayed in; which one the attestor takes is api.c's */
+		if (strlen(bank) != blen || tcl_log_alg_from_name(bank) < 0) {
+			snprintf(err, errlen, "%s: \"bank\" must be \"sha256\", \"sha1\", "
+				 "\"sha384\" or \"sha512\"", what);
 			rc = -EINVAL;
 		}
-		ev->bank = TCL_TPM_ALG_SHA256;
+		ev->bank = tcl_tpm_alg_by_name(bank);
 	}
 	ev->pcr_mask = (uint32_t)int_field(o, what, "pcr_mask", 1, (1 << TCL_TPM_NUM_PCRS) - 1,
 					   err, errlen, &rc);

@@ -6,7 +6,8 @@
  * why, in words fit for an HTTP error body.  Nothing is logged here.
  *
  * Evidence:   {"nonce":"<64 hex>","attest":"<b64 TPMS_ATTEST>","sig":"<b64 TPMT_SIGNATURE>",
- *              "bank":"sha256","pcr_mask":<int>,"pcr_values":"<b64, selected PCRs in order>",
+ *              "bank":"sha256"|"sha1"|"sha384"|"sha512","pcr_mask":<int>,
+ *              "pcr_values":"<b64, selected PCRs in order>",
  *              "log_offset":<int>,"log":"<b64 IMA binary log bytes from log_offset>"}
  * Enrolment:  {"node_id":"...","ek_pub":"<b64 TPM2B_PUBLIC>","ak_pub":"<b64 TPM2B_PUBLIC>",
  *              "tls_cert_sha256":"<64 hex>"[,"ek_cert":"<b64 DER>"]}

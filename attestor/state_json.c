@@ -76,8 +76,6 @@ static struct json_object *container_obj(const struct att_container *c)
 	rc |= tcl_json_add_bool(o, "stopped", c->stopped);
 	rc |= tcl_json_add_int(o, "files", (int64_t)c->files);
 	rc |= findings_to(o, &c->findings);
-	rc |= tcl_json_add(o, "refusals", att_findings_json(&c->refusals));
-	rc |= tcl_json_add_int(o, "refusals_total", (int64_t)c->refusals.total);
 	if (rc) {
 		json_object_put(o);
 		return NULL;
@@ -88,14 +86,14 @@ static struct json_object *container_obj(const struct att_container *c)
 static struct json_object *node_obj(const struct att_node *n, bool api)
 {
 	struct json_object *o = json_object_new_object(), *cs = json_object_new_array();
-	char pcr[65];
+	char pcr[2 * TCL_LOG_DIGEST_MAX + 1];
 	void **vals = NULL;
 	size_t nc = 0;
 	int rc = 0;
 
 	if (!o || !cs || tcl_map_sorted(&n->containers, &vals, &nc))
 		goto fail;
-	tcl_hex(n->pcr, sizeof(n->pcr), pcr);
+	tcl_hex(n->pcr, tcl_log_alg_size(n->pcr_bank), pcr);
 	rc |= tcl_json_add_str(o, "id", n->id);
 	rc |= tcl_json_add_int(o, "enrolled_at", n->enrolled_at);
 	if (!api)
@@ -109,7 +107,6 @@ static struct json_object *node_obj(const struct att_node *n, bool api)
 	rc |= tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
 	rc |= tcl_json_add_int(o, "log_entries", (int64_t)n->log_entries);
 	rc |= tcl_json_add_str(o, "pcr", pcr);
-	rc |= tcl_json_add_str(o, "agent_mode", att_mode_name(n->mode));
 	rc |= tcl_json_add_int(o, "last_evidence", n->last_evidence);
 	rc |= tcl_json_add_int(o, "evidence_ok", (int64_t)n->evidence_ok);
 	rc |= tcl_json_add_int(o, "evidence_failed", (int64_t)n->evidence_failed);

@@ -84,9 +84,9 @@ static const char *const finding_keys[] = { "offset", "time", "name", "digest", 
 					     "reason", NULL };
 static const char *const container_keys[] = { "id", "image", "image_digest", "golden_sha256",
 	"golden_keyid", "start_offset", "started", "stopped", "files", "findings",
-	"findings_total", "refusals", "refusals_total", NULL };
+	"findings_total", NULL };
 static const char *const node_keys[] = { "id", "enrolled_at", "ak_pub", "ak_name", "ek_sha256",
-	"ek_cert", "tls_sha256", "reset_count", "log_offset", "log_entries", "pcr", "agent_mode",
+	"ek_cert", "tls_sha256", "reset_count", "log_offset", "log_entries", "pcr",
 	"last_evidence", "evidence_ok", "evidence_failed", "unappraised", "findings",
 	"findings_total", "containers", NULL };
 
@@ -122,13 +122,11 @@ static const char *opt_str(struct rd *r, struct json_object *o, const char *k, s
 	return s;
 }
 
-/* @key ("findings", "refusals") and @key_total */
-static void load_findings(struct rd *r, struct json_object *o, struct att_findings *f,
-			  const char *key, const char *key_total)
+static void load_findings(struct rd *r, struct json_object *o, struct att_findings *f)
 {
-	struct json_object *a = want(r, o, key, json_type_array, true);
+	struct json_object *a = want(r, o, "findings", json_type_array, true);
 	size_t n = a ? json_object_array_length(a) : 0;
-	int64_t total = get_int(r, o, key_total, 0, INT64_MAX);
+	int64_t total = get_int(r, o, "findings_total", 0, INT64_MAX);
 
 	if (n > ATT_FINDINGS_KEPT && !r->rc) {
 		pr_err("state", "%s: more than %d findings", r->what, ATT_FINDINGS_KEPT);
@@ -203,11 +201,7 @@ static void load_container(struct rd *r, struct json_object *x, struct att_node 
 	if (want(r, x, "stopped", json_type_boolean, true))
 		c->stopped = json_object_get_boolean(json_object_object_get(x, "stopped"));
 	c->files = (uint64_t)get_int(r, x, "files", 0, INT64_MAX);
-	load_findings(r, x, &c->findings, "findings", "findings_total");
-	/* refusals: absent in states written before refusals were kept */
-	if (json_object_object_get_ex(x, "refusals", NULL) ||
-	    json_object_object_get_ex(x, "refusals_total", NULL))
-		load_findings(r, x, &c->refusals, "refusals", "refusals_total");
+	load_findings(r, x, &c->findings);
 	if (c->findings.total)
 		n->untrusted_containers++;
 }
@@ -216,7 +210,7 @@ static void load_node(struct rd *r, struct json_object *x, struct att_state *st)
 {
 	struct json_object *v, *cs;
 	struct att_node *n = NULL;
-	char id[ATT_NODE_ID_MAX + 1], what[ATT_NODE_ID_MAX + 32], pcr[65];
+	char id[ATT_NODE_ID_MAX + 1], what[ATT_NODE_ID_MAX + 32], pcr[2 * TCL_LOG_DIGEST_MAX + 1];
 	const char *what0 = r->what;
 	uint8_t *ak = NULL;
 	size_t ak_len = 0;
@@ -261,27 +255,20 @@ static void load_node(struct rd *r, struct json_object *x, struct att_state *st)
 	}
 	n->log_offset = (uint64_t)get_int(r, x, "log_offset", 0, INT64_MAX);
 	n->log_entries = (uint64_t)get_int(r, x, "log_entries", 0, INT64_MAX);
-	get_str(r, x, "pcr", pcr, sizeof(pcr), 64, false);
-	if (!r->rc && tcl_unhex(pcr, n->pcr, 32))
+	/* the bank follows from the length: states written before --pcr-bank hold sha256 */
+	get_str(r, x, "pcr", pcr, sizeof(pcr), 0, false);
+	n->pcr_bank = strlen(pcr) == 40 ? TCL_LOG_SHA1 : strlen(pcr) == 96 ? TCL_LOG_SHA384 :
+		      strlen(pcr) == 128 ? TCL_LOG_SHA512 : TCL_LOG_SHA256;
+	if (!r->rc && (strlen(pcr) != 2 * tcl_log_alg_size(n->pcr_bank) ||
+		       tcl_unhex(pcr, n->pcr, tcl_log_alg_size(n->pcr_bank)))) {
+		pr_err("state", "%s: \"pcr\" is not 40, 64, 96 or 128 hex digits", r->what);
 		r->rc = -EBADMSG;
-	/* agent_mode: absent in states written before it was kept (unknown: not enforce) */
-	if (json_object_object_get_ex(x, "agent_mode", NULL)) {
-		const char *mode = opt_str(r, x, "agent_mode", 16);
-
-		if (mode && !strcmp(mode, "enforce"))
-			n->mode = ATT_MODE_ENFORCE;
-		else if (mode && !strcmp(mode, "audit"))
-			n->mode = ATT_MODE_AUDIT;
-		else if (!r->rc && (!mode || strcmp(mode, "unknown"))) {
-			pr_err("state", "%s: \"agent_mode\" is malformed", r->what);
-			r->rc = -EBADMSG;
-		}
 	}
 	n->last_evidence = get_int(r, x, "last_evidence", 0, INT64_MAX);
 	n->evidence_ok = (uint64_t)get_int(r, x, "evidence_ok", 0, INT64_MAX);
 	n->evidence_failed = (uint64_t)get_int(r, x, "evidence_failed", 0, INT64_MAX);
 	n->unappraised = (uint64_t)get_int(r, x, "unappraised", 0, INT64_MAX);
-	load_findings(r, x, &n->findings, "findings", "findings_total");
+	load_findings(r, x, &n->findings);
 	cs = want(r, x, "containers", json_type_array, true);
 	if (cs && json_object_array_length(cs) > ATT_CONTAINERS_MAX) {
 		pr_err("state", "%s: more than %d containers", r->what, ATT_CONTAINERS_MAX);

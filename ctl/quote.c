@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tclctl quote --nonce HEX -o DIR [--tpm TCTI] [--pcr N]: TPM2_Quote with the AK over PCRs 0-9
- * and N (sha256) into DIR/quote.msg quote.sig quote.pcrs ak.pub.pem, what `tpm2_checkquote -u
- * ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q HEX` checks. */
+/* tclctl quote --nonce HEX -o DIR [--tpm TCTI] [--pcr N] [--bank ALG]: TPM2_Quote with the AK
+ * over PCRs 0-9 and N (sha256 bank unless --bank) into DIR/quote.msg quote.sig quote.pcrs
+ * ak.pub.pem, what `tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs
+ * -g ALG -q HEX` checks. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,19 +14,21 @@
 #include "measure.h"
 #include "tpm.h"
 #include "hexb64.h"
+#include "log.h"
 
-enum { OPT_TPM = 256, OPT_PCR, OPT_NONCE };
+enum { OPT_TPM = 256, OPT_PCR, OPT_NONCE, OPT_BANK };
 
 static const char quote_help[] =
-	"usage: %s quote --nonce HEX -o DIR [--tpm TCTI] [--pcr N]\n"
+	"usage: %s quote --nonce HEX -o DIR [--tpm TCTI] [--pcr N] [--bank ALG]\n"
 	"TPM2_Quote with the attestation key (created at 0x81010002 if absent) over PCRs 0-9\n"
-	"and N, sha256 bank, with the nonce as qualifying data. Writes DIR/quote.msg,\n"
+	"and N, one bank, with the nonce as qualifying data. Writes DIR/quote.msg,\n"
 	"quote.sig, quote.pcrs and ak.pub.pem, checked by\n"
-	"  tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q HEX\n"
+	"  tpm2_checkquote -u ak.pub.pem -m quote.msg -s quote.sig -f quote.pcrs -g ALG -q HEX\n"
 	"  --nonce HEX     1 to 64 bytes in hex\n"
 	"  -o, --output DIR\n"
 	"  --tpm TCTI      libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
-	"  --pcr N         the measurement PCR (default 13)\n";
+	"  --pcr N         the measurement PCR (default 13)\n"
+	"  --bank ALG      sha256 (default), sha1, sha384 or sha512\n";
 
 int tcl_cmd_quote(int argc, char **argv)
 {
@@ -34,10 +37,11 @@ int tcl_cmd_quote(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "tpm", required_argument, NULL, OPT_TPM },
 		{ "pcr", required_argument, NULL, OPT_PCR },
+		{ "bank", required_argument, NULL, OPT_BANK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *hex = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI;
+	const char *dir = NULL, *hex = NULL, *tcti = TCL_MEASURE_DEFAULT_TCTI, *bank = "sha256";
 	uint32_t pcr = TCL_MEASURE_DEFAULT_PCR;
 	uint8_t nonce[TCL_TPM_NONCE_MAX];
 	struct tcl_tpm_quote *q = NULL;
@@ -62,6 +66,14 @@ int tcl_cmd_quote(int argc, char **argv)
 		case OPT_PCR:
 			if (ctl_parse_pcr(optarg, &pcr))
 				return EXIT_USAGE;
+			break;
+		case OPT_BANK:
+			if (tcl_log_alg_from_name(optarg) < 0) {
+				fprintf(stderr, "%s: --bank is sha256, sha1, sha384 or sha512\n",
+					tcl_prog);
+				return EXIT_USAGE;
+			}
+			bank = optarg;
 			break;
 		case 'h':
 			printf(quote_help, tcl_prog);
@@ -89,7 +101,7 @@ int tcl_cmd_quote(int argc, char **argv)
 	if (!err)
 		err = tcl_tpm_ak_ensure(t, 0, &ak);
 	if (!err)
-		err = tcl_tpm_quote(t, nonce, nl, TCL_TPM_ALG_SHA256, 0x3ffu | 1u << pcr, q);
+		err = tcl_tpm_quote(t, nonce, nl, tcl_tpm_alg_by_name(bank), 0x3ffu | 1u << pcr, q);
 	if (!err)
 		err = tcl_tpm_ak_public_pem(t, &pem);
 	if (!err)
@@ -98,8 +110,8 @@ int tcl_cmd_quote(int argc, char **argv)
 		fprintf(stderr, "%s: quote: %s\n", tcl_prog, strerror(-err));
 		goto out;
 	}
-	printf("quote over PCRs 0-9,%u (sha256) with AK 0x%08x: %s/{quote.msg,quote.sig,"
-	       "quote.pcrs,ak.pub.pem}\n", pcr, ak.handle, dir);
+	printf("quote over PCRs 0-9,%u (%s) with AK 0x%08x: %s/{quote.msg,quote.sig,"
+	       "quote.pcrs,ak.pub.pem}\n", pcr, bank, ak.handle, dir);
 	ret = 0;
 out:
 	tcl_tpm_close(t);

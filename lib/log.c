@@ -52,11 +52,84 @@ static int digest(const char *algo, const void *p, size_t len, uint8_t *out)
 	return 0;
 }
 
-static int both_digests(const void *p, size_t len, struct tcl_log_digests *d)
+static const struct {
+	const char *name;
+	size_t len;
+	const EVP_MD *(*md)(void);
+} banks[TCL_LOG_NR_ALGS] = {
+	[TCL_LOG_SHA1] = { "sha1", 20, EVP_sha1 },
+	[TCL_LOG_SHA256] = { "sha256", 32, EVP_sha256 },
+	[TCL_LOG_SHA384] = { "sha384", 48, EVP_sha384 },
+	[TCL_LOG_SHA512] = { "sha512", 64, EVP_sha512 },
+};
+
+size_t tcl_log_alg_size(enum tcl_log_alg alg)
 {
-	if (!EVP_Digest(p, len, d->sha1, NULL, EVP_sha1(), NULL) ||
-	    !EVP_Digest(p, len, d->sha256, NULL, EVP_sha256(), NULL))
-		return -EIO;
+	return (unsigned int)alg < TCL_LOG_NR_ALGS ? banks[alg].len : 0;
+}
+
+const char *tcl_log_alg_name(enum tcl_log_alg alg)
+{
+	return (unsigned int)alg < TCL_LOG_NR_ALGS ? banks[alg].name : NULL;
+}
+
+int tcl_log_alg_from_name(const char *name)
+{
+	for (int i = 0; name && i < TCL_LOG_NR_ALGS; i++)
+		if (!strcmp(name, banks[i].name))
+			return i;
+	return -EINVAL;
+}
+
+static uint8_t *digest_slot(struct tcl_log_digests *d, enum tcl_log_alg alg)
+{
+	switch (alg) {
+	case TCL_LOG_SHA1:
+		return d->sha1;
+	case TCL_LOG_SHA256:
+		return d->sha256;
+	case TCL_LOG_SHA384:
+		return d->sha384;
+	case TCL_LOG_SHA512:
+		return d->sha512;
+	default:
+		return NULL;
+	}
+}
+
+const uint8_t *tcl_log_digest_of(const struct tcl_log_digests *d, enum tcl_log_alg alg)
+{
+	return digest_slot((struct tcl_log_digests *)d, alg);
+}
+
+static uint8_t *pcr_slot(struct tcl_log_pcr *p, enum tcl_log_alg alg)
+{
+	switch (alg) {
+	case TCL_LOG_SHA1:
+		return p->sha1;
+	case TCL_LOG_SHA256:
+		return p->sha256;
+	case TCL_LOG_SHA384:
+		return p->sha384;
+	case TCL_LOG_SHA512:
+		return p->sha512;
+	default:
+		return NULL;
+	}
+}
+
+const uint8_t *tcl_log_pcr_value(const struct tcl_log_pcr *p, enum tcl_log_alg alg)
+{
+	return pcr_slot((struct tcl_log_pcr *)p, alg);
+}
+
+/* The template data hashed in every bank, as IMA's ima_calc_field_array_hash does for each
+ * allocated bank. */
+static int all_digests(const void *p, size_t len, struct tcl_log_digests *d)
+{
+	for (int i = 0; i < TCL_LOG_NR_ALGS; i++)
+		if (!EVP_Digest(p, len, digest_slot(d, i), NULL, banks[i].md(), NULL))
+			return -EIO;
 	return 0;
 }
 
@@ -135,7 +208,7 @@ static int encode(struct tcl_log_buf *b, uint32_t pcr, const uint8_t sha256[32],
 	if (buf)
 		put_field(p, buf, buf_len);
 
-	err = both_digests(data, dlen, &dd);
+	err = all_digests(data, dlen, &dd);
 	if (err)
 		return err;
 	memcpy(b->p + b->len + 4, dd.sha1, 20);
@@ -312,7 +385,7 @@ int tcl_log_parse_entry(const uint8_t *p, size_t len, struct tcl_log_entry *e,
 
 int tcl_log_entry_digests(const struct tcl_log_entry *e, struct tcl_log_digests *d)
 {
-	return both_digests(e->data, e->data_len, d);
+	return all_digests(e->data, e->data_len, d);
 }
 
 /* ---- walking ---- */
@@ -504,7 +577,7 @@ int tcl_log_foreach_buf(const uint8_t *p, size_t len, tcl_log_cb cb, void *arg,
 
 static int extend(const EVP_MD *md, uint8_t *pcr, const uint8_t *d, size_t len)
 {
-	uint8_t in[2 * 32];
+	uint8_t in[2 * TCL_LOG_DIGEST_MAX];
 
 	memcpy(in, pcr, len);
 	memcpy(in + len, d, len);
@@ -513,9 +586,9 @@ static int extend(const EVP_MD *md, uint8_t *pcr, const uint8_t *d, size_t len)
 
 int tcl_log_pcr_extend(struct tcl_log_pcr *p, const struct tcl_log_digests *d)
 {
-	if (extend(EVP_sha1(), p->sha1, d->sha1, 20) ||
-	    extend(EVP_sha256(), p->sha256, d->sha256, 32))
-		return -EIO;
+	for (int i = 0; i < TCL_LOG_NR_ALGS; i++)
+		if (extend(banks[i].md(), pcr_slot(p, i), tcl_log_digest_of(d, i), banks[i].len))
+			return -EIO;
 	p->entries++;
 	return 0;
 }
@@ -555,9 +628,7 @@ struct match {
 
 static bool match_now(const struct match *m)
 {
-	if (m->alg == TCL_LOG_SHA1)
-		return !memcmp(m->pcr.sha1, m->want, 20);
-	return !memcmp(m->pcr.sha256, m->want, 32);
+	return !memcmp(tcl_log_pcr_value(&m->pcr, m->alg), m->want, banks[m->alg].len);
 }
 
 static int match_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
@@ -605,7 +676,7 @@ int tcl_log_match_prefix(const char *path, uint32_t pcr, enum tcl_log_alg alg,
 
 	*matched = *total = *n_rest = 0;
 	*rest = NULL;
-	if (pcr >= TCL_LOG_NR_PCRS || (alg != TCL_LOG_SHA1 && alg != TCL_LOG_SHA256))
+	if (pcr >= TCL_LOG_NR_PCRS || !tcl_log_alg_size(alg))
 		return -EINVAL;
 	/* The empty prefix: a fresh PCR and a log with nothing extended yet. */
 	m.found = match_now(&m);
@@ -615,7 +686,7 @@ int tcl_log_match_prefix(const char *path, uint32_t pcr, enum tcl_log_alg alg,
 	*total = m.pcr.entries;
 	if (!m.found) {
 		pr_err("log", "%s: PCR %u (%s) matches no prefix of the %zu entries logged",
-		       path, pcr, alg == TCL_LOG_SHA1 ? "sha1" : "sha256", m.pcr.entries);
+		       path, pcr, banks[alg].name, m.pcr.entries);
 		err = -ENOMSG;
 		goto out;
 	}
@@ -660,13 +731,13 @@ int tcl_log_format_ascii(const struct tcl_log_entry *e, FILE *out)
 
 int tcl_log_write_pcrs_file(const char *path, enum tcl_log_alg alg, const uint8_t *pcrs)
 {
-	size_t dlen = alg == TCL_LOG_SHA1 ? 20 : 32;
+	size_t dlen = tcl_log_alg_size(alg);
 	char *tmp = NULL;
 	FILE *f = NULL;
 	int err = 0, fd;
 	unsigned int i;
 
-	if (alg != TCL_LOG_SHA1 && alg != TCL_LOG_SHA256)
+	if (!dlen)
 		return -EINVAL;
 	tmp = malloc(strlen(path) + sizeof(".tmpXXXXXX"));
 	if (!tmp)

@@ -9,14 +9,17 @@
  *   ima-ng : d-ng ("sha256:" NUL digest) | n-ng (name NUL)
  *   ima-buf: d-ng (digest of buf)        | n-ng (event name NUL) | buf
  * Every PCR bank is extended with that bank's hash of the template data (sha1 bank:
- * SHA-1(data), sha256 bank: SHA-256(data)), as IMA does; PCRs start at zero.
+ * SHA-1(data), sha256 bank: SHA-256(data), sha384 and sha512 likewise), as IMA does
+ * (ima_calc_field_array_hash per bank); the log itself only carries the SHA-1. PCRs start
+ * at zero.
  *
  * Crash consistency: entries are appended and fdatasync'd before their PCR extend, so
  * after a crash the PCR equals the replay of a PREFIX of the log (tcl_log_match_prefix),
  * and a partial last entry was never extended (tcl_log_open drops it).
  *
- * pcrs file for evmctl 1.4 (`evmctl ima_measurement --pcrs sha256,FILE LOG`, optionally
- * also `--pcrs sha1,FILE1`): 24 lines "PCR-NN: <hex>", NN = 00..23 in order; see
+ * pcrs file for evmctl 1.4 (`evmctl ima_measurement --pcrs sha256,FILE LOG`, optionally also
+ * `--pcrs sha1,FILE1`; evmctl 1.4 knows no other bank: for sha384 it says "Unknown algorithm"
+ * and exits 0 unchecked): 24 lines "PCR-NN: <hex>", NN = 00..23 in order; see
  * tcl_log_write_pcrs_file(). evmctl only compares PCRs its replay made non-zero and
  * accepts as soon as some prefix of the log matches; it does not check boot_aggregate.
  *
@@ -36,13 +39,25 @@
 #define TCL_LOG_DATA_MAX		(1u << 20)	/* template data bytes */
 #define TCL_LOG_DIGEST_MAX		64
 
-enum tcl_log_alg { TCL_LOG_SHA1, TCL_LOG_SHA256 };
+/* The PCR banks a log can be replayed in (sm3_256 is not: the agent refuses such a PCR). */
+enum tcl_log_alg { TCL_LOG_SHA1, TCL_LOG_SHA256, TCL_LOG_SHA384, TCL_LOG_SHA512,
+		   TCL_LOG_NR_ALGS };
 
 /* Per-bank hashes of one entry's template data: what the TPM banks are extended with. */
 struct tcl_log_digests {
 	uint8_t sha1[20];
 	uint8_t sha256[32];
+	uint8_t sha384[48];
+	uint8_t sha512[64];
 };
+
+/* Digest size of @alg (0 if not a tcl_log_alg), its name ("sha384", as OpenSSL, evmctl
+ * --pcrs and tpm2-tools spell it; NULL if unknown), and back (-EINVAL if unknown). */
+size_t tcl_log_alg_size(enum tcl_log_alg alg);
+const char *tcl_log_alg_name(enum tcl_log_alg alg);
+int tcl_log_alg_from_name(const char *name);
+/* @alg's digest in @d (NULL if @alg is unknown). */
+const uint8_t *tcl_log_digest_of(const struct tcl_log_digests *d, enum tcl_log_alg alg);
 
 /* A parsed entry. Pointers point into the parsed bytes (valid during a callback only). */
 struct tcl_log_entry {
@@ -118,18 +133,23 @@ int tcl_log_foreach(const char *path, tcl_log_cb cb, void *arg, struct tcl_log_s
 int tcl_log_foreach_buf(const uint8_t *p, size_t len, tcl_log_cb cb, void *arg,
 			struct tcl_log_scan *s);
 
-/* SHA-1 and SHA-256 of a parsed entry's template data. */
+/* The hash of a parsed entry's template data in every tcl_log_alg. */
 int tcl_log_entry_digests(const struct tcl_log_entry *e, struct tcl_log_digests *d);
 
-/* A PCR replayed in both banks. Zero-initialise, set index, then extend. */
+/* A PCR replayed in every bank. Zero-initialise, set index, then extend. */
 struct tcl_log_pcr {
 	uint32_t index;
 	size_t entries;		/* entries extended into it */
 	uint8_t sha1[20];
 	uint8_t sha256[32];
+	uint8_t sha384[48];
+	uint8_t sha512[64];
 };
 
-/* Extend both banks of @p with @d, as PCR_Extend does: new = H(old || digest). */
+/* @alg's value of @p (NULL if @alg is unknown). */
+const uint8_t *tcl_log_pcr_value(const struct tcl_log_pcr *p, enum tcl_log_alg alg);
+
+/* Extend every bank of @p with @d, as PCR_Extend does: new = H(old || digest). */
 int tcl_log_pcr_extend(struct tcl_log_pcr *p, const struct tcl_log_digests *d);
 
 /* Replay every entry of @path on PCR @pcr into @out (a torn tail is ignored). */
@@ -156,7 +176,7 @@ int tcl_log_format_ascii(const struct tcl_log_entry *e, FILE *out);
 
 /*
  * Write the "--pcrs ALG,FILE" file evmctl reads: 24 lines "PCR-NN: <hex>" with the
- * @alg bank values in @pcrs (24 x 20 or 24 x 32 bytes). Written to a temp file, fsync'd
+ * @alg bank values in @pcrs (24 x tcl_log_alg_size(@alg) bytes). Written to a temp file, fsync'd
  * and renamed.
  */
 int tcl_log_write_pcrs_file(const char *path, enum tcl_log_alg alg, const uint8_t *pcrs);

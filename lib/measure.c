@@ -18,9 +18,6 @@
 
 #include "canonjson.h"
 #include "diag.h"
-#include "escape.h"
-#include "hexb64.h"
-#include "jsonb.h"
 #include "log.h"
 #include "measure.h"
 #include "tpm.h"
@@ -36,7 +33,6 @@
 #define RETRY_MIN_MS	100
 #define RETRY_MAX_MS	30000
 #define TAIL_SAVE_MAX	(4u << 20)	/* a non-zero torn tail is less than one entry */
-#define REFUSED_PATH_MAX	4096		/* path bytes an exec_refused entry keeps */
 #define LOST_JSON_MAX	64		/* {"count":<20 digits>,"source":"kernel"} */
 
 /* (container, file digest) pairs already in the log: open addressing on 128 bits of
@@ -53,7 +49,9 @@ struct tcl_measure {
 	char *log_path;
 	uint32_t pcr;
 	struct tcl_tpm *tpm;		/* NULL: not anchored */
-	bool has_sha1;			/* the PCR's sha1 bank is allocated */
+	/* The PCR's allocated banks (sha256 always among them), as log algorithms. */
+	enum tcl_log_alg banks[TCL_LOG_NR_ALGS];
+	size_t n_banks;
 	struct tcl_log *log;		/* NULL when the log was found corrupt */
 	unsigned int queue_max;
 	int block_ms;
@@ -164,30 +162,21 @@ static bool slot_empty(const uint8_t k[16])
 	return !memcmp(k, zero, 16);
 }
 
-/* The key of (container, digest) that ran; @refused: of a refusal, a key of its own (one more
- * input byte), so that a refused digest that later runs (audit mode) is still measured. */
-static int seen_key_of(const char *cid, size_t cid_len, const uint8_t digest[32], bool refused,
-		       uint8_t key[16])
+static int seen_key(const char *cid, size_t cid_len, const uint8_t digest[32], uint8_t key[16])
 {
-	uint8_t in[CID_MAX + 1 + 32 + 1], h[32];
+	uint8_t in[CID_MAX + 1 + 32], h[32];
 
 	if (cid_len > CID_MAX)
 		return -EINVAL;
 	memcpy(in, cid, cid_len);
 	in[cid_len] = '\0';
 	memcpy(in + cid_len + 1, digest, 32);
-	in[cid_len + 1 + 32] = 'R';
-	if (!EVP_Digest(in, cid_len + 1 + 32 + refused, h, NULL, EVP_sha256(), NULL))
+	if (!EVP_Digest(in, cid_len + 1 + 32, h, NULL, EVP_sha256(), NULL))
 		return -EIO;
 	memcpy(key, h, 16);
 	if (slot_empty(key))
 		key[0] = 1;	/* zero marks an empty slot */
 	return 0;
-}
-
-static int seen_key(const char *cid, size_t cid_len, const uint8_t digest[32], uint8_t key[16])
-{
-	return seen_key_of(cid, cid_len, digest, false, key);
 }
 
 static size_t seen_slot(const struct seen *s, const uint8_t key[16])
@@ -364,11 +353,17 @@ static void lost_flush(struct tcl_measure *m)
 
 /* ---- the worker ---- */
 
+static uint16_t tpm_alg_of(enum tcl_log_alg a)
+{
+	return tcl_tpm_alg_by_name(tcl_log_alg_name(a));
+}
+
 static void to_tpm(const struct tcl_log_digests *d, struct tcl_tpm_digests *t)
 {
+	/* Every bank's digest: the extend uses those of the allocated banks. */
 	memset(t, 0, sizeof(*t));
-	tcl_tpm_digests_add(t, TCL_TPM_ALG_SHA1, d->sha1);
-	tcl_tpm_digests_add(t, TCL_TPM_ALG_SHA256, d->sha256);
+	for (int i = 0; i < TCL_LOG_NR_ALGS; i++)
+		tcl_tpm_digests_add(t, tpm_alg_of(i), tcl_log_digest_of(d, i));
 }
 
 /* Log what was queued; under m->lock, dropped around the write. false on failure. */
@@ -688,91 +683,6 @@ out:
 	return err;
 }
 
-/* The exec_refused buffer: {"container_id","digest","hook","path","reason"} as canonical JSON
- * (container_id left out for the host).  The path is the kernel's bytes made valid UTF-8
- * (invalid sequences as U+FFFD): a tenant's file name must not cost the entry. */
-static int refused_json(const char *cid, const char *path, const uint8_t sha256[32],
-			const char *hook, const char *reason, char **out, size_t *len)
-{
-	char *esc = malloc(3 * REFUSED_PATH_MAX + 5), dg[8 + 65];
-	json_object *o = json_object_new_object();
-	int err = -ENOMEM;
-
-	*out = NULL;
-	if (!esc || !o)
-		goto out;
-	tcl_esc_utf8(path, REFUSED_PATH_MAX, esc, 3 * REFUSED_PATH_MAX + 5);
-	memcpy(dg, "sha256:", 7);
-	tcl_hex(sha256, 32, dg + 7);
-	if ((cid && *cid && tcl_json_add_str(o, "container_id", cid)) ||
-	    tcl_json_add_str(o, "digest", dg) ||
-	    tcl_json_add_str(o, "hook", hook && *hook ? hook : "unknown") ||
-	    tcl_json_add_str(o, "path", *esc ? esc : "(unknown)") ||
-	    tcl_json_add_str(o, "reason", reason && *reason ? reason : "unknown"))
-		goto out;
-	err = tcl_canon_json(o, out, len);
-out:
-	json_object_put(o);
-	free(esc);
-	return err;
-}
-
-int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const char *path,
-			const uint8_t sha256[32], const char *hook, const char *reason)
-{
-	struct tcl_log_digests d;
-	size_t cl = container_id ? strlen(container_id) : 0, jl = 0;
-	char *json = NULL;
-	uint8_t key[16];
-	bool waited;
-	int err;
-
-	if (!m || !path || !sha256)
-		return -EINVAL;
-	if (cl > CID_MAX || (cl && strpbrk(container_id, ":/"))) {
-		pr_err(SUB, "container id \"%.64s\" is not one (too long, or has ':' or '/')",
-		       container_id);
-		return -EINVAL;
-	}
-	err = seen_key_of(cl ? container_id : "", cl, sha256, true, key);
-	if (err)
-		return err;
-	err = refused_json(container_id, path, sha256, hook, reason, &json, &jl);
-	if (err == -EINVAL)	/* hook or reason not UTF-8: the caller's bug */
-		return err;
-
-	pthread_mutex_lock(&m->lock);
-	err = err ? err : refuse_err(m);
-	if (err == -ENOMEM) {
-		err = encode_failed(m, err);
-		goto out;
-	}
-	if (err)
-		goto out;
-	if (seen_has(&m->seen, key)) {
-		m->deduped++;
-		goto out;
-	}
-	err = wait_room(m, ENTRY_OVERHEAD + sizeof(TCL_MEASURE_EXEC_REFUSED) + jl, &waited);
-	if (err)
-		goto out;
-	if (waited && seen_has(&m->seen, key)) {
-		m->deduped++;
-		goto out;
-	}
-	err = tcl_log_encode_buf(&m->pending, m->pcr, TCL_MEASURE_EXEC_REFUSED, json, jl, &d);
-	if (err) {
-		err = encode_failed(m, err);
-		goto out;
-	}
-	push(m, &d);
-	seen_add(&m->seen, key);
-out:
-	pthread_mutex_unlock(&m->lock);
-	free(json);
-	return err;
-}
-
 int tcl_measure_lost(struct tcl_measure *m, enum tcl_measure_lost_source src, uint64_t count)
 {
 	int err = 0;
@@ -908,40 +818,6 @@ struct scan {
 	int err;
 };
 
-/* An exec_refused entry of ours: its (container, digest) refusal key joins the seen set.  One
- * that does not parse is skipped: the cost is one more entry for the same refusal. */
-static int scan_refused(struct tcl_measure *m, const struct tcl_log_entry *e)
-{
-	struct json_object *o = NULL, *v;
-	const char *cid = "", *dg;
-	uint8_t digest[32], key[16];
-	int err = 0;
-
-	if (tcl_json_parse("exec_refused record", (const char *)e->buf, e->buf_len,
-			   TCL_LOG_DATA_MAX, &o) || !json_object_is_type(o, json_type_object))
-		goto out;
-	if (json_object_object_get_ex(o, "container_id", &v)) {
-		if (!json_object_is_type(v, json_type_string))
-			goto out;
-		cid = json_object_get_string(v);
-	}
-	if (!json_object_object_get_ex(o, "digest", &v) ||
-	    !json_object_is_type(v, json_type_string))
-		goto out;
-	dg = json_object_get_string(v);
-	if (strncmp(dg, "sha256:", 7) || tcl_unhex(dg + 7, digest, 32) ||
-	    strlen(cid) > CID_MAX || seen_key_of(cid, strlen(cid), digest, true, key))
-		goto out;
-	if (!seen_has(&m->seen, key)) {
-		err = seen_add(&m->seen, key);
-		if (err == -ENOSPC)
-			err = 0;
-	}
-out:
-	json_object_put(o);
-	return err;
-}
-
 static int scan_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 {
 	struct scan *sc = arg;
@@ -962,8 +838,6 @@ static int scan_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 		sc->other_pcr = e->pcr;
 		return 0;
 	}
-	if (e->buf && !strcmp(e->name, TCL_MEASURE_EXEC_REFUSED))
-		return scan_refused(sc->m, e);
 	if (!ng || !sha256 || !(cid = name_cid(e->name, &cl)))
 		return 0;
 	err = seen_key(cid, cl, e->digest, key);
@@ -985,20 +859,22 @@ static int check_banks(struct tcl_measure *m)
 	err = tcl_tpm_banks(m->tpm, m->pcr, algs, &n);
 	if (err)
 		return err;
+	m->n_banks = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (algs[i] == TCL_TPM_ALG_SHA256) {
-			has256 = true;
-		} else if (algs[i] == TCL_TPM_ALG_SHA1) {
-			m->has_sha1 = true;
-		} else {
-			const char *an = tcl_tpm_alg_name(algs[i]);
+		const char *an = tcl_tpm_alg_name(algs[i]);
+		int alg = tcl_log_alg_from_name(an);
 
-			pr_err(SUB, "PCR %u has the %s bank allocated, but IMA-format log entries "
-			       "carry sha1 and sha256 digests only; deallocate it "
+		if (alg < 0 || m->n_banks == TCL_LOG_NR_ALGS) {
+			/* sm3_256 and the sha3 banks: not replayed by tcl (OpenSSL builds may
+			 * lack SM3), so they could never be verified. */
+			pr_err(SUB, "PCR %u has the %s bank allocated; tcl extends and replays the "
+			       "sha1, sha256, sha384 and sha512 banks only: deallocate it "
 			       "(tpm2_pcrallocate) or run with --tpm none", m->pcr,
 			       an ? an : "unknown");
 			return -EOPNOTSUPP;
 		}
+		has256 |= alg == TCL_LOG_SHA256;
+		m->banks[m->n_banks++] = alg;
 	}
 	if (!has256) {
 		pr_err(SUB, "PCR %u has no sha256 bank allocated", m->pcr);
@@ -1088,23 +964,23 @@ static int rotate(struct tcl_measure *m, struct tcl_measure_report *r)
 static int anchor(struct tcl_measure *m, struct scan *sc, const uint8_t agg[32],
 		  struct tcl_measure_report *r)
 {
-	uint8_t v256[32], v1[20];
+	static const uint8_t zeros[TCL_LOG_DIGEST_MAX];
+	uint8_t v[TCL_LOG_NR_ALGS][TCL_LOG_DIGEST_MAX], *v256 = v[TCL_LOG_SHA256];
 	struct tcl_log_digests *rest = NULL, *rest1 = NULL;
 	size_t l, matched = 0, total = 0, n_rest = 0, m1 = 0, t1 = 0, n1 = 0;
 	char h[65];
-	bool zero;
+	bool zero = true;
 	int err;
 
-	l = sizeof(v256);
-	err = tcl_tpm_pcr_read(m->tpm, m->pcr, TCL_TPM_ALG_SHA256, v256, &l);
-	if (!err && m->has_sha1) {
-		l = sizeof(v1);
-		err = tcl_tpm_pcr_read(m->tpm, m->pcr, TCL_TPM_ALG_SHA1, v1, &l);
+	for (size_t i = 0; i < m->n_banks; i++) {
+		enum tcl_log_alg a = m->banks[i];
+
+		l = sizeof(v[a]);
+		err = tcl_tpm_pcr_read(m->tpm, m->pcr, tpm_alg_of(a), v[a], &l);
+		if (err)
+			return err;
+		zero &= !memcmp(v[a], zeros, tcl_log_alg_size(a));
 	}
-	if (err)
-		return err;
-	zero = !memcmp(v256, (uint8_t[32]){ 0 }, 32) &&
-	       (!m->has_sha1 || !memcmp(v1, (uint8_t[20]){ 0 }, 20));
 	/* A fresh log's boot_aggregate is extended before anything else is appended, so a
 	 * zero PCR under more than that one entry means the TPM was reset since (a reboot). */
 	if (zero && sc->entries &&
@@ -1133,15 +1009,22 @@ static int anchor(struct tcl_measure *m, struct scan *sc, const uint8_t agg[32],
 	}
 	if (err)
 		goto out;
-	if (m->has_sha1) {
-		err = tcl_log_match_prefix(m->log_path, m->pcr, TCL_LOG_SHA1, v1, &m1, &t1,
-					   &rest1, &n1);
+	/* Every other bank must be the replay of the same prefix. */
+	for (size_t i = 0; i < m->n_banks; i++) {
+		enum tcl_log_alg a = m->banks[i];
+
+		if (a == TCL_LOG_SHA256)
+			continue;
+		err = tcl_log_match_prefix(m->log_path, m->pcr, a, v[a], &m1, &t1, &rest1, &n1);
+		free(rest1);
+		rest1 = NULL;
 		if (err && err != -ENOMSG)
 			goto out;
 		if (err || m1 != matched) {
 			set_state(m, TCL_MEASURE_MISMATCH, "PCR %u: the sha256 bank is the replay "
-				  "of %zu entries of %s but the sha1 bank %s", m->pcr, matched,
-				  m->log_path, err ? "of none" : "of another number");
+				  "of %zu entries of %s but the %s bank %s", m->pcr, matched,
+				  m->log_path, tcl_log_alg_name(a),
+				  err ? "of none" : "of another number");
 			err = 0;
 			goto out;
 		}

@@ -6,8 +6,9 @@
  * Callers only queue: tcl_measure_file() and tcl_measure_buf() encode the entry (hashing the
  * template data) and put it on a bounded queue; one worker thread appends queued entries to the
  * log in one write + fdatasync and only then extends them into the PCR, in batches
- * (tcl_tpm_extend_batch), both banks.  So the PCR always equals the replay of a prefix of the
- * log, and after a crash tcl_measure_open() extends what was logged but not extended.
+ * (tcl_tpm_extend_batch), every allocated bank (sha1, sha256, sha384, sha512: each with that
+ * bank's hash of the template data, as IMA does).  So the PCR always equals the replay of a
+ * prefix of the log, and after a crash tcl_measure_open() extends what was logged but not extended.
  *
  * Queue: at most opts.queue_max measurements accepted but not yet extended (not yet logged
  * without a TPM), and 16 MiB of encoded entries not yet logged.  When it is full a caller waits
@@ -25,9 +26,7 @@
  * never takes a log with a gap for a complete one.
  *
  * Dedup: a file is measured once per (container, file digest), across restarts too: the seen
- * set is rebuilt from the log's ima-ng entries at open.  A refusal (tcl_measure_refused) once per
- * (container, digest) too, rebuilt from the exec_refused entries.  Other ima-buf events are never
- * deduplicated.
+ * set is rebuilt from the log's ima-ng entries at open.  ima-buf events are never deduplicated.
  *
  * Open, with a TPM (details in docs/measurement-log.md):
  *  - new or empty log: boot_aggregate (SHA-256 over the sha256 bank of PCRs 0-9) is appended
@@ -63,7 +62,6 @@
 #define TCL_MEASURE_DEFAULT_BLOCK_MS	20
 #define TCL_MEASURE_WHY_MAX		512
 #define TCL_MEASURE_RECORDS_LOST	"records_lost"	/* ima-buf event name of a loss */
-#define TCL_MEASURE_EXEC_REFUSED	"exec_refused"	/* ima-buf event name of a refusal */
 
 /* Who lost the records a records_lost entry counts (its "source"). */
 enum tcl_measure_lost_source {
@@ -140,8 +138,9 @@ struct tcl_measure;
  * Open the log (creating it and its directories), the TPM, replay and recover as above, ensure
  * the AK at TCL_TPM_AK_HANDLE and start the worker.  @r may be NULL.  Returns 0 with *@out
  * set, also in state MISMATCH (check r->state).  Errors, with *@out NULL: -EINVAL bad options,
- * -EBUSY log held by another process, -EOPNOTSUPP the PCR has a bank other than sha1/sha256
- * allocated or no sha256 bank, other -errno when the TPM or the log file cannot be used.
+ * -EBUSY log held by another process, -EOPNOTSUPP the PCR has a bank tcl cannot replay
+ * (sm3_256, sha3) allocated or no sha256 bank, other -errno when the TPM or the log file
+ * cannot be used.
  */
 int tcl_measure_open(const struct tcl_measure_opts *o, struct tcl_measure **out,
 		     struct tcl_measure_report *r);
@@ -163,19 +162,6 @@ int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char
  * over-long name, -E2BIG over the log's entry size.  Other returns as tcl_measure_file().
  */
 int tcl_measure_buf(struct tcl_measure *m, const char *event_name, const char *canonical_json);
-
-/*
- * Queue an ima-buf TCL_MEASURE_EXEC_REFUSED entry: the kernel refused (enforce mode) to run
- * the file @path with content digest @sha256 in @container_id (NULL or "": the host), at hook
- * @hook ("exec", "mmap": tcl_hook_type) for @reason (tcl_reason_name).  The buffer is the
- * canonical JSON {"container_id","digest":"sha256:<hex>","hook","path","reason"} (container_id
- * left out for the host; the path made valid UTF-8, at most 4096 bytes of it).  Deduplicated per
- * (container, digest) like tcl_measure_file() but with a key of its own, so that the same digest
- * running later (audit mode) is still measured as ran; the set is rebuilt from the log's
- * exec_refused entries at open.  Returns as tcl_measure_file().
- */
-int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const char *path,
-			const uint8_t sha256[32], const char *hook, const char *reason);
 
 /*
  * Record that @count records were lost from @src before they reached the pipeline (the agent

@@ -55,6 +55,14 @@ const char *tcl_tpm_alg_name(uint16_t alg)
 	return NULL;
 }
 
+uint16_t tcl_tpm_alg_by_name(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (!strcmp(algs[i].name, name))
+			return algs[i].alg;
+	return 0;
+}
+
 size_t tcl_tpm_alg_size(uint16_t alg)
 {
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)

@@ -43,6 +43,7 @@ struct tcl_tpm_quote_info {
 
 const char *tcl_tpm_alg_name(uint16_t alg);	/* "sha256" (an OpenSSL digest name) or NULL */
 size_t tcl_tpm_alg_size(uint16_t alg);		/* digest size, 0 if unknown */
+uint16_t tcl_tpm_alg_by_name(const char *name);	/* "sha384" -> TCL_TPM_ALG_SHA384, 0 if unknown */
 
 /* Marshalled TPM2B_PUBLIC (RSA or ECC P-256/P-384) to PEM SubjectPublicKeyInfo (free()). */
 int tcl_tpm_pub_pem_sw(const uint8_t *pub, size_t len, char **pem);

@@ -2,7 +2,9 @@
 # tests/run-all.sh: every test layer of `make test`, one summary at the end.
 #   1. host unit tests (cmocka), plain and under ASan/UBSan
 #   2. host tests against real tools: evmctl (log format), swtpm + tpm2-tools, docker-registry
-#   3. the guest suite (BPF LSM, containers) in one QEMU boot
+#   3. the guest suite (BPF LSM, containers) in one QEMU boot, its TPM with sha1+sha256 PCR
+#      banks; then a second boot running only the measure suite on a TPM with sha256+sha384
+#      banks (every allocated bank is extended and replayed)
 # Prints "N passed, N failed" last; exits non-zero when anything failed.
 # env: TCL_SKIP_GUEST=1 skips layer 3 (for hosts without the time to boot a guest).
 set -u
@@ -55,6 +57,12 @@ for s in tests/host/test_*.sh tests/swtpm/run.sh tests/swtpm/test_*.sh tests/ser
 	[ $rc -ne 0 ] && tail -30 "$log"
 	tally "$name" "$log" $rc
 done
+# the measurement pipeline again on a TPM with a sha384 bank (swtpm_setup --pcr-banks)
+log="$logdir/swtpm_test_measure-sha384.log"
+SWTPM_PCR_BANKS=sha256,sha384 timeout 900 bash tests/swtpm/test_measure.sh >"$log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && tail -30 "$log"
+tally "swtpm/test_measure.sh (sha256,sha384)" "$log" $rc
 
 if [ "${TCL_SKIP_GUEST:-0}" != 1 ]; then
 	echo "== guest tests (one QEMU boot)"
@@ -66,6 +74,17 @@ if [ "${TCL_SKIP_GUEST:-0}" != 1 ]; then
 	grep -E '^(==|###|  FAIL)' "$log"
 	[ $rc -ne 0 ] && tail -30 "$log"
 	tally "guest" "$log" $rc
+
+	echo "== guest measure suite, TPM with sha256+sha384 banks (a second QEMU boot)"
+	log="$logdir/guest-sha384.log"
+	TCLVM_OUT=$PWD/$logdir/guest-sha384-out
+	rm -rf "$TCLVM_OUT"; mkdir -p "$TCLVM_OUT"
+	TCLVM_PCR_BANKS=sha256,sha384 TCLVM_OUT=$TCLVM_OUT \
+		tests/vm/run.sh tests/guest/run-all.sh measure >"$log" 2>&1
+	rc=$?
+	grep -E '^(==|###|  FAIL)' "$log"
+	[ $rc -ne 0 ] && tail -30 "$log"
+	tally "guest measure (sha256,sha384)" "$log" $rc
 fi
 
 echo

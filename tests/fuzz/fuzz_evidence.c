@@ -58,7 +58,8 @@ static int fake_golden(void *arg, const char *image, const char *digest,
 	return -ENOENT;
 }
 
-static const struct att_appraise_cfg cfg = { .pcr = 13, .max_entries = 100000,
+static const struct att_appraise_cfg cfg = { .pcr = 13, .bank = TCL_LOG_SHA256,
+					     .max_entries = 100000,
 					     .host_allow = &host, .golden = fake_golden };
 
 static enum att_verdict verdict(void *arg, const char *node, char *reason, size_t len)

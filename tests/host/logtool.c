@@ -3,6 +3,8 @@
  * Test driver for lib/log.c, used by tests/host/test_log_evmctl.sh:
  *   logtool build LOG PCRS_SHA256 PCRS_SHA1 PCR N_NG N_BUF   write a log + evmctl pcrs files
  *   logtool pcrs LOG PCR K PCRS_SHA256                  pcrs file for the first K entries
+ *   logtool bank LOG PCR ALG PCRS                        pcrs file of bank ALG (sha1, sha256,
+ *                                                        sha384, sha512) after the whole log
  *   logtool show LOG                                     ascii form, one line per entry
  *   logtool verify LOG                                   parse every entry; print the count
  *   logtool flip LOG N [reseal]                          flip a bit of entry N's d-ng digest;
@@ -43,15 +45,32 @@ static void fake_boot_pcrs(void)
 static int write_pcrs(const char *file, enum tcl_log_alg alg, uint32_t pcr,
 		      const struct tcl_log_pcr *p)
 {
-	size_t dlen = alg == TCL_LOG_SHA1 ? 20 : 32;
-	uint8_t v[TCL_LOG_NR_PCRS * 32] = { 0 };
+	size_t dlen = tcl_log_alg_size(alg);
+	uint8_t v[TCL_LOG_NR_PCRS * TCL_LOG_DIGEST_MAX] = { 0 };
 	int i;
 
 	/* evmctl ignores PCRs its replay left at zero; 0-9 are there for ima_boot_aggregate. */
 	for (i = 0; i < 10 && alg == TCL_LOG_SHA256; i++)
 		memcpy(v + i * dlen, boot_pcrs[i], dlen);
-	memcpy(v + pcr * dlen, alg == TCL_LOG_SHA1 ? p->sha1 : p->sha256, dlen);
+	memcpy(v + pcr * dlen, tcl_log_pcr_value(p, alg), dlen);
 	return tcl_log_write_pcrs_file(file, alg, v);
+}
+
+/* bank LOG PCR ALG FILE: the replay of the whole log in one bank, as an evmctl pcrs file */
+static int bank_pcrs(char **argv)
+{
+	uint32_t pcr = strtoul(argv[1], NULL, 0);
+	int alg = tcl_log_alg_from_name(argv[2]);
+	struct tcl_log_pcr p;
+	int err;
+
+	if (alg < 0)
+		return alg;
+	fake_boot_pcrs();
+	err = tcl_log_replay(argv[0], pcr, &p);
+	if (!err)
+		err = write_pcrs(argv[3], alg, pcr, &p);
+	return err;
 }
 
 static int build(char **argv)
@@ -214,6 +233,8 @@ int main(int argc, char **argv)
 		err = flip(argv + 2, argc == 5 && !strcmp(argv[4], "reseal"));
 	else if (argc == 6 && !strcmp(argv[1], "pcrs"))
 		err = prefix_pcrs(argv + 2);
+	else if (argc == 6 && !strcmp(argv[1], "bank"))
+		err = bank_pcrs(argv + 2);
 	else if (argc == 2 && !strcmp(argv[1], "aggregate")) {
 		fake_boot_pcrs();
 		err = tcl_log_boot_aggregate(boot_pcrs, agg);

@@ -1,6 +1,7 @@
 # tests/swtpm/swtpm-lib.sh: a throwaway swtpm on 127.0.0.1 for host tests (sourced by bash).
-#   swtpm_make_state DIR  TPM 2.0 state in DIR/state with sha1+sha256 PCR banks, an EK and
-#                         platform certificate from swtpm's local CA (DIR/ca, kept inside DIR)
+#   swtpm_make_state DIR  TPM 2.0 state in DIR/state with the PCR banks $SWTPM_PCR_BANKS
+#                         (default sha1,sha256; e.g. sha256,sha384), an EK and platform
+#                         certificate from swtpm's local CA (DIR/ca, kept inside DIR)
 #   swtpm_start DIR       start swtpm on DIR/state on a random free port pair (server P,
 #                         control P+1); sets SWTPM_PID SWTPM_PORT SWTPM_TCTI
 #   swtpm_stop            stop it and wait (up to 1 s)
@@ -13,6 +14,7 @@ SWTPM_PID=
 SWTPM_PORT=
 SWTPM_TCTI=
 SWTPM_ERR=
+SWTPM_PCR_BANKS=${SWTPM_PCR_BANKS:-sha1,sha256}
 
 swtpm_make_state() {
 	local d=$1
@@ -32,10 +34,10 @@ EOF
 create_certs_tool = $(command -v swtpm_localca || echo /usr/bin/swtpm_localca)
 create_certs_tool_config = $d/localca.conf
 create_certs_tool_options = $d/localca.options
-active_pcr_banks = sha1,sha256
+active_pcr_banks = $SWTPM_PCR_BANKS
 EOF
 	if ! swtpm_setup --tpm2 --tpmstate "$d/state" --config "$d/swtpm_setup.conf" \
-		--create-ek-cert --create-platform-cert --pcr-banks sha1,sha256 \
+		--create-ek-cert --create-platform-cert --pcr-banks "$SWTPM_PCR_BANKS" \
 		--write-ek-cert-files "$d" --logfile "$d/swtpm_setup.log" >/dev/null; then
 		SWTPM_ERR="swtpm_setup failed: $(tail -5 "$d/swtpm_setup.log")"
 		return 1

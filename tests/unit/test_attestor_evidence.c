@@ -109,7 +109,7 @@ static void test_evidence_bad(void **state)
 	expect_bad("attest", "\"YXR0ZXN0\\n\"", -EINVAL, "\"attest\" is not non-empty base64");
 	expect_bad("attest", "\"\"", -EINVAL, "\"attest\" is not non-empty base64");
 	expect_bad("sig", "null", -EINVAL, "\"sig\" is not a string");
-	expect_bad("bank", "\"sha1\"", -EINVAL, "\"bank\" must be \"sha256\"");
+	expect_bad("bank", "\"sm3_256\"", -EINVAL, "\"bank\" must be \"sha256\", \"sha1\"");
 	expect_bad("pcr_mask", "0", -EINVAL, "\"pcr_mask\" is out of range");
 	expect_bad("pcr_mask", "16777216", -EINVAL, "\"pcr_mask\" is out of range");
 	expect_bad("pcr_mask", "1.5", -EINVAL, "\"pcr_mask\" is not an integer");

@@ -42,7 +42,7 @@ static void sha(const EVP_MD *md, const void *p, size_t n, uint8_t *out)
 /* What a TPM does: new = H(old || digest). */
 static void hand_extend(const EVP_MD *md, uint8_t *pcr, const uint8_t *d, size_t n)
 {
-	uint8_t in[64];
+	uint8_t in[2 * 64];
 
 	memcpy(in, pcr, n);
 	memcpy(in + n, d, n);
@@ -413,6 +413,7 @@ static void test_replay_three(void **state)
 	struct tcl_log_digests d[3], od;
 	struct tcl_log_buf b = { 0 };
 	uint8_t p1[20] = { 0 }, p256[32] = { 0 }, dig[32] = { 7 };
+	uint8_t p384[48] = { 0 }, p512[64] = { 0 };
 	struct tcl_log_open_report r;
 	struct tcl_log_pcr out;
 	struct tcl_log *l;
@@ -435,7 +436,7 @@ static void test_replay_three(void **state)
 
 	for (int i = 0; i < 3; i++) {
 		struct tcl_log_entry e;
-		uint8_t h1[20], h256[32];
+		uint8_t h1[20], h256[32], h384[48], h512[64];
 		size_t n;
 
 		/* Independent: hash the template data found by offset arithmetic. */
@@ -443,15 +444,25 @@ static void test_replay_three(void **state)
 						     NULL), 0);
 		sha(EVP_sha1(), e.data, e.data_len, h1);
 		sha(EVP_sha256(), e.data, e.data_len, h256);
+		/* every bank: that bank's hash of the template data, as IMA extends them */
+		sha(EVP_sha384(), e.data, e.data_len, h384);
+		sha(EVP_sha512(), e.data, e.data_len, h512);
 		assert_memory_equal(h1, d[i].sha1, 20);
 		assert_memory_equal(h256, d[i].sha256, 32);
+		assert_memory_equal(h384, d[i].sha384, 48);
+		assert_memory_equal(h512, d[i].sha512, 64);
 		hand_extend(EVP_sha1(), p1, h1, 20);
 		hand_extend(EVP_sha256(), p256, h256, 32);
+		hand_extend(EVP_sha384(), p384, h384, 48);
+		hand_extend(EVP_sha512(), p512, h512, 64);
 	}
 	assert_int_equal(tcl_log_replay(path, 13, &out), 0);
 	assert_int_equal(out.entries, 3);
 	assert_memory_equal(out.sha1, p1, 20);
 	assert_memory_equal(out.sha256, p256, 32);
+	assert_memory_equal(out.sha384, p384, 48);
+	assert_memory_equal(out.sha512, p512, 64);
+	assert_ptr_equal(tcl_log_pcr_value(&out, TCL_LOG_SHA384), out.sha384);
 
 	assert_int_equal(tcl_log_replay(path, 11, &out), 0);
 	assert_int_equal(out.entries, 1);
@@ -606,11 +617,11 @@ static void test_match_prefix(void **state)
 		memset(&pcr, 0, sizeof(pcr));
 		for (size_t i = 0; i < k; i++)
 			assert_int_equal(tcl_log_pcr_extend(&pcr, &d[i]), 0);
-		for (int alg = TCL_LOG_SHA1; alg <= TCL_LOG_SHA256; alg++) {
+		for (int alg = TCL_LOG_SHA1; alg < TCL_LOG_NR_ALGS; alg++) {
 			assert_int_equal(tcl_log_match_prefix(path, 13, alg,
-							      alg == TCL_LOG_SHA1 ? pcr.sha1 :
-							      pcr.sha256, &matched, &total,
-							      &rest, &n_rest), 0);
+							      tcl_log_pcr_value(&pcr, alg),
+							      &matched, &total, &rest, &n_rest),
+					 0);
 			assert_int_equal(matched, k);
 			assert_int_equal(total, 5);
 			assert_int_equal(n_rest, 5 - k);
@@ -643,6 +654,18 @@ static void test_match_prefix(void **state)
 	assert_int_equal(n_rest, 0);
 	assert_int_equal(tcl_log_match_prefix(path, 13, 7, pcr.sha256, &matched, &total,
 					      &rest, &n_rest), -EINVAL);
+	/* one sha384 bank changed: that bank alone disagrees */
+	memset(&pcr, 0, sizeof(pcr));
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(tcl_log_pcr_extend(&pcr, &d[i]), 0);
+	assert_int_equal(tcl_log_match_prefix(path, 13, TCL_LOG_SHA384, pcr.sha384, &matched,
+					      &total, &rest, &n_rest), 0);
+	assert_int_equal(matched, 5);
+	pcr.sha384[47] ^= 1;
+	assert_int_equal(tcl_log_match_prefix(path, 13, TCL_LOG_SHA384, pcr.sha384, &matched,
+					      &total, &rest, &n_rest), -ENOMSG);
+	assert_int_equal(tcl_log_match_prefix(path, 13, TCL_LOG_SHA512, pcr.sha512, &matched,
+					      &total, &rest, &n_rest), 0);
 	tcl_log_buf_free(&b);
 }
 
@@ -747,9 +770,30 @@ static void test_foreach_buf(void **state)
 	tcl_log_buf_free(&b);
 }
 
+static void test_alg_names(void **state)
+{
+	static const struct { const char *n; size_t len; } want[TCL_LOG_NR_ALGS] = {
+		{ "sha1", 20 }, { "sha256", 32 }, { "sha384", 48 }, { "sha512", 64 },
+	};
+	struct tcl_log_digests d;
+
+	for (int a = 0; a < TCL_LOG_NR_ALGS; a++) {
+		assert_string_equal(tcl_log_alg_name(a), want[a].n);
+		assert_int_equal(tcl_log_alg_size(a), want[a].len);
+		assert_int_equal(tcl_log_alg_from_name(want[a].n), a);
+		assert_non_null(tcl_log_digest_of(&d, a));
+	}
+	assert_ptr_equal(tcl_log_digest_of(&d, TCL_LOG_SHA512), d.sha512);
+	assert_null(tcl_log_alg_name(TCL_LOG_NR_ALGS));
+	assert_int_equal(tcl_log_alg_size(TCL_LOG_NR_ALGS), 0);
+	assert_null(tcl_log_digest_of(&d, TCL_LOG_NR_ALGS));
+	assert_int_equal(tcl_log_alg_from_name("sm3_256"), -EINVAL);
+	assert_int_equal(tcl_log_alg_from_name(NULL), -EINVAL);
+}
+
 static void test_pcrs_file(void **state)
 {
-	uint8_t v[TCL_LOG_NR_PCRS * 32];
+	uint8_t v[TCL_LOG_NR_PCRS * TCL_LOG_DIGEST_MAX];
 	char line[128], want[128];
 	const char *path = tmp_path("pcrs.sha256");
 	FILE *f;
@@ -773,6 +817,9 @@ static void test_pcrs_file(void **state)
 	assert_int_equal(i, 24);
 	assert_int_equal(tcl_log_write_pcrs_file(path, TCL_LOG_SHA1, v), 0);
 	assert_int_equal(file_size(path), 24 * (8 + 40 + 1));
+	assert_int_equal(tcl_log_write_pcrs_file(path, TCL_LOG_SHA384, v), 0);
+	assert_int_equal(file_size(path), 24 * (8 + 96 + 1));
+	assert_int_equal(tcl_log_write_pcrs_file(path, TCL_LOG_NR_ALGS, v), -EINVAL);
 	assert_int_equal(tcl_log_write_pcrs_file(tmp_path("no/such/dir/p"), TCL_LOG_SHA1, v),
 			 -ENOENT);
 }
@@ -781,6 +828,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_ng),
+		cmocka_unit_test(test_alg_names),
 		cmocka_unit_test(test_roundtrip_buf),
 		cmocka_unit_test(test_known_answer),
 		cmocka_unit_test(test_boot_aggregate),

@@ -10,8 +10,9 @@
 # usage: tests/vm/run.sh SCRIPT [ARGS...]
 # env:   TCLVM_MEM (MiB, 2048)  TCLVM_CPUS (2)  TCLVM_TIMEOUT (s, 1800)  TCLVM_APPEND (kernel cmdline)
 #        TCLVM_OUT (host dir for /tcl-out)  TCLVM_CACHE (/var/cache/tclvm)  TCLVM_QUIET=1 (no console echo)
+#        TCLVM_PCR_BANKS (the TPM's allocated PCR banks, swtpm_setup --pcr-banks: sha1,sha256)
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 script=$(readlink -f "$1"); shift
 [ -f "$script" ] || { echo "vm: no such script: $script" >&2; exit 2; }
@@ -86,6 +87,7 @@ mkdir -p /lib/modules; mount --bind $cache/modules /lib/modules 2>/dev/null
 ip link set lo up 2>/dev/null
 hostname tclvm
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TCLVM_GUEST=1
+export TCLVM_PCR_BANKS=${TCLVM_PCR_BANKS:-sha1,sha256}
 cd "$PWD"
 sh $work/script.sh $(printf "'%s' " "$@")
 echo TCLVM-EXIT=\$?
@@ -96,8 +98,9 @@ GINIT
 cp "$script" "$work/script.sh"
 
 mkdir -p "$work/tpm"
+banks=${TCLVM_PCR_BANKS:-sha1,sha256}
 swtpm_setup --tpm2 --tpmstate "$work/tpm" --create-ek-cert --create-platform-cert \
-	--lock-nvram --overwrite >/dev/null 2>&1 ||
+	--pcr-banks "$banks" --lock-nvram --overwrite >/dev/null 2>&1 ||
 	echo "vm: swtpm_setup failed; TPM without EK certificate" >&2
 swtpm socket --tpmstate dir="$work/tpm" --ctrl type=unixio,path="$work/swtpm.sock" --tpm2 \
 	--flags not-need-init --pid file="$work/swtpm.pid" --daemon

@@ -9,7 +9,8 @@
 #                            by DIR/CA (default ca)
 #   att_tpm DIR NAME [--no-ek-cert]   swtpm for node NAME on 127.0.0.1; EK certificate from a
 #                            local CA shared by all (DIR/swtpm-ca/ek-ca.pem is its bundle);
-#                            sets TCTI[NAME], TPM_PID[NAME]
+#                            sets TCTI[NAME], TPM_PID[NAME]; PCR banks $ATT_PCR_BANKS
+#                            (default sha1,sha256)
 #                            (= att_tpm_setup, which may run in the background, + att_tpm_run)
 #   att_tpm_reboot DIR NAME  restart that swtpm (PCRs start over, the TPM reset count moves)
 #   att_start DIR ARGS...    start the attestor ($ATT_BIN) on a free port: ATT_PID, ATT_URL,
@@ -137,7 +138,7 @@ att_tpm_setup() {
 		CONF
 	fi
 	swtpm_setup --tpm2 --tpmstate "$d/state" --config "$dir/swtpm_setup.conf" "${certs[@]}" \
-		--pcr-banks sha1,sha256 --logfile "$d/setup.log" >/dev/null 2>&1 || {
+		--pcr-banks "${ATT_PCR_BANKS:-sha1,sha256}" --logfile "$d/setup.log" >/dev/null 2>&1 || {
 		echo "att_tpm: swtpm_setup for $name failed: $(tail -3 "$d/setup.log")" >&2
 		return 1
 	}

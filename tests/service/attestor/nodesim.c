@@ -217,9 +217,11 @@ static int add_entry(struct tcl_tpm *t, struct entries *e, char *spec)
 		fprintf(stderr, "nodesim: bad entry '%s'\n", spec);
 		return rc;
 	}
+	/* every bank's digest, as the agent: the extend takes those of the allocated banks */
 	memset(&e->td[e->n], 0, sizeof(*e->td));
-	tcl_tpm_digests_add(&e->td[e->n], TCL_TPM_ALG_SHA1, e->d[e->n].sha1);
-	tcl_tpm_digests_add(&e->td[e->n], TCL_TPM_ALG_SHA256, e->d[e->n].sha256);
+	for (int a = 0; a < TCL_LOG_NR_ALGS; a++)
+		tcl_tpm_digests_add(&e->td[e->n], tcl_tpm_alg_by_name(tcl_log_alg_name(a)),
+				    tcl_log_digest_of(&e->d[e->n], a));
 	e->n++;
 	return 0;
 }
@@ -381,7 +383,7 @@ static int bench_evidence(struct tcl_attest *a, struct tcl_tpm *t, int rounds)
 		if (rc)
 			break;
 		tcl_attest_bind(ch.nonce, tcl_attest_cert_sha256(a), qual);
-		rc = tcl_tpm_quote(t, qual, sizeof(qual), TCL_TPM_ALG_SHA256, ch.pcr_mask, q);
+		rc = tcl_tpm_quote(t, qual, sizeof(qual), ch.bank, ch.pcr_mask, q);
 		free(log);
 		log = NULL;
 		if (!rc)
@@ -482,7 +484,7 @@ static int misbehave(struct tcl_attest *a, struct tcl_tpm *t, enum mode m, const
 	} else {
 		tcl_attest_bind(ch.nonce, tcl_attest_cert_sha256(a), qual);
 	}
-	rc = tcl_tpm_quote(t, qual, sizeof(qual), TCL_TPM_ALG_SHA256, ch.pcr_mask, q);
+	rc = tcl_tpm_quote(t, qual, sizeof(qual), ch.bank, ch.pcr_mask, q);
 	if (!rc)
 		rc = tcl_attest_read_log(log_path, ch.log_offset, 64u << 20, &log, &len);
 	if (!rc && m == M_FORGE)
