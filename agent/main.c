@@ -148,11 +148,14 @@ static void emit_agent_event(struct agent *a, const char *reason, const char *fm
 		  tcl_event_format_simple("agent", NULL, reason, msg, -1, NULL, line, sizeof(line)));
 }
 
-/* Every digest the kernel reports is measured, whatever the verdict (as IMA measures before
- * it appraises); the pipeline keeps one entry per (container, digest). */
+/* Every digest the kernel reports is measured with the kernel's verdict: what ran (allowed,
+ * or audit mode's "would deny") as an ima-ng file entry, what the kernel refused (enforce
+ * mode: the file never ran) as an exec_refused entry.  The pipeline keeps one entry of each
+ * kind per (container, digest); the event stream shows every attempt. */
 static void measure_event(struct agent *a, const struct tcl_event *e,
 			  const struct tcl_event_meta *m)
 {
+	const char *cid = m->container_id && *m->container_id ? m->container_id : NULL;
 	char path[TCL_PATH_LEN + 1];
 	int ret;
 
@@ -160,9 +163,11 @@ static void measure_event(struct agent *a, const struct tcl_event *e,
 		return;
 	memcpy(path, e->path, TCL_PATH_LEN);
 	path[TCL_PATH_LEN] = '\0';
-	ret = tcl_measure_file(a->measure, m->container_id && *m->container_id ? m->container_id :
-									       NULL,
-			       path, e->sha256);
+	if (e->verdict == TCL_VERDICT_DENY)
+		ret = tcl_measure_refused(a->measure, cid, path, e->sha256, tcl_hook_type(e->hook),
+					  tcl_reason_name(e->reason));
+	else
+		ret = tcl_measure_file(a->measure, cid, path, e->sha256);
 	if (ret && ret != -ENOTRECOVERABLE && ret != -ENOBUFS)
 		pr_warn("measure", "%s not measured: %s", path, strerror(-ret));
 }
@@ -243,6 +248,13 @@ static void on_container(void *ctx, bool started, const struct tcl_container_vie
 						      c->meta.image, "image_digest",
 						      c->meta.image_digest, "cgroup", c->cgroup_path,
 						      NULL });
+	} else if (c->meta.container_id && *c->meta.container_id) {
+		/* The attestor forgets a stopped container first when a node reaches its
+		 * container limit; without the stop, churn alone would fill it. */
+		measure_record(a, "container_stop",
+			       (const char *const[]){ "container_id", c->meta.container_id,
+						      "pod_uid", c->meta.pod_uid, "cgroup",
+						      c->cgroup_path, NULL });
 	}
 }
 
