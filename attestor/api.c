@@ -618,9 +618,10 @@ static void evidence(struct ctx *c, const char *id)
 	a->m.evidence_accepted++;
 	a->m.entries_appraised += res.accepted_entries;
 	a->m.findings += res.findings;
+	a->m.refusals += res.refusals;
 	/* findings now; the rest with the next tick: lost in a crash, it comes back, since the
 	 * nodes resend the log from the offset the attestor reloads */
-	if (res.findings)
+	if (res.findings || res.refusals)
 		save(a);
 	else
 		a->dirty = true;
@@ -639,6 +640,7 @@ static void evidence(struct ctx *c, const char *id)
 	tcl_json_add_int(o, "accepted_entries", (int64_t)res.accepted_entries);
 	tcl_json_add_int(o, "pending_entries", (int64_t)res.pending_entries);
 	tcl_json_add_int(o, "findings", (int64_t)res.findings);
+	tcl_json_add_int(o, "refusals", (int64_t)res.refusals);
 	tcl_json_add_int(o, "unappraised", (int64_t)res.unappraised);
 	reply(c, 200, o);
 out:

@@ -11,6 +11,8 @@
 
 #include "appraise.h"
 #include "canonjson.h"
+#include "diag.h"
+#include "escape.h"
 #include "golden.h"
 #include "log.h"
 #include "policy.h"
@@ -286,7 +288,10 @@ static void on_file(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 
 		if (r->base + off != 0) {
 			node_find(r, off, e->name, dg, "boot_aggregate after the start of the log");
-		} else if (r->pcr0_9) {
+			return;
+		}
+		r->n->mode = ATT_MODE_UNKNOWN;	/* a new log: no agent_start seen yet */
+		if (r->pcr0_9) {
 			tcl_log_boot_aggregate((const uint8_t (*)[32])r->pcr0_9, agg);
 			if (e->digest_len != 32 || strcmp(e->digest_algo, "sha256") ||
 			    memcmp(agg, e->digest, 32))
@@ -474,6 +479,96 @@ static void on_lost(struct run *r, const struct tcl_log_entry *e, uint64_t off, 
 	json_object_put(o);
 }
 
+/* agent_start: the agent's enforcement mode from here on ("enforce" or "audit"; anything else,
+ * or a record that does not parse, reads as unknown: not enforce). */
+static void on_agent_start(struct run *r, const struct tcl_log_entry *e)
+{
+	struct json_object *o = NULL, *v;
+	const char *mode = NULL;
+
+	if (e->buf_len <= ATT_RECORD_MAX &&
+	    !tcl_json_parse("agent_start record", (const char *)e->buf, e->buf_len,
+			    ATT_RECORD_MAX, &o) && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "mode", &v) && json_object_is_type(v, json_type_string))
+		mode = json_object_get_string(v);
+	r->n->mode = mode && !strcmp(mode, "enforce") ? ATT_MODE_ENFORCE :
+		     mode && !strcmp(mode, "audit") ? ATT_MODE_AUDIT : ATT_MODE_UNKNOWN;
+	json_object_put(o);
+}
+
+/* exec_refused: the kernel refused to run a file (docs/measurement-log.md).  Nothing ran, so
+ * under enforce mode it is a refusal of the container's (the container is untrusted, its node
+ * is not); outside enforce mode, on the host, or malformed, the log cannot show that nothing
+ * ran: a node finding. */
+static void on_refused(struct run *r, const struct tcl_log_entry *e, uint64_t off, const char *dg)
+{
+	const char *cid = NULL, *digest = NULL, *path = NULL, *hook = NULL, *reason = NULL;
+	char why[ATT_REASON_MAX], name[ATT_REFUSED_NAME_MAX + 1], esc[256];
+	struct att_container *c = NULL;
+	struct json_object *o = NULL;
+	const char *w = NULL;
+	bool bad = false;
+	int rc;
+
+	if (e->buf_len > ATT_RECORD_MAX ||
+	    tcl_json_parse("exec_refused record", (const char *)e->buf, e->buf_len, ATT_RECORD_MAX,
+			   &o) || !json_object_is_type(o, json_type_object)) {
+		w = "record is not a JSON object";
+	} else {
+		cid = rec_str(o, "container_id", &bad);
+		digest = rec_str(o, "digest", &bad);
+		path = rec_str(o, "path", &bad);
+		hook = rec_str(o, "hook", &bad);
+		reason = rec_str(o, "reason", &bad);
+		if (bad)
+			w = "a field is not a string";
+		else if (!digest || !tcl_digest_valid(digest))
+			w = "digest is not sha256:<64 hex>";
+		else if (!path)
+			w = "no path";
+		else if (cid && !att_container_id_valid(cid))
+			w = "container_id is not [A-Za-z0-9_.-]{1,128}";
+	}
+	if (w) {
+		say(why, sizeof(why), "malformed exec_refused record: %s", w);
+		node_find(r, off, e->name, dg, why);
+		goto out;
+	}
+	tcl_esc_utf8(path, strlen(path), name, sizeof(name));
+	if (!cid) {
+		say(why, sizeof(why), "host process: %s refused (%s): foreign code was tried "
+		    "outside any container", hook ? hook : "exec", reason ? reason : "?");
+		node_find(r, off, name, digest, why);
+		goto out;
+	}
+	if (r->n->mode != ATT_MODE_ENFORCE) {
+		say(why, sizeof(why), "container %s: %s refused (%s) while the agent's mode is %s, "
+		    "not enforce: the log cannot show that it did not run", cid,
+		    hook ? hook : "exec", reason ? reason : "?", att_mode_name(r->n->mode));
+		node_find(r, off, name, digest, why);
+		goto out;
+	}
+	rc = att_container_add(r->n, cid, &c);
+	if (rc) {
+		say(why, sizeof(why), "container %s: %s", cid,
+		    rc == -ENOSPC ? "too many containers on this node" : strerror(-rc));
+		node_find(r, off, name, digest, why);
+		goto out;
+	}
+	say(why, sizeof(why), "%s refused by the kernel (enforce mode): %s", hook ? hook : "exec",
+	    reason ? reason : "not allowed");
+	if (att_container_refusal(c, r->base + off, r->now, name, digest, why))
+		r->rc = -ENOMEM;
+	r->res->refusals++;
+	if (c->refusals.total <= ATT_FINDINGS_KEPT)
+		pr_warn("alert", "node %s container %s: %s of %s (%s) refused%s", r->n->id, cid,
+			hook ? hook : "exec", tcl_esc_log(name, esc, sizeof(esc)), digest,
+			c->refusals.total == ATT_FINDINGS_KEPT ? "; further refusals in this "
+			"container are counted, not logged" : "");
+out:
+	json_object_put(o);
+}
+
 static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 {
 	char dg[16 + 2 * TCL_LOG_DIGEST_MAX], why[ATT_REASON_MAX];
@@ -486,6 +581,15 @@ static void on_buf(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 	if (!strcmp(e->name, "records_lost")) {
 		digest_str(e, dg, sizeof(dg));
 		on_lost(r, e, off, dg);
+		return;
+	}
+	if (!strcmp(e->name, "agent_start")) {
+		on_agent_start(r, e);
+		return;
+	}
+	if (!strcmp(e->name, "exec_refused")) {
+		digest_str(e, dg, sizeof(dg));
+		on_refused(r, e, off, dg);
 		return;
 	}
 	if (!start && !stop && !verify)

@@ -25,6 +25,13 @@
  *   records_lost (ima-buf)                     JSON with count, source ("kernel"|"agent"):
  *                                              always a node finding ("incomplete log: N
  *                                              records lost ..."): what ran may be missing
+ *   agent_start (ima-buf)                      JSON with mode: the node's mode from here on
+ *                                              (reset by boot_aggregate; unknown until then)
+ *   exec_refused (ima-buf)                     JSON with container_id, digest, hook, path,
+ *                                              reason: the kernel refused the file.  Under
+ *                                              enforce mode a refusal of the container's
+ *                                              (container untrusted, node not); host,
+ *                                              malformed or not enforce: a node finding
  *   other ima-buf events                       recorded, not appraised
  * Anything else is a finding (an offending entry with its reason). */
 #ifndef ATT_APPRAISE_H
@@ -40,6 +47,7 @@ struct tcl_golden;
 struct tcl_policy;
 
 #define ATT_RECORD_MAX	(64u << 10)	/* ima-buf JSON records the attestor parses */
+#define ATT_REFUSED_NAME_MAX	4096	/* bytes of an exec_refused path kept in a refusal */
 
 /* Sorted SHA-256 digests (the host allowlist). */
 struct att_allow {
@@ -74,6 +82,7 @@ struct att_appraise_res {
 	uint8_t pcr[TCL_LOG_DIGEST_MAX];	/* the replayed value (= the quoted one on success),
 					 * tcl_log_alg_size(cfg->bank) bytes */
 	size_t findings;		/* new findings (node + containers) */
+	size_t refusals;		/* new container refusals (exec_refused, enforce mode) */
 	size_t unappraised;		/* new host entries without an allowlist */
 	char error[ATT_REASON_MAX];	/* why, on failure */
 };

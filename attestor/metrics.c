@@ -90,7 +90,12 @@ int att_metrics_render(const struct att_metrics *m, const struct att_state *st,
 		"tcl_attestor_log_entries_appraised_total %" PRIu64 "\n"
 		"# HELP tcl_attestor_findings_total Offending entries and failed evidence.\n"
 		"# TYPE tcl_attestor_findings_total counter\n"
-		"tcl_attestor_findings_total %" PRIu64 "\n", m->entries_appraised, m->findings);
+		"tcl_attestor_findings_total %" PRIu64 "\n"
+		"# HELP tcl_attestor_exec_refusals_total Refused attempts (exec_refused under "
+		"enforce mode): container refusals, node verdict unaffected.\n"
+		"# TYPE tcl_attestor_exec_refusals_total counter\n"
+		"tcl_attestor_exec_refusals_total %" PRIu64 "\n", m->entries_appraised, m->findings,
+		m->refusals);
 	fprintf(f, "# HELP tcl_attestor_filter_nodes_total Nodes judged by the scheduler "
 		"filter.\n# TYPE tcl_attestor_filter_nodes_total counter\n"
 		"tcl_attestor_filter_nodes_total{result=\"kept\"} %" PRIu64 "\n"

@@ -42,6 +42,7 @@ struct att_metrics {
 	uint64_t evidence_rejected[ATT_REJ_N];
 	uint64_t enrol_started, enrol_completed, enrol_rejected;
 	uint64_t entries_appraised, findings;
+	uint64_t refusals;			/* exec_refused under enforce: container refusals */
 	uint64_t filter_kept, filter_failed;
 };
 

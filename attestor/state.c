@@ -27,6 +27,18 @@ const char *att_verdict_name(enum att_verdict v)
 	}
 }
 
+const char *att_mode_name(enum att_mode m)
+{
+	switch (m) {
+	case ATT_MODE_AUDIT:
+		return "audit";
+	case ATT_MODE_ENFORCE:
+		return "enforce";
+	default:
+		return "unknown";
+	}
+}
+
 int64_t att_now(void)
 {
 	struct timespec ts;
@@ -143,6 +155,12 @@ int att_container_finding(struct att_node *n, struct att_container *c, uint64_t 
 	return att_finding_add(&c->findings, offset, now, name, digest, c->id, reason);
 }
 
+int att_container_refusal(struct att_container *c, uint64_t offset, int64_t now,
+			  const char *name, const char *digest, const char *reason)
+{
+	return att_finding_add(&c->refusals, offset, now, name, digest, c->id, reason);
+}
+
 /* ---- nodes and containers ---- */
 
 static void container_free(void *p)
@@ -150,6 +168,7 @@ static void container_free(void *p)
 	struct att_container *c = p;
 
 	att_findings_free(&c->findings);
+	att_findings_free(&c->refusals);
 	free(c);
 }
 
@@ -209,6 +228,7 @@ void att_node_reset_log(struct att_node *n)
 	n->log_offset = 0;
 	n->log_entries = 0;
 	memset(n->pcr, 0, sizeof(n->pcr));
+	n->mode = ATT_MODE_UNKNOWN;
 	n->last_evidence = 0;
 	n->unappraised = 0;
 	att_findings_free(&n->findings);
@@ -254,7 +274,7 @@ static void pick_victim(void *val, void *arg)
 	struct victim *v = arg;
 
 	/* A stopped container whose verdict carries no finding: nothing is lost with it. */
-	if (!c->stopped || c->findings.total)
+	if (!c->stopped || c->findings.total || c->refusals.total)
 		return;
 	if (!v->c || c->start_offset < v->c->start_offset)
 		v->c = c;
@@ -358,6 +378,10 @@ enum att_verdict att_container_verdict(const struct att_node *n, const struct at
 
 	if (c->findings.total) {
 		snprintf(buf, buflen, "%s", c->findings.n ? c->findings.v[0].reason : "findings");
+		return ATT_UNTRUSTED;
+	}
+	if (c->refusals.total) {
+		snprintf(buf, buflen, "%s", c->refusals.n ? c->refusals.v[0].reason : "refusals");
 		return ATT_UNTRUSTED;
 	}
 	v = att_node_verdict(n, now, stale_after, &r, nb, sizeof(nb));

@@ -12,7 +12,9 @@
  *
  * Verdicts are derived, never stored on their own:
  *   untrusted  any finding on the node or on one of its containers (sticky until the node
- *              re-enrols or its TPM resets, i.e. it reboots and starts a new log)
+ *              re-enrols or its TPM resets, i.e. it reboots and starts a new log); a
+ *              container's refusals (code the kernel refused to run under enforce mode)
+ *              untrust that container only
  *   unknown    enrolled (or not) but no evidence accepted yet
  *   stale      trusted, but the last accepted evidence is older than stale_after
  *   trusted    otherwise */
@@ -38,6 +40,12 @@
 #define ATT_AK_PUB_MAX		1024
 
 enum att_verdict { ATT_UNKNOWN, ATT_TRUSTED, ATT_UNTRUSTED, ATT_STALE };
+
+/* The node agent's enforcement mode at the point of its log the attestor has reached: set by
+ * agent_start records, unknown at the start of a log (and in states saved before it was kept). */
+enum att_mode { ATT_MODE_UNKNOWN, ATT_MODE_AUDIT, ATT_MODE_ENFORCE };
+
+const char *att_mode_name(enum att_mode m);	/* "unknown", "audit", "enforce" */
 
 const char *att_verdict_name(enum att_verdict v);
 
@@ -69,6 +77,9 @@ struct att_container {
 	bool stopped;
 	uint64_t files;			/* file entries appraised */
 	struct att_findings findings;
+	/* exec_refused entries under enforce mode: the kernel refused code in this container.
+	 * The container (and its pod) is untrusted; its node is not, since nothing ran. */
+	struct att_findings refusals;
 };
 
 struct att_pending {			/* an enrolment waiting for the credential's secret */
@@ -107,6 +118,7 @@ struct att_node {
 	uint8_t pcr[TCL_LOG_DIGEST_MAX];	/* replayed up to log_offset, in bank pcr_bank */
 	enum tcl_log_alg pcr_bank;	/* sha256 unless --pcr-bank; persisted as the length of
 					 * "pcr"; chosen anew when the log restarts */
+	enum att_mode mode;		/* the agent's mode at log_offset */
 	/* verdict inputs */
 	int64_t last_evidence;		/* unix seconds of the last accepted evidence, 0: never */
 	uint64_t evidence_ok, evidence_failed;
@@ -161,6 +173,9 @@ int att_node_finding(struct att_node *n, uint64_t offset, int64_t now, const cha
 		     const char *digest, const char *reason);
 int att_container_finding(struct att_node *n, struct att_container *c, uint64_t offset,
 			  int64_t now, const char *name, const char *digest, const char *reason);
+/* A refused attempt (exec_refused under enforce mode): untrusts @c, not its node. */
+int att_container_refusal(struct att_container *c, uint64_t offset, int64_t now,
+			  const char *name, const char *digest, const char *reason);
 void att_findings_free(struct att_findings *f);
 
 /* Reported verdicts; *reason (may be NULL) gets a short human reason. */

@@ -76,6 +76,8 @@ static struct json_object *container_obj(const struct att_container *c)
 	rc |= tcl_json_add_bool(o, "stopped", c->stopped);
 	rc |= tcl_json_add_int(o, "files", (int64_t)c->files);
 	rc |= findings_to(o, &c->findings);
+	rc |= tcl_json_add(o, "refusals", att_findings_json(&c->refusals));
+	rc |= tcl_json_add_int(o, "refusals_total", (int64_t)c->refusals.total);
 	if (rc) {
 		json_object_put(o);
 		return NULL;
@@ -107,6 +109,7 @@ static struct json_object *node_obj(const struct att_node *n, bool api)
 	rc |= tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
 	rc |= tcl_json_add_int(o, "log_entries", (int64_t)n->log_entries);
 	rc |= tcl_json_add_str(o, "pcr", pcr);
+	rc |= tcl_json_add_str(o, "agent_mode", att_mode_name(n->mode));
 	rc |= tcl_json_add_int(o, "last_evidence", n->last_evidence);
 	rc |= tcl_json_add_int(o, "evidence_ok", (int64_t)n->evidence_ok);
 	rc |= tcl_json_add_int(o, "evidence_failed", (int64_t)n->evidence_failed);

@@ -84,9 +84,9 @@ static const char *const finding_keys[] = { "offset", "time", "name", "digest", 
 					     "reason", NULL };
 static const char *const container_keys[] = { "id", "image", "image_digest", "golden_sha256",
 	"golden_keyid", "start_offset", "started", "stopped", "files", "findings",
-	"findings_total", NULL };
+	"findings_total", "refusals", "refusals_total", NULL };
 static const char *const node_keys[] = { "id", "enrolled_at", "ak_pub", "ak_name", "ek_sha256",
-	"ek_cert", "tls_sha256", "reset_count", "log_offset", "log_entries", "pcr",
+	"ek_cert", "tls_sha256", "reset_count", "log_offset", "log_entries", "pcr", "agent_mode",
 	"last_evidence", "evidence_ok", "evidence_failed", "unappraised", "findings",
 	"findings_total", "containers", NULL };
 
@@ -122,11 +122,13 @@ static const char *opt_str(struct rd *r, struct json_object *o, const char *k, s
 	return s;
 }
 
-static void load_findings(struct rd *r, struct json_object *o, struct att_findings *f)
+/* @key ("findings", "refusals") and @key_total */
+static void load_findings(struct rd *r, struct json_object *o, struct att_findings *f,
+			  const char *key, const char *key_total)
 {
-	struct json_object *a = want(r, o, "findings", json_type_array, true);
+	struct json_object *a = want(r, o, key, json_type_array, true);
 	size_t n = a ? json_object_array_length(a) : 0;
-	int64_t total = get_int(r, o, "findings_total", 0, INT64_MAX);
+	int64_t total = get_int(r, o, key_total, 0, INT64_MAX);
 
 	if (n > ATT_FINDINGS_KEPT && !r->rc) {
 		pr_err("state", "%s: more than %d findings", r->what, ATT_FINDINGS_KEPT);
@@ -201,7 +203,11 @@ static void load_container(struct rd *r, struct json_object *x, struct att_node 
 	if (want(r, x, "stopped", json_type_boolean, true))
 		c->stopped = json_object_get_boolean(json_object_object_get(x, "stopped"));
 	c->files = (uint64_t)get_int(r, x, "files", 0, INT64_MAX);
-	load_findings(r, x, &c->findings);
+	load_findings(r, x, &c->findings, "findings", "findings_total");
+	/* refusals: absent in states written before refusals were kept */
+	if (json_object_object_get_ex(x, "refusals", NULL) ||
+	    json_object_object_get_ex(x, "refusals_total", NULL))
+		load_findings(r, x, &c->refusals, "refusals", "refusals_total");
 	if (c->findings.total)
 		n->untrusted_containers++;
 }
@@ -264,11 +270,24 @@ static void load_node(struct rd *r, struct json_object *x, struct att_state *st)
 		pr_err("state", "%s: \"pcr\" is not 40, 64, 96 or 128 hex digits", r->what);
 		r->rc = -EBADMSG;
 	}
+	/* agent_mode: absent in states written before it was kept (unknown: not enforce) */
+	if (json_object_object_get_ex(x, "agent_mode", NULL)) {
+		const char *mode = opt_str(r, x, "agent_mode", 16);
+
+		if (mode && !strcmp(mode, "enforce"))
+			n->mode = ATT_MODE_ENFORCE;
+		else if (mode && !strcmp(mode, "audit"))
+			n->mode = ATT_MODE_AUDIT;
+		else if (!r->rc && (!mode || strcmp(mode, "unknown"))) {
+			pr_err("state", "%s: \"agent_mode\" is malformed", r->what);
+			r->rc = -EBADMSG;
+		}
+	}
 	n->last_evidence = get_int(r, x, "last_evidence", 0, INT64_MAX);
 	n->evidence_ok = (uint64_t)get_int(r, x, "evidence_ok", 0, INT64_MAX);
 	n->evidence_failed = (uint64_t)get_int(r, x, "evidence_failed", 0, INT64_MAX);
 	n->unappraised = (uint64_t)get_int(r, x, "unappraised", 0, INT64_MAX);
-	load_findings(r, x, &n->findings);
+	load_findings(r, x, &n->findings, "findings", "findings_total");
 	cs = want(r, x, "containers", json_type_array, true);
 	if (cs && json_object_array_length(cs) > ATT_CONTAINERS_MAX) {
 		pr_err("state", "%s: more than %d containers", r->what, ATT_CONTAINERS_MAX);

@@ -18,6 +18,9 @@
 
 #include "canonjson.h"
 #include "diag.h"
+#include "escape.h"
+#include "hexb64.h"
+#include "jsonb.h"
 #include "log.h"
 #include "measure.h"
 #include "tpm.h"
@@ -33,6 +36,7 @@
 #define RETRY_MIN_MS	100
 #define RETRY_MAX_MS	30000
 #define TAIL_SAVE_MAX	(4u << 20)	/* a non-zero torn tail is less than one entry */
+#define REFUSED_PATH_MAX	4096		/* path bytes an exec_refused entry keeps */
 #define LOST_JSON_MAX	64		/* {"count":<20 digits>,"source":"kernel"} */
 
 /* (container, file digest) pairs already in the log: open addressing on 128 bits of
@@ -162,21 +166,30 @@ static bool slot_empty(const uint8_t k[16])
 	return !memcmp(k, zero, 16);
 }
 
-static int seen_key(const char *cid, size_t cid_len, const uint8_t digest[32], uint8_t key[16])
+/* The key of (container, digest) that ran; @refused: of a refusal, a key of its own (one more
+ * input byte), so that a refused digest that later runs (audit mode) is still measured. */
+static int seen_key_of(const char *cid, size_t cid_len, const uint8_t digest[32], bool refused,
+		       uint8_t key[16])
 {
-	uint8_t in[CID_MAX + 1 + 32], h[32];
+	uint8_t in[CID_MAX + 1 + 32 + 1], h[32];
 
 	if (cid_len > CID_MAX)
 		return -EINVAL;
 	memcpy(in, cid, cid_len);
 	in[cid_len] = '\0';
 	memcpy(in + cid_len + 1, digest, 32);
-	if (!EVP_Digest(in, cid_len + 1 + 32, h, NULL, EVP_sha256(), NULL))
+	in[cid_len + 1 + 32] = 'R';
+	if (!EVP_Digest(in, cid_len + 1 + 32 + refused, h, NULL, EVP_sha256(), NULL))
 		return -EIO;
 	memcpy(key, h, 16);
 	if (slot_empty(key))
 		key[0] = 1;	/* zero marks an empty slot */
 	return 0;
+}
+
+static int seen_key(const char *cid, size_t cid_len, const uint8_t digest[32], uint8_t key[16])
+{
+	return seen_key_of(cid, cid_len, digest, false, key);
 }
 
 static size_t seen_slot(const struct seen *s, const uint8_t key[16])
@@ -683,6 +696,91 @@ out:
 	return err;
 }
 
+/* The exec_refused buffer: {"container_id","digest","hook","path","reason"} as canonical JSON
+ * (container_id left out for the host).  The path is the kernel's bytes made valid UTF-8
+ * (invalid sequences as U+FFFD): a tenant's file name must not cost the entry. */
+static int refused_json(const char *cid, const char *path, const uint8_t sha256[32],
+			const char *hook, const char *reason, char **out, size_t *len)
+{
+	char *esc = malloc(3 * REFUSED_PATH_MAX + 5), dg[8 + 65];
+	json_object *o = json_object_new_object();
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (!esc || !o)
+		goto out;
+	tcl_esc_utf8(path, REFUSED_PATH_MAX, esc, 3 * REFUSED_PATH_MAX + 5);
+	memcpy(dg, "sha256:", 7);
+	tcl_hex(sha256, 32, dg + 7);
+	if ((cid && *cid && tcl_json_add_str(o, "container_id", cid)) ||
+	    tcl_json_add_str(o, "digest", dg) ||
+	    tcl_json_add_str(o, "hook", hook && *hook ? hook : "unknown") ||
+	    tcl_json_add_str(o, "path", *esc ? esc : "(unknown)") ||
+	    tcl_json_add_str(o, "reason", reason && *reason ? reason : "unknown"))
+		goto out;
+	err = tcl_canon_json(o, out, len);
+out:
+	json_object_put(o);
+	free(esc);
+	return err;
+}
+
+int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const char *path,
+			const uint8_t sha256[32], const char *hook, const char *reason)
+{
+	struct tcl_log_digests d;
+	size_t cl = container_id ? strlen(container_id) : 0, jl = 0;
+	char *json = NULL;
+	uint8_t key[16];
+	bool waited;
+	int err;
+
+	if (!m || !path || !sha256)
+		return -EINVAL;
+	if (cl > CID_MAX || (cl && strpbrk(container_id, ":/"))) {
+		pr_err(SUB, "container id \"%.64s\" is not one (too long, or has ':' or '/')",
+		       container_id);
+		return -EINVAL;
+	}
+	err = seen_key_of(cl ? container_id : "", cl, sha256, true, key);
+	if (err)
+		return err;
+	err = refused_json(container_id, path, sha256, hook, reason, &json, &jl);
+	if (err == -EINVAL)	/* hook or reason not UTF-8: the caller's bug */
+		return err;
+
+	pthread_mutex_lock(&m->lock);
+	err = err ? err : refuse_err(m);
+	if (err == -ENOMEM) {
+		err = encode_failed(m, err);
+		goto out;
+	}
+	if (err)
+		goto out;
+	if (seen_has(&m->seen, key)) {
+		m->deduped++;
+		goto out;
+	}
+	err = wait_room(m, ENTRY_OVERHEAD + sizeof(TCL_MEASURE_EXEC_REFUSED) + jl, &waited);
+	if (err)
+		goto out;
+	if (waited && seen_has(&m->seen, key)) {
+		m->deduped++;
+		goto out;
+	}
+	err = tcl_log_encode_buf(&m->pending, m->pcr, TCL_MEASURE_EXEC_REFUSED, json, jl, &d);
+	if (err) {
+		err = encode_failed(m, err);
+		goto out;
+	}
+	push(m, &d);
+	seen_add(&m->seen, key);
+out:
+	pthread_mutex_unlock(&m->lock);
+	free(json);
+	return err;
+}
+
 int tcl_measure_lost(struct tcl_measure *m, enum tcl_measure_lost_source src, uint64_t count)
 {
 	int err = 0;
@@ -818,6 +916,40 @@ struct scan {
 	int err;
 };
 
+/* An exec_refused entry of ours: its (container, digest) refusal key joins the seen set.  One
+ * that does not parse is skipped: the cost is one more entry for the same refusal. */
+static int scan_refused(struct tcl_measure *m, const struct tcl_log_entry *e)
+{
+	struct json_object *o = NULL, *v;
+	const char *cid = "", *dg;
+	uint8_t digest[32], key[16];
+	int err = 0;
+
+	if (tcl_json_parse("exec_refused record", (const char *)e->buf, e->buf_len,
+			   TCL_LOG_DATA_MAX, &o) || !json_object_is_type(o, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(o, "container_id", &v)) {
+		if (!json_object_is_type(v, json_type_string))
+			goto out;
+		cid = json_object_get_string(v);
+	}
+	if (!json_object_object_get_ex(o, "digest", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		goto out;
+	dg = json_object_get_string(v);
+	if (strncmp(dg, "sha256:", 7) || tcl_unhex(dg + 7, digest, 32) ||
+	    strlen(cid) > CID_MAX || seen_key_of(cid, strlen(cid), digest, true, key))
+		goto out;
+	if (!seen_has(&m->seen, key)) {
+		err = seen_add(&m->seen, key);
+		if (err == -ENOSPC)
+			err = 0;
+	}
+out:
+	json_object_put(o);
+	return err;
+}
+
 static int scan_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 {
 	struct scan *sc = arg;
@@ -838,6 +970,8 @@ static int scan_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 		sc->other_pcr = e->pcr;
 		return 0;
 	}
+	if (e->buf && !strcmp(e->name, TCL_MEASURE_EXEC_REFUSED))
+		return scan_refused(sc->m, e);
 	if (!ng || !sha256 || !(cid = name_cid(e->name, &cl)))
 		return 0;
 	err = seen_key(cid, cl, e->digest, key);

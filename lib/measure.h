@@ -26,7 +26,9 @@
  * never takes a log with a gap for a complete one.
  *
  * Dedup: a file is measured once per (container, file digest), across restarts too: the seen
- * set is rebuilt from the log's ima-ng entries at open.  ima-buf events are never deduplicated.
+ * set is rebuilt from the log's ima-ng entries at open.  A refusal (tcl_measure_refused) once per
+ * (container, digest) too, rebuilt from the exec_refused entries.  Other ima-buf events are never
+ * deduplicated.
  *
  * Open, with a TPM (details in docs/measurement-log.md):
  *  - new or empty log: boot_aggregate (SHA-256 over the sha256 bank of PCRs 0-9) is appended
@@ -62,6 +64,7 @@
 #define TCL_MEASURE_DEFAULT_BLOCK_MS	20
 #define TCL_MEASURE_WHY_MAX		512
 #define TCL_MEASURE_RECORDS_LOST	"records_lost"	/* ima-buf event name of a loss */
+#define TCL_MEASURE_EXEC_REFUSED	"exec_refused"	/* ima-buf event name of a refusal */
 
 /* Who lost the records a records_lost entry counts (its "source"). */
 enum tcl_measure_lost_source {
@@ -162,6 +165,19 @@ int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char
  * over-long name, -E2BIG over the log's entry size.  Other returns as tcl_measure_file().
  */
 int tcl_measure_buf(struct tcl_measure *m, const char *event_name, const char *canonical_json);
+
+/*
+ * Queue an ima-buf TCL_MEASURE_EXEC_REFUSED entry: the kernel refused (enforce mode) to run
+ * the file @path with content digest @sha256 in @container_id (NULL or "": the host), at hook
+ * @hook ("exec", "mmap": tcl_hook_type) for @reason (tcl_reason_name).  The buffer is the
+ * canonical JSON {"container_id","digest":"sha256:<hex>","hook","path","reason"} (container_id
+ * left out for the host; the path made valid UTF-8, at most 4096 bytes of it).  Deduplicated per
+ * (container, digest) like tcl_measure_file() but with a key of its own, so that the same digest
+ * running later (audit mode) is still measured as ran; the set is rebuilt from the log's
+ * exec_refused entries at open.  Returns as tcl_measure_file().
+ */
+int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const char *path,
+			const uint8_t sha256[32], const char *hook, const char *reason);
 
 /*
  * Record that @count records were lost from @src before they reached the pipeline (the agent

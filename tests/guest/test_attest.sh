@@ -3,7 +3,8 @@
 # kubelet-style certificate, CN system:node:NAME, certificate and key in one file), pushes its
 # quote and log on a timer and after each container start, catches up after an outage, and an
 # exec outside the golden set (audit mode) turns the node untrusted at the attestor and in the
-# scheduler filter. swtpm is the TPM (/dev/tpmrm0), the registry is docker-registry.
+# scheduler filter, while 100 refused attempts in enforce mode only untrust their container (the
+# node stays schedulable). swtpm is the TPM (/dev/tpmrm0), the registry is docker-registry.
 . "$TOP/tests/guest/lib.sh"
 T=/tmp/tclatt
 rm -rf $T; mkdir -p $T
@@ -176,6 +177,45 @@ check "the agent caught up: the attestor acknowledged the whole log" until_true 
 check "container 2 (run during the outage) is known and trusted" ctr_is $C2 trusted
 check "container 3 trusted" until_true 20 ctr_is $C3 trusted
 check "the node is trusted" verdict_is trusted
+
+section "refused in enforce mode: the container is untrusted, the node stays schedulable"
+stop_agent
+# shellcheck disable=SC2086
+check "agent restarts in enforce mode on the same log, pushing every 2 s" start_agent --enforce \
+	$AGENT_ARGS --attest-interval 2
+cp -a $T/root1 $T/root3; cp $F/tool-c $T/root3/bin/
+TOOLC=$(sha256sum $F/tool-c | cut -d' ' -f1)
+run_image $T/root3 127.0.0.1:$PORT/shop:1.0 $D1 \
+	'i=0; while [ $i -lt 100 ]; do /bin/tool-c; i=$((i + 1)); done; echo "$i attempts"'
+C5=$LAST_ID
+echo "$OUT" | grep -q '100 attempts' && ! echo "$OUT" | grep -q 'tool-c ran' &&
+	pass "enforce: 100 attempts at the dropped-in binary, none ran" ||
+	fail "enforce: 100 attempts at the dropped-in binary, none ran ($RC: $OUT)"
+check "the attestor lists the refusal: container 5 untrusted" until_true 60 ctr_is $C5 untrusted
+r=$(jget /v1/containers/$C5 'json.dumps(d)')
+case "$r" in
+*'"refusals": [{'*'/bin/tool-c'*"sha256:$TOOLC"*'refused by the kernel'*)
+	pass "/v1/containers/{id}: the refusal with path, digest and reason" ;;
+*) fail "/v1/containers/{id}: the refusal with path, digest and reason ($r)" ;;
+esac
+check "the node stays trusted" verdict_is trusted
+check "the scheduler filter keeps the node" [ "$(filter)" = $NODE ]
+check "the attestor logged an alert" grep -q "alert: .*node $NODE container $C5: exec of /bin/tool-c" \
+	$T/attestor.log
+n_ev=$(grep "$C5" $EVENTS | grep '"verdict":"deny"' | grep -c '/bin/tool-c')
+check "the event stream shows every attempt ($n_ev denials)" [ "$n_ev" -ge 100 ]
+n_log=$("$B/tclctl" log show --log $LOG | python3 -c '
+import sys
+n = 0
+for l in sys.stdin:
+    f = l.split()
+    if len(f) >= 6 and f[4] == "exec_refused":
+        b = bytes.fromhex(f[5]).decode()
+        n += sys.argv[1] in b and sys.argv[2] in b
+print(n)' "\"container_id\":\"$C5\"" "sha256:$TOOLC")
+check "the log holds one exec_refused entry for (container 5, tool-c) ($n_log)" [ "$n_log" = 1 ]
+check "the log still replays to the PCR" "$B/tclctl" log verify --log $LOG --pcr $PCR \
+	--tpm device:/dev/tpmrm0
 
 section "an exec outside the golden set (audit mode) makes the node untrusted"
 stop_agent

@@ -8,6 +8,8 @@
  *         N file measurements ("ctr<i%K>:/bin/f<i>", digest SHA-256("f<i>"), i = S..S+N-1)
  *         and M ima-buf container_start events, then (--lost) L records lost by the kernel
  *         (tcl_measure_lost), then flush; prints the rate and the status
+ *         --refused R: R refusals (tcl_measure_refused, "ctr<j%K>", "/tmp/r<j>", digest
+ *         SHA-256("r<j>")), each attempted 100 times
  *   status          open (replay, recovery), print the report and status, close
  *   quote HEX DIR   tcl_measure_quote with nonce HEX into DIR
  *   tclctl log|quote|ak ...   the tclctl commands of ctl/{log,quote,ak}.c
@@ -75,9 +77,10 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 		{ "bufs", required_argument, NULL, 'b' },
 		{ "names", required_argument, NULL, 'n' },
 		{ "lost", required_argument, NULL, 'L' },
+		{ "refused", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long n, k = 3, start = 0, bufs = 0, dropped = 0, lost = 0;
+	unsigned long n, k = 3, start = 0, bufs = 0, dropped = 0, lost = 0, refused = 0;
 	const char *names = NULL;
 	FILE *nf = NULL;
 	double t0, t1, t2;
@@ -100,6 +103,9 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 			break;
 		case 'L':
 			lost = strtoul(optarg, NULL, 10);
+			break;
+		case 'R':
+			refused = strtoul(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
@@ -149,6 +155,20 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 		}
 		if (nf)
 			fprintf(nf, "container_start\n");
+	}
+	for (unsigned long j = 0; j < refused * 100; j++) {
+		char in[32], path[48], cid[32];
+		uint8_t d[32];
+
+		snprintf(in, sizeof(in), "r%lu", j % refused);
+		EVP_Digest(in, strlen(in), d, NULL, EVP_sha256(), NULL);
+		snprintf(cid, sizeof(cid), "ctr%lu", (j % refused) % k);
+		snprintf(path, sizeof(path), "/tmp/%s", in);
+		err = tcl_measure_refused(m, cid, path, d, "exec", "not_allowed");
+		if (err) {
+			fprintf(stderr, "measure_tool: refused %s: %s\n", path, strerror(-err));
+			return 1;
+		}
 	}
 	if (nf && fclose(nf)) {
 		perror(names);

@@ -214,6 +214,18 @@ echo "== reopen: the dedup set comes back from the log"
 check "the same 10,000 again: all deduplicated" 0 m burst 10000 --containers 5
 has "no new entry" 'status: state=ok .*entries=10051 extended=10051 .*measured=0 deduped=10000'
 
+echo "== refused attempts: exec_refused (ima-buf) entries, one per (container, digest)"
+check "3 refusals, 100 attempts each, flushed" 0 m burst 0 --refused 3
+has "3 entries, 297 attempts deduplicated" 'status: state=ok .*measured=3 deduped=297 dropped=0'
+check "log show: 3 exec_refused entries, ima-buf" 0 \
+	test "$(ctl log show --log "$L" | grep -c ' ima-buf sha256:[0-9a-f]* exec_refused 7b')" = 3
+check "tclctl log verify --strict with exec_refused entries" 0 verify_live --strict
+pcrs_files
+check "evmctl ima_measurement accepts the log with exec_refused entries (every bank)" 0 \
+	evm_ok "$L"
+check "reopen: the refusals are known, none logged again" 0 m burst 0 --refused 3
+has "no new entry" 'status: state=ok .*measured=0 deduped=300'
+
 echo "== crash between append and extend (test hook)"
 mplain --crash-after-appends 1 burst 3000 --start 100000 >"$TMP/out" 2>&1
 check "the driver exited in the window (hook: after the first append)" 0 test $? = 99

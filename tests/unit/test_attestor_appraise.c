@@ -663,6 +663,159 @@ static void test_records_lost(void **state)
 	node_free_(n);
 }
 
+static void refused(struct lg *l, const char *cid, const char *path, const uint8_t d[32])
+{
+	char json[512], hex[65];
+
+	tcl_hex(d, 32, hex);
+	snprintf(json, sizeof(json), "{%s%s%s\"digest\":\"sha256:%s\",\"hook\":\"exec\","
+		 "\"path\":\"%s\",\"reason\":\"not_allowed\"}", cid ? "\"container_id\":\"" : "",
+		 cid ? cid : "", cid ? "\"," : "", hex, path);
+	buf(l, "exec_refused", json);
+}
+
+/* A refused attempt under enforce mode is the container's: it is untrusted, its node is not.
+ * Code that ran outside the golden set still untrusts the node. */
+static void test_refused_enforce(void **state)
+{
+	struct att_node *n = node();
+	struct att_appraise_res res;
+	struct att_container *c, *o;
+	struct json_object *j, *a;
+	const char *reason = NULL;
+	char why[1024], dg[80];
+	struct lg l = { 0 };
+
+	boot(&l);
+	buf(&l, "agent_start", "{\"mode\":\"enforce\",\"scope\":\"containers\"}");
+	start(&l, CID, D_APP);
+	exec_(&l, CID, "/bin/hello", hello);
+	for (int i = 0; i < 3; i++)	/* the agent logs one; more are appraised all the same */
+		refused(&l, CID, "/tmp/dropped", evil);
+	refused(&l, "other", "/tmp/x", evil);	/* no container_start seen: the entry is made */
+	assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+	assert_int_equal(res.findings, 0);
+	assert_int_equal(res.refusals, 4);
+	assert_int_equal(n->mode, ATT_MODE_ENFORCE);
+	assert_int_equal(n->findings.total, 0);
+	assert_int_equal(n->untrusted_containers, 0);
+	c = att_container_get(n, CID);
+	assert_int_equal(c->findings.total, 0);
+	assert_int_equal(c->refusals.total, 3);
+	assert_int_equal(c->refusals.v[0].offset, l.off[4]);
+	assert_string_equal(c->refusals.v[0].name, "/tmp/dropped");
+	assert_string_equal(c->refusals.v[0].container_id, CID);
+	tcl_hex(evil, 32, dg + 7);
+	memcpy(dg, "sha256:", 7);
+	assert_string_equal(c->refusals.v[0].digest, dg);
+	assert_string_equal(c->refusals.v[0].reason,
+			    "exec refused by the kernel (enforce mode): not_allowed");
+	o = att_container_get(n, "other");
+	assert_non_null(o);
+	assert_int_equal(o->refusals.total, 1);
+	n->last_evidence = 1000;
+	assert_int_equal(att_node_verdict(n, 1000, 300, &reason, why, sizeof(why)), ATT_TRUSTED);
+	assert_int_equal(att_container_verdict(n, c, 1000, 300, why, sizeof(why)), ATT_UNTRUSTED);
+	assert_non_null(strstr(why, "refused by the kernel"));
+	assert_int_equal(att_container_verdict(n, o, 1000, 300, why, sizeof(why)), ATT_UNTRUSTED);
+	/* the API view lists them */
+	j = att_container_json(n, c, 1000, 300);
+	assert_non_null(j);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "verdict")),
+			    "untrusted");
+	a = json_object_object_get(j, "refusals");
+	assert_int_equal(json_object_array_length(a), 3);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+				    json_object_array_get_idx(a, 0), "name")), "/tmp/dropped");
+	assert_int_equal(json_object_get_int(json_object_object_get(j, "refusals_total")), 3);
+	json_object_put(j);
+
+	/* a later evidence: code that ran outside the golden set untrusts the node, as before */
+	exec_(&l, CID, "/tmp/dropped", evil);
+	assert_int_equal(att_appraise(&cfg, n, l.b.p + l.off[8], l.b.len - l.off[8], l.pcr,
+				      zero10, 1000, &res), 0);
+	assert_int_equal(res.findings, 1);
+	assert_int_equal(res.refusals, 0);
+	assert_int_equal(att_node_verdict(n, 1000, 300, &reason, why, sizeof(why)),
+			 ATT_UNTRUSTED);
+	assert_non_null(strstr(reason, "not in the golden manifest"));
+	tcl_log_buf_free(&l.b);
+	node_free_(n);
+}
+
+/* Outside enforce mode (audit, an unknown mode, a new log), on the host, or malformed: the log
+ * cannot show that nothing ran, so the node is untrusted. */
+static void test_refused_not_enforce(void **state)
+{
+	static const char *const modes[] = {
+		"{\"mode\":\"audit\"}", NULL, "{\"mode\":\"sideways\"}", "[1]",
+	};
+	struct att_node *n;
+	struct att_appraise_res res;
+	char why[1024];
+	struct lg l;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		n = node();
+		memset(&l, 0, sizeof(l));
+		boot(&l);
+		if (modes[i])
+			buf(&l, "agent_start", modes[i]);
+		start(&l, CID, D_APP);
+		refused(&l, CID, "/tmp/dropped", evil);
+		assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+		assert_int_equal(res.refusals, 0);
+		assert_int_equal(res.findings, 1);
+		assert_int_not_equal(n->mode, ATT_MODE_ENFORCE);
+		assert_int_equal(n->findings.total, 1);
+		assert_string_equal(n->findings.v[0].name, "/tmp/dropped");
+		assert_non_null(strstr(n->findings.v[0].reason, "not enforce"));
+		n->last_evidence = 1000;
+		assert_int_equal(att_node_verdict(n, 1000, 300, NULL, why, sizeof(why)),
+				 ATT_UNTRUSTED);
+		tcl_log_buf_free(&l.b);
+		node_free_(n);
+	}
+
+	/* enforce, then a new log (boot_aggregate at offset 0): unknown again until agent_start */
+	n = node();
+	n->mode = ATT_MODE_ENFORCE;
+	memset(&l, 0, sizeof(l));
+	boot(&l);
+	refused(&l, CID, "/tmp/dropped", evil);
+	assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+	assert_int_equal(res.findings, 1);
+	assert_int_equal(n->mode, ATT_MODE_UNKNOWN);
+	n->mode = ATT_MODE_ENFORCE;
+	att_node_reset_log(n);
+	assert_int_equal(n->mode, ATT_MODE_UNKNOWN);
+	tcl_log_buf_free(&l.b);
+	node_free_(n);
+
+	/* enforce and the host, or malformed records: node findings */
+	n = node();
+	memset(&l, 0, sizeof(l));
+	boot(&l);
+	buf(&l, "agent_start", "{\"mode\":\"enforce\"}");
+	refused(&l, NULL, "/usr/local/bin/x", evil);
+	buf(&l, "exec_refused", "{\"container_id\":\"" CID "\",\"path\":\"/x\"}");
+	buf(&l, "exec_refused", "{\"container_id\":\"" CID "\",\"digest\":\"sha256:00\","
+	    "\"path\":\"/x\"}");
+	buf(&l, "exec_refused", "{\"container_id\":\"a/b\",\"digest\":\"" D_APP "\","
+	    "\"path\":\"/x\"}");
+	buf(&l, "exec_refused", "{\"container_id\":\"" CID "\",\"digest\":\"" D_APP "\"}");
+	buf(&l, "exec_refused", "not json");
+	assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+	assert_int_equal(res.refusals, 0);
+	assert_int_equal(res.findings, 6);
+	assert_non_null(strstr(n->findings.v[0].reason, "host process"));
+	for (int i = 1; i < 6; i++)
+		assert_non_null(strstr(n->findings.v[i].reason, "malformed exec_refused record"));
+	assert_null(att_container_get(n, CID));
+	tcl_log_buf_free(&l.b);
+	node_free_(n);
+}
+
 static void test_allow_from_policy(void **state)
 {
 	char h1[65], h2[65], json[512], err[256];
@@ -702,6 +855,8 @@ int main(void)
 		cmocka_unit_test(test_golden_cached_per_evidence),
 		cmocka_unit_test(test_second_start),
 		cmocka_unit_test(test_records_lost),
+		cmocka_unit_test(test_refused_enforce),
+		cmocka_unit_test(test_refused_not_enforce),
 		cmocka_unit_test(test_allow_from_policy),
 	};
 

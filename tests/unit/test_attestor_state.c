@@ -185,6 +185,70 @@ static void test_roundtrip(void **state)
 	att_state_free(&st2);
 }
 
+/* Refusals and the agent's mode survive the state file; a state written before them loads. */
+static void cut(char *s, const char *what)
+{
+	char *p = strstr(s, what);
+
+	assert_non_null(p);
+	memmove(p, p + strlen(what), strlen(p + strlen(what)) + 1);
+}
+
+static void test_refusals_roundtrip(void **state)
+{
+	struct att_state st = { 0 }, st2 = { 0 };
+	struct att_container *c;
+	struct att_node *n;
+	char *j1 = NULL, *j2 = NULL, *old;
+	size_t l1, l2;
+
+	n = enrolled(&st, "node-r");
+	n->mode = ATT_MODE_ENFORCE;
+	assert_int_equal(att_container_add(n, "c1", &c), 0);
+	assert_int_equal(att_container_refusal(c, 300, 9, "/tmp/dropped", "sha256:00",
+					       "exec refused by the kernel (enforce mode): x"), 0);
+	assert_int_equal(n->untrusted_containers, 0);
+	assert_int_equal(att_state_to_json(&st, &j1, &l1), 0);
+	assert_non_null(strstr(j1, "\"agent_mode\":\"enforce\""));
+	assert_int_equal(att_state_from_json(j1, l1, &st2), 0);
+	n = att_node_get(&st2, "node-r");
+	assert_int_equal(n->mode, ATT_MODE_ENFORCE);
+	assert_int_equal(n->untrusted_containers, 0);
+	c = att_container_get(n, "c1");
+	assert_int_equal(c->refusals.total, 1);
+	assert_int_equal(c->refusals.v[0].offset, 300);
+	assert_string_equal(c->refusals.v[0].name, "/tmp/dropped");
+	assert_int_equal(att_state_to_json(&st2, &j2, &l2), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(j1, j2, l1);
+	att_state_free(&st2);
+
+	/* written before refusals and the mode were kept: loads, mode unknown */
+	old = strdup(j1);
+	cut(old, "\"agent_mode\":\"enforce\",");
+	cut(old, "\"refusals\":[{\"container_id\":\"c1\",\"digest\":\"sha256:00\",\"name\":"
+		 "\"/tmp/dropped\",\"offset\":300,\"reason\":\"exec refused by the kernel "
+		 "(enforce mode): x\",\"time\":9}],\"refusals_total\":1,");
+	assert_null(strstr(old, "refusals"));
+	memset(&st2, 0, sizeof(st2));
+	assert_int_equal(att_state_from_json(old, strlen(old), &st2), 0);
+	n = att_node_get(&st2, "node-r");
+	assert_int_equal(n->mode, ATT_MODE_UNKNOWN);
+	assert_int_equal(att_container_get(n, "c1")->refusals.total, 0);
+	att_state_free(&st2);
+	free(old);
+	/* strict all the same */
+	old = strdup(j1);
+	memcpy(strstr(old, "\"enforce\""), "\"enforcX\"", 9);
+	memset(&st2, 0, sizeof(st2));
+	assert_int_equal(att_state_from_json(old, strlen(old), &st2), -EBADMSG);
+	att_state_free(&st2);
+	free(old);
+	free(j1);
+	free(j2);
+	att_state_free(&st);
+}
+
 static void test_save_load(void **state)
 {
 	char dir[] = "/tmp/test_attestor_state.XXXXXX", path[200];
@@ -398,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_node_ids),
 		cmocka_unit_test(test_ak),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_refusals_roundtrip),
 		cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_loader_strict),
 		cmocka_unit_test(test_findings_cap),

@@ -26,6 +26,7 @@
 #include "canonjson.h"
 #include "cmds.h"
 #include "diag.h"
+#include "hexb64.h"
 #include "log.h"
 #include "measure.h"
 #include "util.h"
@@ -708,6 +709,100 @@ static void test_records_lost(void **state)
 	assert_string_equal(es.buf[8], "{\"count\":2,\"source\":\"kernel\"}");
 }
 
+/* exec_refused entries: one per (container, digest) whatever the attempts, a key apart from the
+ * ran one, canonical JSON, rebuilt at open. */
+struct refused {
+	size_t n;
+	char buf[8][512];
+};
+
+static int refused_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
+{
+	struct refused *rs = arg;
+
+	if (!e->buf || strcmp(e->name, TCL_MEASURE_EXEC_REFUSED))
+		return 0;
+	assert_string_equal(e->template_name, "ima-buf");
+	assert_true(rs->n < 8);
+	snprintf(rs->buf[rs->n++], sizeof(rs->buf[0]), "%.*s", (int)e->buf_len,
+		 (const char *)e->buf);
+	return 0;
+}
+
+static void test_refused(void **state)
+{
+	const char *log = path_of("refused.bin");
+	struct tcl_measure_status st;
+	struct tcl_measure *m;
+	struct refused rs = { 0 };
+	struct names ns;
+	char want[512], hex[65];
+	uint8_t d[32], d2[32];
+
+	digest_of(7, d);
+	digest_of(8, d2);
+	tcl_hex(d, 32, hex);
+	m = open_none(log, NULL);
+	/* a tenant looping on execve: one entry */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(tcl_measure_refused(m, "c1", "/tmp/dropped", d, "exec",
+						     "not_allowed"), 0);
+	/* the same digest at another path, or mapped: the same refusal */
+	assert_int_equal(tcl_measure_refused(m, "c1", "/tmp/other", d, "mmap", "not_allowed"), 0);
+	/* the same digest that runs (audit mode later): measured as ran all the same */
+	assert_int_equal(tcl_measure_file(m, "c1", "/tmp/dropped", d), 0);
+	/* another container, another digest, the host, a path that is not UTF-8 */
+	assert_int_equal(tcl_measure_refused(m, "c2", "/tmp/dropped", d, "exec", "not_allowed"), 0);
+	assert_int_equal(tcl_measure_refused(m, "c1", "/tmp/\xff\xfe", d2, "exec", "writers"), 0);
+	assert_int_equal(tcl_measure_refused(m, NULL, "/usr/local/bin/x", d, "exec",
+					     "not_allowed"), 0);
+	assert_int_equal(tcl_measure_refused(m, "c:1", "/x", d, "exec", "x"), -EINVAL);
+	assert_int_equal(tcl_measure_refused(m, "c1", NULL, d, "exec", "x"), -EINVAL);
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.measured, 5);
+	assert_int_equal(st.deduped, 100);
+	tcl_measure_close(m);
+
+	names_load(log, &ns);
+	assert_int_equal(ns.n, 6);
+	assert_int_equal(names_count(&ns, TCL_MEASURE_EXEC_REFUSED), 4);
+	assert_int_equal(names_count(&ns, "c1:/tmp/dropped"), 1);
+	names_free(&ns);
+	assert_int_equal(tcl_log_foreach(log, refused_cb, &rs, NULL), 0);
+	assert_int_equal(rs.n, 4);
+	snprintf(want, sizeof(want), "{\"container_id\":\"c1\",\"digest\":\"sha256:%s\","
+		 "\"hook\":\"exec\",\"path\":\"/tmp/dropped\",\"reason\":\"not_allowed\"}", hex);
+	assert_string_equal(rs.buf[0], want);
+	assert_canonical(rs.buf[0]);
+	assert_non_null(strstr(rs.buf[1], "\"container_id\":\"c2\""));
+	assert_non_null(strstr(rs.buf[2], "\"path\":\"/tmp/\xef\xbf\xbd\xef\xbf\xbd\""));
+	assert_non_null(strstr(rs.buf[2], "\"reason\":\"writers\""));
+	snprintf(want, sizeof(want), "{\"digest\":\"sha256:%s\",\"hook\":\"exec\","
+		 "\"path\":\"/usr/local/bin/x\",\"reason\":\"not_allowed\"}", hex);
+	assert_string_equal(rs.buf[3], want);
+
+	/* after a restart: the refusals are known, nothing is logged again */
+	m = open_none(log, NULL);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(tcl_measure_refused(m, "c1", "/tmp/dropped", d, "exec",
+						     "not_allowed"), 0);
+		assert_int_equal(tcl_measure_refused(m, NULL, "/usr/local/bin/x", d, "exec",
+						     "not_allowed"), 0);
+		assert_int_equal(tcl_measure_refused(m, "c1", "/y", d2, "mmap", "writers"), 0);
+	}
+	/* but a new container is */
+	assert_int_equal(tcl_measure_refused(m, "c3", "/tmp/dropped", d, "exec", "not_allowed"), 0);
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.measured, 1);
+	assert_int_equal(st.deduped, 30);
+	tcl_measure_close(m);
+	names_load(log, &ns);
+	assert_int_equal(names_count(&ns, TCL_MEASURE_EXEC_REFUSED), 5);
+	names_free(&ns);
+}
+
 static void test_log_write_error(void **state)
 {
 	const char *log = path_of("fsize.bin");
@@ -1015,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(test_other_pcr_and_foreign_log),
 		cmocka_unit_test(test_queue_full_drops),
 		cmocka_unit_test(test_records_lost),
+		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_log_write_error),
 		cmocka_unit_test(test_crash_hook),
 		cmocka_unit_test(test_concurrent),
