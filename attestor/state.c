@@ -265,17 +265,26 @@ struct att_container *att_container_get(struct att_node *n, const char *id)
 }
 
 struct victim {
-	struct att_container *c;
+	struct att_container *c;	/* stopped, no finding, no refusal: nothing is lost */
+	struct att_container *refused;	/* stopped, refusals only */
 };
 
+/* The oldest stopped container whose verdict carries no finding; failing that, the oldest
+ * stopped one with refusals only.  Refusals never weigh on the node's verdict and were alerted
+ * when found, so forgetting them beats refusing the node: a tenant who gets execs refused in
+ * many short-lived containers must not be able to fill the node's container table. */
 static void pick_victim(void *val, void *arg)
 {
 	struct att_container *c = val;
 	struct victim *v = arg;
 
-	/* A stopped container whose verdict carries no finding: nothing is lost with it. */
-	if (!c->stopped || c->findings.total || c->refusals.total)
+	if (!c->stopped || c->findings.total)
 		return;
+	if (c->refusals.total) {
+		if (!v->refused || c->start_offset < v->refused->start_offset)
+			v->refused = c;
+		return;
+	}
 	if (!v->c || c->start_offset < v->c->start_offset)
 		v->c = c;
 }
@@ -291,9 +300,11 @@ int att_container_add(struct att_node *n, const char *id, struct att_container *
 	if (!att_container_id_valid(id))
 		return -EINVAL;
 	if (n->containers.n >= ATT_CONTAINERS_MAX) {
-		struct victim v = { NULL };
+		struct victim v = { NULL, NULL };
 
 		tcl_map_each(&n->containers, pick_victim, &v);
+		if (!v.c)
+			v.c = v.refused;
 		if (!v.c)
 			return -ENOSPC;
 		container_free(tcl_map_del(&n->containers, v.c->id));

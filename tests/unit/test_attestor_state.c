@@ -425,6 +425,23 @@ static void test_container_cap(void **state)
 	assert_null(att_container_get(n, "c7"));	/* the oldest stopped trusted one */
 	assert_non_null(att_container_get(n, "c9"));
 	assert_non_null(att_container_get(n, "c1"));
+	/* a stopped one with refusals only gives way when no stopped trusted one is left (never
+	 * one with findings): the node's verdict never depended on it */
+	c = att_container_get(n, "c3");
+	c->stopped = true;
+	assert_int_equal(att_container_refusal(c, 3, 1, "/x", NULL, "refused"), 0);
+	assert_int_equal(att_container_add(n, "a1", &c), 0);
+	assert_null(att_container_get(n, "c9"));	/* trusted and stopped goes first */
+	assert_non_null(att_container_get(n, "c3"));
+	assert_int_equal(att_container_add(n, "a2", &c), 0);
+	assert_null(att_container_get(n, "c3"));
+	c = att_container_get(n, "c2");
+	assert_int_equal(att_container_refusal(c, 2, 1, "/x", NULL, "refused"), 0);
+	assert_int_equal(att_container_add(n, "a3", &c), -ENOSPC);	/* c2 still runs */
+	att_container_get(n, "c2")->stopped = true;
+	assert_int_equal(att_container_add(n, "a3", &c), 0);
+	assert_null(att_container_get(n, "c2"));
+	assert_non_null(att_container_get(n, "c1"));
 	assert_int_equal(att_container_add(n, "bad:id", &c), -EINVAL);
 	att_state_free(&st);
 }
