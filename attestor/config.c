@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "diag.h"
 #include "log.h"
 #include "util.h"
-
-#define CONFIG_MAX_BYTES (64u << 10)
 
 enum {
 	O_CONFIG = 256, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA, O_STATE, O_REGISTRY,
@@ -236,75 +235,32 @@ static void defaults(struct att_config *c)
 	c->verbosity = TCL_INFO;
 }
 
-static char *trim(char *s)
-{
-	char *e;
+struct file_ctx {
+	struct att_config *c;
+	FILE *err;
+};
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
+static int set_from_file(void *ctx, const struct option *o, const char *v, const char *from)
+{
+	struct file_ctx *f = ctx;
+
+	return apply(f->c, o->val, v, from, f->err);
 }
 
 int att_config_file(const char *path, struct att_config *c, FILE *err)
 {
-	char *buf = NULL, *line, *next, from[PATH_MAX + 32];
-	size_t len, lineno = 0;
-	int rc;
+	static const char *const not_keys[] = { "config", "help", "verbose", "quiet", NULL };
+	struct file_ctx f = { c, err };
+	struct tcl_conf conf = {
+		.prog = "tcl-attestor",
+		.opts = opts,
+		.not_keys = not_keys,
+		.set = set_from_file,
+		.ctx = &f,
+		.err = err,
+	};
 
-	rc = tcl_read_file(path, CONFIG_MAX_BYTES, &buf, &len);
-	if (rc) {
-		fprintf(err, "tcl-attestor: config %s: %s\n", path,
-			rc == -EFBIG ? "larger than 64 KiB" : strerror(-rc));
-		return 2;
-	}
-	if (memchr(buf, '\0', len)) {
-		fprintf(err, "tcl-attestor: config %s: contains a NUL byte\n", path);
-		free(buf);
-		return 2;
-	}
-	for (line = buf; line; line = next) {
-		const struct option *o;
-		char *eq, *k, *v;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		snprintf(from, sizeof(from), "%s:%zu", path, lineno);
-		line = trim(line);
-		if (!*line || *line == '#')
-			continue;
-		eq = strchr(line, '=');
-		if (!eq) {
-			fprintf(err, "tcl-attestor: %s: expected 'key = value'\n", from);
-			goto bad;
-		}
-		*eq = '\0';
-		k = trim(line);
-		v = trim(eq + 1);
-		for (o = opts; o->name; o++)
-			if (!strcmp(o->name, k))
-				break;
-		if (!o->name || o->val == O_CONFIG || o->val == O_HELP || o->val == O_VERBOSE ||
-		    o->val == O_QUIET) {
-			fprintf(err, "tcl-attestor: %s: unknown key '%.64s'\n", from, k);
-			goto bad;
-		}
-		if (!*v) {
-			fprintf(err, "tcl-attestor: %s: '%s' has no value\n", from, k);
-			goto bad;
-		}
-		if (apply(c, o->val, v, from, err))
-			goto bad;
-	}
-	free(buf);
-	return 0;
-bad:
-	free(buf);
-	return 2;
+	return tcl_conf_read(&conf, path) ? 2 : 0;
 }
 
 int att_config_parse(int argc, char **argv, struct att_config *c, FILE *err)
