@@ -192,3 +192,26 @@ image: all
 
 clean:
 	rm -rf $(O)
+
+# Bare metal (README "Bare metal"): `make install` also installs the systemd units, the agent's
+# config (kept when it exists) and the manual pages; `make deb` builds the Debian package from
+# programs compiled with Debian's hardening flags in $(O)/deb/build (scripts/build-deb.sh).
+UNITDIR    ?= /lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+DEB_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
+              -fcf-protection -Wl,-z,relro,-z,now
+.PHONY: install-service deb
+install: install-service
+install-service:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8
+	for u in tcl-agent tcl-attestor; do \
+		sed 's|/usr/sbin/|$(PREFIX)/sbin/|' deploy/systemd/$$u.service \
+			> $(DESTDIR)$(UNITDIR)/$$u.service && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service \
+			|| exit 1; \
+	done
+	test -e $(DESTDIR)/etc/tcl/agent.conf || \
+		install -D -m 0644 deploy/systemd/agent.conf $(DESTDIR)/etc/tcl/agent.conf
+	for m in man/*.8; do gzip -9n -c $$m > $(DESTDIR)$(MANDIR)/man8/$${m##*/}.gz || exit 1; done
+deb:
+	CFLAGS='$(DEB_CFLAGS)' $(MAKE) O=$(O)/deb/build all
+	scripts/build-deb.sh --bin $(O)/deb/build --out $(O)/deb

@@ -7,7 +7,8 @@ BUILD="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config l
        libtss2-dev libssl-dev libjson-c-dev libcurl4-openssl-dev libevent-dev libarchive-dev
        libcmocka-dev"
 TEST="qemu-system-x86 swtpm swtpm-tools tpm2-tools ima-evm-utils runc docker-registry
-      busybox-static cpio kmod openssl curl python3 file python3-yaml"
+      busybox-static cpio kmod openssl curl python3 file python3-yaml
+      systemd lintian dpkg-dev man-db groff-base"
 # tests/k8s: kubectl from Debian's kubernetes-client, unless some kubectl is already installed
 # (another package's /usr/bin/kubectl would conflict with it).
 command -v kubectl >/dev/null || TEST="$TEST kubernetes-client"
