@@ -24,6 +24,7 @@
 #include "evidence.h"
 #include "filter.h"
 #include "policy.h"
+#include "protocol.h"
 #include "server.h"
 #include "tpm.h"
 #include "util.h"
@@ -95,26 +96,13 @@ static void reply(struct ctx *c, int code, struct json_object *o)
 	json_object_put(o);
 }
 
-static struct json_object *err_obj(const char *fmt, va_list ap)
-{
-	struct json_object *o = json_object_new_object();
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (o && tcl_json_add_str(o, "error", msg)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
-}
-
 static void __attribute__((format(printf, 3, 4))) reply_err(struct ctx *c, int code,
 							    const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	reply(c, code, err_obj(fmt, ap));
+	reply(c, code, att_verror(fmt, ap));
 	va_end(ap);
 }
 
@@ -154,7 +142,7 @@ static bool is_node(struct ctx *c, const char *id, const char *pin)
 	return true;
 }
 
-static void save(struct att_api *a)
+void att_api_save(struct att_api *a)
 {
 	a->save_failed = att_state_save(a->st) != 0;
 	a->dirty = a->save_failed;
@@ -366,7 +354,7 @@ static void activate(struct ctx *c, const char *id)
 	n->enrolled_at = att_now();
 	n->enrolled = true;
 	n->evidence_ok = n->evidence_failed = 0;
-	save(a);
+	att_api_save(a);
 	a->m.enrol_completed++;
 	pr_info(SUB, "node %s: enrolled (AK %s)", id, n->ak_name);
 	o = json_object_new_object();
@@ -378,18 +366,6 @@ static void activate(struct ctx *c, const char *id)
 }
 
 /* ---- challenge and evidence ---- */
-
-static uint32_t quote_mask(const struct att_api *a)
-{
-	return 0x3ffu | 1u << a->cfg->pcr;
-}
-
-/* The bank a node is asked to quote: --pcr-bank, except for a node whose log was replayed in
- * another bank so far (--pcr-bank changed since): that one goes on until its log restarts. */
-static enum tcl_log_alg node_bank(const struct att_api *a, const struct att_node *n)
-{
-	return n->log_offset ? n->pcr_bank : (enum tcl_log_alg)a->cfg->pcr_bank;
-}
 
 static struct att_node *enrolled_node(struct ctx *c, const char *id)
 {
@@ -420,234 +396,39 @@ static void challenge(struct ctx *c, const char *id)
 	o = json_object_new_object();
 	tcl_json_add_str(o, "nonce", hex);
 	tcl_json_add_int(o, "expires_in", a->cfg->nonce_ttl);
-	tcl_json_add_str(o, "bank", tcl_log_alg_name(node_bank(a, n)));
+	tcl_json_add_str(o, "bank", tcl_log_alg_name(att_node_bank(a, n)));
 	tcl_json_add_int(o, "pcr", a->cfg->pcr);
-	tcl_json_add_int(o, "pcr_mask", quote_mask(a));
+	tcl_json_add_int(o, "pcr_mask", att_quote_mask(a));
 	tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
 	reply(c, 200, o);
-}
-
-/* Evidence that fails verification: the node is untrusted from now on (until it re-enrols or
- * its TPM resets), and the reason is kept as a finding. */
-static void __attribute__((format(printf, 4, 5))) reject(struct ctx *c, struct att_node *n,
-							 enum att_reject why, const char *fmt,
-							 ...)
-{
-	struct att_api *a = c->a;
-	struct json_object *o;
-	char msg[ATT_REASON_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	a->m.evidence_rejected[why]++;
-	a->m.findings++;
-	n->evidence_failed++;
-	att_node_finding(n, ATT_NO_OFFSET, att_now(), NULL, NULL, msg);
-	save(a);
-	pr_warn(SUB, "node %s: evidence rejected (%s): %s; node is untrusted", n->id,
-		att_reject_name(why), msg);
-	o = json_object_new_object();
-	tcl_json_add_str(o, "error", msg);
-	tcl_json_add_str(o, "reason", att_reject_name(why));
-	tcl_json_add_str(o, "verdict", "untrusted");
-	reply(c, 422, o);
 }
 
 static void evidence(struct ctx *c, const char *id)
 {
-	struct att_api *a = c->a;
 	struct att_node *n = enrolled_node(c, id);
-	struct att_appraise_cfg acfg;
-	struct att_appraise_res res;
-	struct tcl_tpm_quote_info info;
-	struct att_evidence ev;
 	struct json_object *o;
-	uint8_t qual[32], buf[ATT_NONCE_LEN + 32];
-	const uint8_t *quoted;
-	enum tcl_log_alg bank;
-	size_t dl;
-	char err[512], rbuf[2 * ATT_REASON_MAX];
-	const char *reason;
-	enum att_verdict v;
-	int rc;
+	int code;
 
 	if (!n) {
-		a->m.evidence_rejected[ATT_REJ_AUTH]++;
+		c->a->m.evidence_rejected[ATT_REJ_AUTH]++;
 		return;
 	}
-	rc = att_evidence_parse(c->body, c->blen, a->cfg->max_body, a->cfg->max_body, &ev, err,
-				sizeof(err));
-	if (rc) {
-		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, rc == -EFBIG ? 413 : 400, "%s", err);
-		return;
-	}
-	if (ev.pcr_mask != quote_mask(a)) {
-		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, 400, "pcr_mask must be 0x%x (PCRs 0-9 and %u)", quote_mask(a),
-			  a->cfg->pcr);
-		goto out;
-	}
-	/* the bank asked for in the challenge, or --pcr-bank (a node moving to it) */
-	bank = tcl_log_alg_from_name(tcl_tpm_alg_name(ev.bank));
-	if (bank != node_bank(a, n) && (int)bank != a->cfg->pcr_bank) {
-		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, 400, "bank must be %s", tcl_log_alg_name(node_bank(a, n)));
-		goto out;
-	}
-	dl = tcl_log_alg_size(bank);
-	if (ev.pcr_values_len != 11 * dl) {
-		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, 400, "pcr_values must hold 11 %s values", tcl_log_alg_name(bank));
-		goto out;
-	}
-	rc = att_nonce_take(n, ev.nonce, att_mono_ms());
-	if (rc == -ENOENT && memcmp(ev.nonce, a->run_id, ATT_NONCE_PREFIX)) {
-		/* issued before a restart of the attestor: not the node's fault */
-		a->m.evidence_rejected[ATT_REJ_NONCE_UNKNOWN]++;
-		reply_err(c, 409, "the nonce is from an earlier run of the attestor: get a new "
-			  "challenge");
-		goto out;
-	}
-	if (rc == -ENOENT) {
-		reject(c, n, ATT_REJ_NONCE_UNKNOWN, "nonce was never issued to this node or was "
-		       "already used (replayed evidence)");
-		goto out;
-	}
-	if (rc == -ETIME) {
-		reject(c, n, ATT_REJ_NONCE_EXPIRED, "nonce expired (challenges are valid for %lld "
-		       "s)", (long long)a->cfg->nonce_ttl);
-		goto out;
-	}
-	/* qualifying data = SHA-256(nonce || SHA-256(client certificate DER)) */
-	memcpy(buf, ev.nonce, ATT_NONCE_LEN);
-	memcpy(buf + ATT_NONCE_LEN, c->peer.sha256, 32);
-	EVP_Digest(buf, sizeof(buf), qual, NULL, EVP_sha256(), NULL);
-	rc = tcl_tpm_verify_quote_sw(n->ak_pem, ev.attest, ev.attest_len, ev.sig, ev.sig_len,
-				     qual, sizeof(qual), ev.bank, ev.pcr_mask, ev.pcr_values,
-				     ev.pcr_values_len, &info);
-	switch (rc) {
-	case 0:
-		break;
-	case -EKEYREJECTED:
-		reject(c, n, ATT_REJ_SIGNATURE, "quote signature does not verify with the "
-		       "enrolled AK (forged quote)");
-		goto out;
-	case -ESTALE:
-		reject(c, n, ATT_REJ_BINDING, "quote is not over SHA-256(nonce || this TLS "
-		       "client certificate): replayed or relayed evidence");
-		goto out;
-	case -EILSEQ:
-		reject(c, n, ATT_REJ_PCR_DIGEST, "PCR values do not match the quote's PCR "
-		       "selection and digest");
-		goto out;
-	case -EBADMSG:
-		reject(c, n, ATT_REJ_QUOTE, "quote is malformed (not a TPMS_ATTEST quote with a "
-		       "TPMT_SIGNATURE)");
-		goto out;
-	default:
-		reply_err(c, 500, "cannot verify the quote: %s", strerror(-rc));
-		goto out;
-	}
-	if (n->have_reset_count && info.reset_count != n->reset_count) {
-		if (ev.log_offset) {
-			a->m.evidence_rejected[ATT_REJ_OFFSET]++;
-			o = json_object_new_object();
-			tcl_json_add_str(o, "error", "the TPM was reset (reboot) since the last "
-					 "evidence: send the new log from offset 0");
-			tcl_json_add_int(o, "expected_offset", 0);
-			reply(c, 409, o);
-			goto out;
-		}
-		pr_info(SUB, "node %s: TPM reset count %u -> %u: a new boot, a new log", id,
-			n->reset_count, info.reset_count);
-		att_node_reset_log(n);
-	}
-	if (ev.log_offset != n->log_offset) {
-		a->m.evidence_rejected[ATT_REJ_OFFSET]++;
-		o = json_object_new_object();
-		tcl_json_add_str(o, "error", "log_offset is not where the attestor stands: "
-				 "resend from expected_offset");
-		tcl_json_add_int(o, "expected_offset", (int64_t)n->log_offset);
-		reply(c, 409, o);
-		goto out;
-	}
-	/* PCR values in ascending order: 0-9, then the log PCR (--pcr is 10 or above) */
-	quoted = ev.pcr_values + 10 * dl;
-	acfg = (struct att_appraise_cfg){ .pcr = a->cfg->pcr, .bank = bank,
-		.max_entries = a->cfg->max_entries,
-		.host_allow = a->have_host_allow ? &a->host_allow : NULL,
-		.golden = a->gc ? att_goldcache_get : NULL, .golden_arg = a->gc };
-	if (a->gc)
-		att_goldcache_epoch(a->gc);
-	/* boot_aggregate is SHA-256 over the sha256 bank: another bank's quote cannot check it */
-	rc = att_appraise(&acfg, n, ev.log, ev.log_len, quoted,
-			  bank == TCL_LOG_SHA256 ? ev.pcr_values : NULL, att_now(), &res);
-	switch (rc) {
-	case 0:
-		break;
-	case -EBADMSG:
-		reject(c, n, ATT_REJ_LOG_MALFORMED, "%s", res.error);
-		goto out;
-	case -EILSEQ:
-		reject(c, n, ATT_REJ_LOG_REPLAY, "%s", res.error);
-		goto out;
-	case -E2BIG:
-		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, 413, "%s (--max-entries)", res.error);
-		goto out;
-	case -EXDEV:
-		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
-		reply_err(c, 409, "%s: get a new challenge", res.error);
-		goto out;
-	case -EAGAIN:
-		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
-		pr_warn(SUB, "node %s: evidence deferred: %s", id, res.error);
-		reply_err(c, 503, "%s; retry later", res.error);
-		goto out;
-	default:
-		reply_err(c, 500, "%s", res.error[0] ? res.error : strerror(-rc));
-		goto out;
-	}
-	n->have_reset_count = true;
-	n->reset_count = info.reset_count;
-	n->last_evidence = att_now();
-	n->evidence_ok++;
-	a->m.evidence_accepted++;
-	a->m.entries_appraised += res.accepted_entries;
-	a->m.findings += res.findings;
-	a->m.refusals += res.refusals;
-	/* findings now; the rest with the next tick: lost in a crash, it comes back, since the
-	 * nodes resend the log from the offset the attestor reloads */
-	if (res.findings || res.refusals)
-		save(a);
-	else
-		a->dirty = true;
-	v = att_node_verdict(n, att_now(), a->cfg->stale_after, &reason, rbuf, sizeof(rbuf));
-	if (res.findings)
-		pr_warn(SUB, "node %s: %zu offending log entries; node is %s: %s", id,
-			res.findings, att_verdict_name(v), reason);
-	else
-		pr_debug(SUB, "node %s: %zu entries appraised, node is %s", id,
-			 res.accepted_entries, att_verdict_name(v));
-	o = json_object_new_object();
-	tcl_json_add_str(o, "verdict", att_verdict_name(v));
-	if (*reason)
-		tcl_json_add_str(o, "reason", reason);
-	tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
-	tcl_json_add_int(o, "accepted_entries", (int64_t)res.accepted_entries);
-	tcl_json_add_int(o, "pending_entries", (int64_t)res.pending_entries);
-	tcl_json_add_int(o, "findings", (int64_t)res.findings);
-	tcl_json_add_int(o, "refusals", (int64_t)res.refusals);
-	tcl_json_add_int(o, "unappraised", (int64_t)res.unappraised);
-	reply(c, 200, o);
-out:
-	att_evidence_free(&ev);
+	code = att_evidence_answer(c->a, n, id, c->peer.sha256, c->body, c->blen, &o);
+	reply(c, code, o);
 }
 
 /* ---- verdicts ---- */
+
+/* 404 for what the attestor has no verdict on: {"id", "verdict": "unknown", "reason"}. */
+static void reply_unknown(struct ctx *c, const char *id, const char *reason)
+{
+	struct json_object *o = json_object_new_object();
+
+	tcl_json_add_str(o, "id", id);
+	tcl_json_add_str(o, "verdict", "unknown");
+	tcl_json_add_str(o, "reason", reason);
+	reply(c, 404, o);
+}
 
 static bool can_read(struct ctx *c)
 {
@@ -657,16 +438,11 @@ static bool can_read(struct ctx *c)
 static void get_node(struct ctx *c, const char *id)
 {
 	struct att_node *n = att_node_get(c->a->st, id);
-	struct json_object *o;
 
 	if (!can_read(c))
 		return;
 	if (!n) {
-		o = json_object_new_object();
-		tcl_json_add_str(o, "id", id);
-		tcl_json_add_str(o, "verdict", "unknown");
-		tcl_json_add_str(o, "reason", "not enrolled");
-		reply(c, 404, o);
+		reply_unknown(c, id, "not enrolled");
 		return;
 	}
 	reply(c, 200, att_node_json(n, att_now(), c->a->cfg->stale_after));
@@ -748,11 +524,7 @@ static void get_container(struct ctx *c, const char *id)
 		return;
 	tcl_map_each(&c->a->st->nodes, find_container, &f);
 	if (!f.count) {
-		o = json_object_new_object();
-		tcl_json_add_str(o, "id", id);
-		tcl_json_add_str(o, "verdict", "unknown");
-		tcl_json_add_str(o, "reason", "no node has reported this container");
-		reply(c, 404, o);
+		reply_unknown(c, id, "no node has reported this container");
 		return;
 	}
 	if (f.count == 1) {
@@ -977,7 +749,7 @@ void att_api_tick(struct att_api *a)
 		att_node_remove(a->st, id);
 	}
 	if (a->dirty || a->save_failed)
-		save(a);
+		att_api_save(a);
 }
 
 int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_state *st,

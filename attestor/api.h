@@ -49,5 +49,7 @@ void att_api_handle(struct evhttp_request *req, void *arg);
  * evidence; a crash loses at most that second, and the nodes resend from the older offset),
  * a save that failed before. */
 void att_api_tick(struct att_api *a);
+/* Save the state now; a failure is retried by att_api_tick. */
+void att_api_save(struct att_api *a);
 
 #endif

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The attestor's protocol, apart from HTTP: what a request's body asks, what the attestor does
+ * about it and what it answers (an HTTP status and a JSON body). api.c carries it over HTTP. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "diag.h"
+#include "evidence.h"
+#include "jsonb.h"
+#include "protocol.h"
+#include "tpm.h"
+
+#define SUB "api"
+
+struct json_object *att_verror(const char *fmt, va_list ap)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (o && tcl_json_add_str(o, "error", msg)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static int __attribute__((format(printf, 3, 4))) answer_err(struct json_object **out, int code,
+							     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*out = att_verror(fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* ---- challenge and evidence ---- */
+
+uint32_t att_quote_mask(const struct att_api *a)
+{
+	return 0x3ffu | 1u << a->cfg->pcr;
+}
+
+/* The bank a node is asked to quote: --pcr-bank, except for a node whose log was replayed in
+ * another bank so far (--pcr-bank changed since): that one goes on until its log restarts. */
+enum tcl_log_alg att_node_bank(const struct att_api *a, const struct att_node *n)
+{
+	return n->log_offset ? n->pcr_bank : (enum tcl_log_alg)a->cfg->pcr_bank;
+}
+
+/* Evidence that fails verification: the node is untrusted from now on (until it re-enrols or
+ * its TPM resets), and the reason is kept as a finding. */
+static int __attribute__((format(printf, 5, 6))) reject(struct att_api *a, struct att_node *n,
+							struct json_object **out,
+							enum att_reject why, const char *fmt, ...)
+{
+	struct json_object *o;
+	char msg[ATT_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->m.evidence_rejected[why]++;
+	a->m.findings++;
+	n->evidence_failed++;
+	att_node_finding(n, ATT_NO_OFFSET, att_now(), NULL, NULL, msg);
+	att_api_save(a);
+	pr_warn(SUB, "node %s: evidence rejected (%s): %s; node is untrusted", n->id,
+		att_reject_name(why), msg);
+	o = json_object_new_object();
+	tcl_json_add_str(o, "error", msg);
+	tcl_json_add_str(o, "reason", att_reject_name(why));
+	tcl_json_add_str(o, "verdict", "untrusted");
+	*out = o;
+	return 422;
+}
+
+/* A quote that does not verify (tcl_tpm_verify_quote_sw's errors): why and what is said. */
+static const struct {
+	int rc;
+	enum att_reject why;
+	const char *msg;
+} bad_quote[] = {
+	{ -EKEYREJECTED, ATT_REJ_SIGNATURE,
+	  "quote signature does not verify with the enrolled AK (forged quote)" },
+	{ -ESTALE, ATT_REJ_BINDING,
+	  "quote is not over SHA-256(nonce || this TLS client certificate): replayed or "
+	  "relayed evidence" },
+	{ -EILSEQ, ATT_REJ_PCR_DIGEST,
+	  "PCR values do not match the quote's PCR selection and digest" },
+	{ -EBADMSG, ATT_REJ_QUOTE,
+	  "quote is malformed (not a TPMS_ATTEST quote with a TPMT_SIGNATURE)" },
+};
+
+int att_evidence_answer(struct att_api *a, struct att_node *n, const char *id,
+			const uint8_t binding[32], const char *body, size_t len,
+			struct json_object **out)
+{
+	struct att_appraise_cfg acfg;
+	struct att_appraise_res res;
+	struct tcl_tpm_quote_info info;
+	struct att_evidence ev;
+	struct json_object *o;
+	uint8_t qual[32], buf[ATT_NONCE_LEN + 32];
+	const uint8_t *quoted;
+	enum tcl_log_alg bank;
+	size_t dl;
+	char err[512], rbuf[2 * ATT_REASON_MAX];
+	const char *reason;
+	enum att_verdict v;
+	int rc, status;
+
+	*out = NULL;
+	rc = att_evidence_parse(body, len, a->cfg->max_body, a->cfg->max_body, &ev, err,
+				sizeof(err));
+	if (rc) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		return answer_err(out, rc == -EFBIG ? 413 : 400, "%s", err);
+	}
+	if (ev.pcr_mask != att_quote_mask(a)) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		status = answer_err(out, 400, "pcr_mask must be 0x%x (PCRs 0-9 and %u)",
+				    att_quote_mask(a), a->cfg->pcr);
+		goto out;
+	}
+	/* the bank asked for in the challenge, or --pcr-bank (a node moving to it) */
+	bank = tcl_log_alg_from_name(tcl_tpm_alg_name(ev.bank));
+	if (bank != att_node_bank(a, n) && (int)bank != a->cfg->pcr_bank) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		status = answer_err(out, 400, "bank must be %s",
+				    tcl_log_alg_name(att_node_bank(a, n)));
+		goto out;
+	}
+	dl = tcl_log_alg_size(bank);
+	if (ev.pcr_values_len != 11 * dl) {
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		status = answer_err(out, 400, "pcr_values must hold 11 %s values",
+				    tcl_log_alg_name(bank));
+		goto out;
+	}
+	rc = att_nonce_take(n, ev.nonce, att_mono_ms());
+	if (rc == -ENOENT && memcmp(ev.nonce, a->run_id, ATT_NONCE_PREFIX)) {
+		/* issued before a restart of the attestor: not the node's fault */
+		a->m.evidence_rejected[ATT_REJ_NONCE_UNKNOWN]++;
+		status = answer_err(out, 409, "the nonce is from an earlier run of the attestor: "
+				    "get a new challenge");
+		goto out;
+	}
+	if (rc == -ENOENT) {
+		status = reject(a, n, out, ATT_REJ_NONCE_UNKNOWN, "nonce was never issued to this "
+				"node or was already used (replayed evidence)");
+		goto out;
+	}
+	if (rc == -ETIME) {
+		status = reject(a, n, out, ATT_REJ_NONCE_EXPIRED, "nonce expired (challenges are "
+				"valid for %lld s)", (long long)a->cfg->nonce_ttl);
+		goto out;
+	}
+	/* qualifying data = SHA-256(nonce || SHA-256(client certificate DER)) */
+	memcpy(buf, ev.nonce, ATT_NONCE_LEN);
+	memcpy(buf + ATT_NONCE_LEN, binding, 32);
+	EVP_Digest(buf, sizeof(buf), qual, NULL, EVP_sha256(), NULL);
+	rc = tcl_tpm_verify_quote_sw(n->ak_pem, ev.attest, ev.attest_len, ev.sig, ev.sig_len,
+				     qual, sizeof(qual), ev.bank, ev.pcr_mask, ev.pcr_values,
+				     ev.pcr_values_len, &info);
+	for (size_t i = 0; rc && i < sizeof(bad_quote) / sizeof(bad_quote[0]); i++) {
+		if (rc == bad_quote[i].rc) {
+			status = reject(a, n, out, bad_quote[i].why, "%s", bad_quote[i].msg);
+			goto out;
+		}
+	}
+	if (rc) {
+		status = answer_err(out, 500, "cannot verify the quote: %s", strerror(-rc));
+		goto out;
+	}
+	if (n->have_reset_count && info.reset_count != n->reset_count) {
+		if (ev.log_offset) {
+			a->m.evidence_rejected[ATT_REJ_OFFSET]++;
+			o = json_object_new_object();
+			tcl_json_add_str(o, "error", "the TPM was reset (reboot) since the last "
+					 "evidence: send the new log from offset 0");
+			tcl_json_add_int(o, "expected_offset", 0);
+			*out = o;
+			status = 409;
+			goto out;
+		}
+		pr_info(SUB, "node %s: TPM reset count %u -> %u: a new boot, a new log", id,
+			n->reset_count, info.reset_count);
+		att_node_reset_log(n);
+	}
+	if (ev.log_offset != n->log_offset) {
+		a->m.evidence_rejected[ATT_REJ_OFFSET]++;
+		o = json_object_new_object();
+		tcl_json_add_str(o, "error", "log_offset is not where the attestor stands: "
+				 "resend from expected_offset");
+		tcl_json_add_int(o, "expected_offset", (int64_t)n->log_offset);
+		*out = o;
+		status = 409;
+		goto out;
+	}
+	/* PCR values in ascending order: 0-9, then the log PCR (--pcr is 10 or above) */
+	quoted = ev.pcr_values + 10 * dl;
+	acfg = (struct att_appraise_cfg){ .pcr = a->cfg->pcr, .bank = bank,
+		.max_entries = a->cfg->max_entries,
+		.host_allow = a->have_host_allow ? &a->host_allow : NULL,
+		.golden = a->gc ? att_goldcache_get : NULL, .golden_arg = a->gc };
+	if (a->gc)
+		att_goldcache_epoch(a->gc);
+	/* boot_aggregate is SHA-256 over the sha256 bank: another bank's quote cannot check it */
+	rc = att_appraise(&acfg, n, ev.log, ev.log_len, quoted,
+			  bank == TCL_LOG_SHA256 ? ev.pcr_values : NULL, att_now(), &res);
+	switch (rc) {
+	case 0:
+		break;
+	case -EBADMSG:
+		status = reject(a, n, out, ATT_REJ_LOG_MALFORMED, "%s", res.error);
+		goto out;
+	case -EILSEQ:
+		status = reject(a, n, out, ATT_REJ_LOG_REPLAY, "%s", res.error);
+		goto out;
+	case -E2BIG:
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		status = answer_err(out, 413, "%s (--max-entries)", res.error);
+		goto out;
+	case -EXDEV:
+		a->m.evidence_rejected[ATT_REJ_MALFORMED]++;
+		status = answer_err(out, 409, "%s: get a new challenge", res.error);
+		goto out;
+	case -EAGAIN:
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		pr_warn(SUB, "node %s: evidence deferred: %s", id, res.error);
+		status = answer_err(out, 503, "%s; retry later", res.error);
+		goto out;
+	default:
+		status = answer_err(out, 500, "%s",
+				    res.error[0] ? res.error : strerror(-rc));
+		goto out;
+	}
+	n->have_reset_count = true;
+	n->reset_count = info.reset_count;
+	n->last_evidence = att_now();
+	n->evidence_ok++;
+	a->m.evidence_accepted++;
+	a->m.entries_appraised += res.accepted_entries;
+	a->m.findings += res.findings;
+	a->m.refusals += res.refusals;
+	/* findings now; the rest with the next tick: lost in a crash, it comes back, since the
+	 * nodes resend the log from the offset the attestor reloads */
+	if (res.findings || res.refusals)
+		att_api_save(a);
+	else
+		a->dirty = true;
+	v = att_node_verdict(n, att_now(), a->cfg->stale_after, &reason, rbuf, sizeof(rbuf));
+	if (res.findings)
+		pr_warn(SUB, "node %s: %zu offending log entries; node is %s: %s", id,
+			res.findings, att_verdict_name(v), reason);
+	else
+		pr_debug(SUB, "node %s: %zu entries appraised, node is %s", id,
+			 res.accepted_entries, att_verdict_name(v));
+	o = json_object_new_object();
+	tcl_json_add_str(o, "verdict", att_verdict_name(v));
+	if (*reason)
+		tcl_json_add_str(o, "reason", reason);
+	tcl_json_add_int(o, "log_offset", (int64_t)n->log_offset);
+	tcl_json_add_int(o, "accepted_entries", (int64_t)res.accepted_entries);
+	tcl_json_add_int(o, "pending_entries", (int64_t)res.pending_entries);
+	tcl_json_add_int(o, "findings", (int64_t)res.findings);
+	tcl_json_add_int(o, "refusals", (int64_t)res.refusals);
+	tcl_json_add_int(o, "unappraised", (int64_t)res.unappraised);
+	*out = o;
+	status = 200;
+out:
+	att_evidence_free(&ev);
+	return status;
+}
