@@ -275,6 +275,27 @@ static void cont_find(struct run *r, struct att_container *c, uint64_t off, cons
 	r->res->findings++;
 }
 
+/* The golden manifest of container @c's image; NULL when there is none to appraise with: the
+ * image is not verified (a finding of the entry at @off, "<@unverified><why>"), or out of memory
+ * (r->rc). */
+static struct cgold *cont_gold(struct run *r, struct att_container *c, uint64_t off,
+			       const char *name, const char *digest, const char *unverified)
+{
+	struct cgold *cg = gold_of(r, c->image, c->image_digest);
+	char why[ATT_REASON_MAX];
+
+	if (!cg) {
+		r->rc = -ENOMEM;
+		return NULL;
+	}
+	if (cg->rc) {
+		say(why, sizeof(why), "%s%s", unverified, cg->err);
+		cont_find(r, c, off, name, digest, why);
+		return NULL;
+	}
+	return cg;
+}
+
 static void on_file(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 {
 	char cid[ATT_CID_MAX + 1], dg[16 + 2 * TCL_LOG_DIGEST_MAX], why[ATT_REASON_MAX];
@@ -338,17 +359,10 @@ static void on_file(struct run *r, const struct tcl_log_entry *e, uint64_t off)
 		cont_find(r, c, off, path, dg, "executed in a container with no image digest");
 		return;
 	}
-	cg = gold_of(r, c->image, c->image_digest);
-	if (!cg) {
-		r->rc = -ENOMEM;
+	cg = cont_gold(r, c, off, path, dg,
+		       "executed in a container whose image is not verified: ");
+	if (!cg)
 		return;
-	}
-	if (cg->rc) {
-		say(why, sizeof(why), "executed in a container whose image is not verified: "
-			 "%s", cg->err);
-		cont_find(r, c, off, path, dg, why);
-		return;
-	}
 	if (!tcl_golden_has_digest(cg->g, e->digest)) {
 		say(why, sizeof(why), "not in the golden manifest of %s@%s", c->image,
 			 c->image_digest);
@@ -393,17 +407,10 @@ static void on_start(struct run *r, const struct record *rec, uint64_t off, cons
 			  "container_start has no image_digest: the image cannot be appraised");
 		return;
 	}
-	cg = gold_of(r, c->image, c->image_digest);
-	if (!cg) {
-		r->rc = -ENOMEM;
+	say(why, sizeof(why), "image %s@%s is not verified: ", c->image, c->image_digest);
+	cg = cont_gold(r, c, off, "container_start", dg, why);
+	if (!cg)
 		return;
-	}
-	if (cg->rc) {
-		say(why, sizeof(why), "image %s@%s is not verified: %s", c->image,
-			 c->image_digest, cg->err);
-		cont_find(r, c, off, "container_start", dg, why);
-		return;
-	}
 	say(c->golden_sha256, sizeof(c->golden_sha256), "%s", cg->g->sha256);
 	say(c->golden_keyid, sizeof(c->golden_keyid), "%s", cg->keyid ? cg->keyid : "");
 }

@@ -584,6 +584,57 @@ static int encode_failed(struct tcl_measure *m, int err)
 	return err;
 }
 
+/* What a file's entry needs: a path, its digest, and a container id (@len bytes, 0 for the host)
+ * that an entry can carry: not too long, no ':' or '/' (its name's separators). */
+static int check_file_args(const struct tcl_measure *m, const char *cid, size_t len,
+			   const char *path, const uint8_t *sha256)
+{
+	if (!m || !path || !sha256)
+		return -EINVAL;
+	if (len > CID_MAX || (len && strpbrk(cid, ":/"))) {
+		pr_err(SUB, "container id \"%.64s\" is not one (too long, or has ':' or '/')",
+		       cid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Under m->lock, before an entry of about @est bytes for the (container, digest) @key: false
+ * when it is not to be queued, *err 0 (measured already: deduplicated) or -errno (no room);
+ * true when there is room and the pair is new. Waiting for room releases the lock: another
+ * thread may have measured the same pair meanwhile, so the check is made again. */
+static bool room_unseen(struct tcl_measure *m, const uint8_t key[16], size_t est, int *err)
+{
+	bool waited;
+
+	*err = 0;
+	if (seen_has(&m->seen, key)) {
+		m->deduped++;
+		return false;
+	}
+	*err = wait_room(m, est, &waited);
+	if (*err)
+		return false;
+	if (waited && seen_has(&m->seen, key)) {
+		m->deduped++;
+		return false;
+	}
+	return true;
+}
+
+/* Under m->lock, after room_unseen: queue the entry just encoded into m->pending (@err, its
+ * encoder's return; @d its digests) and remember its (container, digest) @key. */
+static int queue_new(struct tcl_measure *m, int err, const struct tcl_log_digests *d,
+		     const uint8_t key[16])
+{
+	if (err)
+		return encode_failed(m, err);
+	push(m, d);
+	/* Not remembering it only costs a second measurement later. */
+	seen_add(&m->seen, key);
+	return 0;
+}
+
 int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char *path,
 		     const uint8_t sha256[32])
 {
@@ -591,16 +642,10 @@ int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char
 	struct tcl_log_digests d;
 	size_t cl = container_id ? strlen(container_id) : 0;
 	uint8_t key[16];
-	bool waited;
 	int err;
 
-	if (!m || !path || !sha256)
+	if (check_file_args(m, container_id, cl, path, sha256))
 		return -EINVAL;
-	if (cl > CID_MAX || (cl && strpbrk(container_id, ":/"))) {
-		pr_err(SUB, "container id \"%.64s\" is not one (too long, or has ':' or '/')",
-		       container_id);
-		return -EINVAL;
-	}
 	file_name(container_id, cl, path, name);
 	err = seen_key(cl ? container_id : "", cl, sha256, key);
 	if (err)
@@ -610,26 +655,9 @@ int tcl_measure_file(struct tcl_measure *m, const char *container_id, const char
 	err = refuse_err(m);
 	if (err)
 		goto out;
-	if (seen_has(&m->seen, key)) {
-		m->deduped++;
+	if (!room_unseen(m, key, ENTRY_OVERHEAD + strlen(name), &err))
 		goto out;
-	}
-	err = wait_room(m, ENTRY_OVERHEAD + strlen(name), &waited);
-	if (err)
-		goto out;
-	/* Another thread may have measured the same pair while this one waited. */
-	if (waited && seen_has(&m->seen, key)) {
-		m->deduped++;
-		goto out;
-	}
-	err = tcl_log_encode_ng(&m->pending, m->pcr, sha256, name, &d);
-	if (err) {
-		err = encode_failed(m, err);
-		goto out;
-	}
-	push(m, &d);
-	/* Not remembering it only costs a second measurement later. */
-	seen_add(&m->seen, key);
+	err = queue_new(m, tcl_log_encode_ng(&m->pending, m->pcr, sha256, name, &d), &d, key);
 out:
 	pthread_mutex_unlock(&m->lock);
 	return err;
@@ -732,16 +760,10 @@ int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const c
 	size_t cl = container_id ? strlen(container_id) : 0, jl = 0;
 	char *json = NULL;
 	uint8_t key[16];
-	bool waited;
 	int err;
 
-	if (!m || !path || !sha256)
+	if (check_file_args(m, container_id, cl, path, sha256))
 		return -EINVAL;
-	if (cl > CID_MAX || (cl && strpbrk(container_id, ":/"))) {
-		pr_err(SUB, "container id \"%.64s\" is not one (too long, or has ':' or '/')",
-		       container_id);
-		return -EINVAL;
-	}
 	err = seen_key_of(cl ? container_id : "", cl, sha256, true, key);
 	if (err)
 		return err;
@@ -757,24 +779,10 @@ int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const c
 	}
 	if (err)
 		goto out;
-	if (seen_has(&m->seen, key)) {
-		m->deduped++;
+	if (!room_unseen(m, key, ENTRY_OVERHEAD + sizeof(TCL_MEASURE_EXEC_REFUSED) + jl, &err))
 		goto out;
-	}
-	err = wait_room(m, ENTRY_OVERHEAD + sizeof(TCL_MEASURE_EXEC_REFUSED) + jl, &waited);
-	if (err)
-		goto out;
-	if (waited && seen_has(&m->seen, key)) {
-		m->deduped++;
-		goto out;
-	}
-	err = tcl_log_encode_buf(&m->pending, m->pcr, TCL_MEASURE_EXEC_REFUSED, json, jl, &d);
-	if (err) {
-		err = encode_failed(m, err);
-		goto out;
-	}
-	push(m, &d);
-	seen_add(&m->seen, key);
+	err = queue_new(m, tcl_log_encode_buf(&m->pending, m->pcr, TCL_MEASURE_EXEC_REFUSED, json,
+					      jl, &d), &d, key);
 out:
 	pthread_mutex_unlock(&m->lock);
 	free(json);

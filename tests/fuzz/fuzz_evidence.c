@@ -28,6 +28,7 @@
 #include "diag.h"
 #include "evidence.h"
 #include "filter.h"
+#include "fuzz.h"
 #include "golden.h"
 #include "log.h"
 #include "state.h"
@@ -125,27 +126,6 @@ static void appraise(const uint8_t *log, size_t len, const uint8_t quoted[32],
 	att_state_free(&st);
 }
 
-/* Fix up the template SHA-1 of every entry whose lengths fit (see fuzz_log.c). */
-static void reseal(uint8_t *p, size_t len)
-{
-	size_t off = 0;
-
-	while (len - off >= 32) {
-		uint32_t tlen = p[off + 24] | p[off + 25] << 8 | p[off + 26] << 16 |
-				(uint32_t)p[off + 27] << 24;
-		uint32_t dlen;
-
-		if (tlen > 64 || len - off - 28 < tlen + 4)
-			return;
-		dlen = p[off + 28 + tlen] | p[off + 29 + tlen] << 8 | p[off + 30 + tlen] << 16 |
-		       (uint32_t)p[off + 31 + tlen] << 24;
-		if (dlen > len - off - 32 - tlen)
-			return;
-		EVP_Digest(p + off + 32 + tlen, dlen, p + off + 4, NULL, EVP_sha1(), NULL);
-		off += 32 + tlen + dlen;
-	}
-}
-
 static void raw_log(const uint8_t *data, size_t size)
 {
 	uint8_t *p = malloc(size ? size : 1), pcr[32] = { 0 }, zero[10 * 32] = { 0 };
@@ -156,7 +136,7 @@ static void raw_log(const uint8_t *data, size_t size)
 	if (!p)
 		return;
 	memcpy(p, data, size);
-	reseal(p, size);
+	fuzz_reseal(p, size, 64);
 	/* the PCR the valid prefix replays to, so that appraisal runs over all of it */
 	while (off < size && !tcl_log_parse_entry(p + off, size - off, &e, &n, NULL)) {
 		if (e.pcr == 13 && !tcl_log_entry_digests(&e, &d))
@@ -207,20 +187,6 @@ static void state(const uint8_t *data, size_t size)
 
 /* ---- seeds ---- */
 
-static void seed(const char *dir, const char *name, char mode, const void *p, size_t n)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f)
-		return;
-	fputc(mode, f);
-	fwrite(p, 1, n, f);
-	fclose(f);
-}
-
 static void write_seeds(const char *dir)
 {
 	struct tcl_log_buf b = { 0 };
@@ -251,28 +217,28 @@ static void write_seeds(const char *dir)
 	extend(pcr, d.sha256);
 	tcl_log_encode_buf(&b, 13, "records_lost", lost, strlen(lost), &d);
 	extend(pcr, d.sha256);
-	seed(dir, "log", 4, b.p, b.len);
+	fuzz_seed(dir, "log", 4, b.p, b.len);
 	memcpy(vals + 10 * 32, pcr, 32);
 	tcl_b64_encode(b.p, b.len, &lb, NULL);
 	tcl_b64_encode(vals, sizeof(vals), &vb, NULL);
 	n = (size_t)asprintf(&body, "{\"nonce\":\"%064d\",\"attest\":\"AAAA\",\"sig\":\"AAAA\","
 			     "\"bank\":\"sha256\",\"pcr_mask\":9215,\"pcr_values\":\"%s\","
 			     "\"log_offset\":0,\"log\":\"%s\"}", 0, vb, lb);
-	seed(dir, "evidence", 0, body, n);
+	fuzz_seed(dir, "evidence", 0, body, n);
 	free(body);
 	n = (size_t)asprintf(&body, "{\"node_id\":\"node-a\",\"ek_pub\":\"AAEC\",\"ak_pub\":"
 			     "\"AAED\",\"tls_cert_sha256\":\"%064d\",\"ek_cert\":\"MIIB\"}", 0);
-	seed(dir, "enrol", 1, body, n);
+	fuzz_seed(dir, "enrol", 1, body, n);
 	free(body);
 	body = "{\"Pod\":{},\"Nodes\":{\"items\":[{\"metadata\":{\"name\":\"a\"}},"
 	       "{\"metadata\":{\"name\":\"b\"}}]},\"NodeNames\":[\"a\",\"b\",\"C\"]}";
-	seed(dir, "filter", 2, body, strlen(body));
+	fuzz_seed(dir, "filter", 2, body, strlen(body));
 	body = "{\"version\":1,\"nodes\":[{\"id\":\"n\",\"enrolled_at\":1,\"ak_pub\":\"AAAA\","
 	       "\"ak_name\":\"\",\"ek_sha256\":\"\",\"ek_cert\":\"none\",\"tls_sha256\":\"x\","
 	       "\"log_offset\":0,\"log_entries\":0,\"pcr\":\"00\",\"last_evidence\":0,"
 	       "\"evidence_ok\":0,\"evidence_failed\":0,\"unappraised\":0,\"findings\":[],"
 	       "\"findings_total\":0,\"containers\":[]}]}";
-	seed(dir, "state", 3, body, strlen(body));
+	fuzz_seed(dir, "state", 3, body, strlen(body));
 	free(lb);
 	free(vb);
 	tcl_log_buf_free(&b);

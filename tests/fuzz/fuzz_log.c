@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "diag.h"
+#include "fuzz.h"
 #include "log.h"
 
 static FILE *devnull;
@@ -37,27 +38,6 @@ static int visit(const struct tcl_log_entry *e, uint64_t off, void *arg)
 	    e->name + strlen(e->name) >= (const char *)e->data + e->data_len)
 		abort();
 	return 0;
-}
-
-/* Fix up the template SHA-1 of every entry whose lengths fit in the input. */
-static void reseal(uint8_t *p, size_t len)
-{
-	size_t off = 0;
-
-	while (len - off >= 32) {
-		uint32_t tlen = p[off + 24] | p[off + 25] << 8 | p[off + 26] << 16 |
-				(uint32_t)p[off + 27] << 24;
-		uint32_t dlen;
-
-		if (tlen > TCL_LOG_TEMPLATE_NAME_MAX || len - off - 32 < tlen)
-			return;
-		dlen = p[off + 28 + tlen] | p[off + 29 + tlen] << 8 | p[off + 30 + tlen] << 16 |
-		       (uint32_t)p[off + 31 + tlen] << 24;
-		if (dlen > len - off - 32 - tlen)
-			return;
-		EVP_Digest(p + off + 32 + tlen, dlen, p + off + 4, NULL, EVP_sha1(), NULL);
-		off += 32 + tlen + dlen;
-	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -87,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data, size);
-	reseal(copy, size);
+	fuzz_reseal(copy, size, TCL_LOG_TEMPLATE_NAME_MAX);
 	err = tcl_log_foreach_buf(copy, size, visit, &pcr, &s);
 	if (!err && s.valid_len + s.tail_len != size)
 		abort();

@@ -5,6 +5,8 @@
 #   swtpm_start DIR       start swtpm on DIR/state on a random free port pair (server P,
 #                         control P+1); sets SWTPM_PID SWTPM_PORT SWTPM_TCTI
 #   swtpm_stop            stop it and wait (up to 1 s)
+#   swtpm_spawn DIR PORT  one attempt at swtpm on DIR/state, ports PORT and PORT+1 (what
+#                         swtpm_start and tests/service/attestor/lib.sh retry on other ports)
 #   swtpm_reboot DIR      stop + start: the PCRs start over (TPM2_Startup(CLEAR)) while NV and
 #                         persistent keys stay, as across a reboot of the node
 # Functions return non-zero with the reason in SWTPM_ERR.
@@ -44,6 +46,25 @@ EOF
 	fi
 }
 
+# swtpm_spawn DIR PORT: swtpm on DIR/state, daemonised, server PORT and control PORT+1 on
+# 127.0.0.1 (its log DIR/swtpm.log, errors DIR/swtpm.err); its pid in SWTPM_SPAWNED, or 1.
+swtpm_spawn() {
+	local d=$1 p=$2
+	SWTPM_SPAWNED=
+	rm -f "$d/swtpm.pid"
+	swtpm socket --tpm2 --tpmstate dir="$d/state" \
+		--server type=tcp,port=$p,bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 \
+		--flags not-need-init,startup-clear --pid file="$d/swtpm.pid" \
+		--log file="$d/swtpm.log" --daemon 2>>"$d/swtpm.err" || return 1
+	for _ in $(seq 1 50); do
+		[ -s "$d/swtpm.pid" ] && break
+		sleep 0.05
+	done
+	SWTPM_SPAWNED=$(cat "$d/swtpm.pid" 2>/dev/null)
+	[ -n "$SWTPM_SPAWNED" ]
+}
+
 _swtpm_port_busy() { ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
 swtpm_start() {
@@ -53,17 +74,8 @@ swtpm_start() {
 		p=$((20000 + RANDOM % 19999))
 		_swtpm_port_busy "$p" && continue
 		_swtpm_port_busy $((p + 1)) && continue
-		rm -f "$d/swtpm.pid"
-		swtpm socket --tpm2 --tpmstate dir="$d/state" \
-			--server type=tcp,port=$p,bindaddr=127.0.0.1 \
-			--ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 \
-			--flags not-need-init,startup-clear --pid file="$d/swtpm.pid" \
-			--log file="$d/swtpm.log" --daemon 2>>"$d/swtpm.err" || continue
-		for _ in $(seq 1 50); do
-			[ -s "$d/swtpm.pid" ] && break
-			sleep 0.05
-		done
-		SWTPM_PID=$(cat "$d/swtpm.pid" 2>/dev/null)
+		swtpm_spawn "$d" "$p" || continue
+		SWTPM_PID=$SWTPM_SPAWNED
 		[ -n "$SWTPM_PID" ] && break
 	done
 	if [ -z "$SWTPM_PID" ]; then

@@ -17,6 +17,7 @@
 
 #include "diag.h"
 #include "log.h"
+#include "testutil.h"
 
 /* ---- helpers ---- */
 
@@ -47,32 +48,6 @@ static void hand_extend(const EVP_MD *md, uint8_t *pcr, const uint8_t *d, size_t
 	memcpy(in, pcr, n);
 	memcpy(in + n, d, n);
 	sha(md, in, 2 * n, pcr);
-}
-
-static char dir[] = "/tmp/test_log.XXXXXX";
-
-static int setup(void **state)
-{
-	tcl_verbosity = -1;	/* expected errors stay quiet */
-	assert_non_null(mkdtemp(dir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
-
-/* One path at a time: the next call reuses the buffer. */
-static char *tmp_path(const char *name)
-{
-	static char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
 }
 
 static void write_file(const char *path, const void *p, size_t n)
@@ -418,7 +393,7 @@ static void test_replay_three(void **state)
 	struct tcl_log_pcr out;
 	struct tcl_log *l;
 	size_t offs[4];
-	const char *path = tmp_path("replay/sub/m.bin");
+	const char *path = tu_path("replay/sub/m.bin");
 
 	three_entries(&b, offs, d);
 	/* Another PCR's entry in between must not count. */
@@ -473,7 +448,7 @@ static void test_replay_three(void **state)
 	assert_int_equal(tcl_log_replay(path, 24, &out), -EINVAL);
 	char nope[300];
 
-	snprintf(nope, sizeof(nope), "%s/nope.bin", dir);
+	snprintf(nope, sizeof(nope), "%s/nope.bin", tu_dir);
 	assert_int_equal(tcl_log_replay(nope, 13, &out), -ENOENT);
 
 	/* Reopen: nothing dropped, counts restored. */
@@ -494,7 +469,7 @@ static void test_torn_tail(void **state)
 	struct tcl_log_pcr full2, out;
 	struct tcl_log *l;
 	size_t offs[4];
-	const char *path = tmp_path("torn.bin");
+	const char *path = tu_path("torn.bin");
 
 	three_entries(&b, offs, d);
 	memset(&full2, 0, sizeof(full2));
@@ -554,7 +529,7 @@ static void test_corrupt_middle(void **state)
 	struct tcl_log *l = NULL;
 	size_t offs[4];
 	uint8_t *p;
-	const char *path = tmp_path("corrupt.bin");
+	const char *path = tu_path("corrupt.bin");
 	/* A byte in entry 1: its pcr, template hash, name length, template data. */
 	const size_t where[] = { 0, 5, 24, 30, 40, 60 };
 
@@ -598,7 +573,7 @@ static void test_match_prefix(void **state)
 	size_t matched, total, n_rest;
 	uint8_t dig[32] = { 0 };
 	char name[32];
-	const char *path = tmp_path("prefix.bin");
+	const char *path = tu_path("prefix.bin");
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "c:/bin/%d", i);
@@ -675,7 +650,7 @@ static void test_append_rules(void **state)
 	struct tcl_log_buf b = { 0 };
 	struct tcl_log *l, *l2;
 	size_t offs[4];
-	const char *path = tmp_path("append.bin");
+	const char *path = tu_path("append.bin");
 
 	three_entries(&b, offs, d);
 	unlink(path);
@@ -696,7 +671,7 @@ static void test_append_rules(void **state)
 	assert_int_equal(file_size(path), b.len);
 
 	/* Not a regular file. */
-	assert_int_equal(tcl_log_open(dir, &l, NULL), -EISDIR);
+	assert_int_equal(tcl_log_open(tu_dir, &l, NULL), -EISDIR);
 	tcl_log_buf_free(&b);
 }
 
@@ -718,7 +693,7 @@ static void test_big_entries(void **state)
 	struct tcl_log_scan sc;
 	struct tcl_log *l;
 	uint8_t *payload = malloc(fit), dig[32] = { 0 };
-	const char *path = tmp_path("big.bin");
+	const char *path = tu_path("big.bin");
 
 	assert_non_null(payload);
 	for (size_t i = 0; i < fit; i++)
@@ -795,7 +770,7 @@ static void test_pcrs_file(void **state)
 {
 	uint8_t v[TCL_LOG_NR_PCRS * TCL_LOG_DIGEST_MAX];
 	char line[128], want[128];
-	const char *path = tmp_path("pcrs.sha256");
+	const char *path = tu_path("pcrs.sha256");
 	FILE *f;
 	int i = 0;
 
@@ -820,7 +795,7 @@ static void test_pcrs_file(void **state)
 	assert_int_equal(tcl_log_write_pcrs_file(path, TCL_LOG_SHA384, v), 0);
 	assert_int_equal(file_size(path), 24 * (8 + 96 + 1));
 	assert_int_equal(tcl_log_write_pcrs_file(path, TCL_LOG_NR_ALGS, v), -EINVAL);
-	assert_int_equal(tcl_log_write_pcrs_file(tmp_path("no/such/dir/p"), TCL_LOG_SHA1, v),
+	assert_int_equal(tcl_log_write_pcrs_file(tu_path("no/such/dir/p"), TCL_LOG_SHA1, v),
 			 -ENOENT);
 }
 
@@ -846,5 +821,5 @@ int main(void)
 		cmocka_unit_test(test_pcrs_file),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

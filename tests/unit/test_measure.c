@@ -30,35 +30,9 @@
 #include "log.h"
 #include "measure.h"
 #include "util.h"
+#include "testutil.h"
 
 #define PCR 13
-
-static char dir[] = "/tmp/test_measure.XXXXXX";
-
-static int setup(void **state)
-{
-	tcl_verbosity = -1;	/* expected errors stay quiet */
-	assert_non_null(mkdtemp(dir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
 
 static void digest_of(unsigned int i, uint8_t d[32])
 {
@@ -195,7 +169,7 @@ static uint64_t entry_offset(const char *log, size_t i)
 
 static void test_new_log(void **state)
 {
-	const char *log = path_of("new/sub/m.bin");
+	const char *log = tu_path("new/sub/m.bin");
 	struct tcl_measure_report r;
 	struct tcl_measure_status st;
 	struct tcl_measure *m;
@@ -214,7 +188,7 @@ static void test_new_log(void **state)
 	assert_int_equal(st.entries, 1);
 	assert_string_equal(tcl_measure_state_name(st.state), "ok");
 	/* Nothing to quote without a TPM. */
-	assert_int_equal(tcl_measure_quote(m, (const uint8_t *)"n", 1, path_of("q")), -ENODEV);
+	assert_int_equal(tcl_measure_quote(m, (const uint8_t *)"n", 1, tu_path("q")), -ENODEV);
 	tcl_measure_close(m);
 
 	names_load(log, &ns);
@@ -226,7 +200,7 @@ static void test_new_log(void **state)
 
 static void test_queue_dedup_flush(void **state)
 {
-	const char *log = path_of("dedup.bin");
+	const char *log = tu_path("dedup.bin");
 	struct tcl_measure_status st;
 	struct tcl_measure *m;
 	struct names ns;
@@ -289,7 +263,7 @@ static void test_queue_dedup_flush(void **state)
 
 static void test_reopen_rebuilds_dedup(void **state)
 {
-	const char *log = path_of("dedup.bin");	/* from the previous test */
+	const char *log = tu_path("dedup.bin");	/* from the previous test */
 	struct tcl_measure_report r;
 	struct tcl_measure_status st;
 	struct tcl_measure *m;
@@ -317,7 +291,7 @@ static void test_reopen_rebuilds_dedup(void **state)
 
 static void test_busy(void **state)
 {
-	const char *log = path_of("busy.bin");
+	const char *log = tu_path("busy.bin");
 	struct tcl_measure_opts o = { .log_path = log, .tcti = "none" };
 	struct tcl_measure *m, *m2 = (void *)1;
 
@@ -329,7 +303,7 @@ static void test_busy(void **state)
 
 static void test_bad_args(void **state)
 {
-	const char *log = path_of("args.bin");
+	const char *log = tu_path("args.bin");
 	struct tcl_measure_opts o = { .log_path = log, .tcti = "none" };
 	char longp[6000], cid[300];
 	struct tcl_measure *m, *m2;
@@ -396,7 +370,7 @@ static void test_bad_args(void **state)
 
 static void test_corrupt_is_mismatch(void **state)
 {
-	const char *good = path_of("dedup.bin"), *log = path_of("corrupt.bin");
+	const char *good = tu_path("dedup.bin"), *log = tu_path("corrupt.bin");
 	struct tcl_measure_report r;
 	struct tcl_measure_status st;
 	uint8_t before[32], after[32], d[32];
@@ -434,7 +408,7 @@ static void test_corrupt_is_mismatch(void **state)
 
 static void test_torn_tail(void **state)
 {
-	const char *good = path_of("dedup.bin"), *log = path_of("torn.bin");
+	const char *good = tu_path("dedup.bin"), *log = tu_path("torn.bin");
 	struct tcl_measure_report r;
 	struct tcl_measure_status st;
 	struct tcl_measure *m;
@@ -475,7 +449,7 @@ static void test_torn_tail(void **state)
  * bytes are dropped from the log but kept beside it. */
 static void test_damaged_length_is_kept(void **state)
 {
-	const char *good = path_of("dedup.bin"), *log = path_of("damaged.bin");
+	const char *good = tu_path("dedup.bin"), *log = tu_path("damaged.bin");
 	struct tcl_measure_report r;
 	struct tcl_measure *m;
 	uint64_t off;
@@ -506,7 +480,7 @@ static void test_damaged_length_is_kept(void **state)
 
 static void test_other_pcr_and_foreign_log(void **state)
 {
-	struct tcl_measure_opts o = { .log_path = path_of("dedup.bin"), .tcti = "none",
+	struct tcl_measure_opts o = { .log_path = tu_path("dedup.bin"), .tcti = "none",
 				      .pcr = 14 };
 	struct tcl_log_open_report lr;
 	struct tcl_measure_report r;
@@ -522,7 +496,7 @@ static void test_other_pcr_and_foreign_log(void **state)
 	tcl_measure_close(m);
 
 	/* A log that does not start with boot_aggregate was not started by tcl. */
-	o.log_path = path_of("foreign.bin");
+	o.log_path = tu_path("foreign.bin");
 	o.pcr = 0;
 	assert_int_equal(tcl_log_open(o.log_path, &l, &lr), 0);
 	digest_of(5, d);
@@ -538,7 +512,7 @@ static void test_other_pcr_and_foreign_log(void **state)
 
 static void test_queue_full_drops(void **state)
 {
-	const char *log = path_of("drops.bin");
+	const char *log = tu_path("drops.bin");
 	struct tcl_measure_opts o = { .log_path = log, .tcti = "none", .queue_max = 4,
 				      .block_ms = 5, .test_append_delay_ms = 100 };
 	struct tcl_measure_status st;
@@ -634,7 +608,7 @@ static void assert_canonical(const char *json)
  * there is room again, the log says how many were lost, by whom, before any later entry. */
 static void test_records_lost(void **state)
 {
-	const char *log = path_of("lost.bin");
+	const char *log = tu_path("lost.bin");
 	struct tcl_measure_opts o = { .log_path = log, .tcti = "none", .queue_max = 4,
 				      .block_ms = -1, .test_append_delay_ms = 200 };
 	static const char *const want[] = {
@@ -731,7 +705,7 @@ static int refused_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 
 static void test_refused(void **state)
 {
-	const char *log = path_of("refused.bin");
+	const char *log = tu_path("refused.bin");
 	struct tcl_measure_status st;
 	struct tcl_measure *m;
 	struct refused rs = { 0 };
@@ -805,7 +779,7 @@ static void test_refused(void **state)
 
 static void test_log_write_error(void **state)
 {
-	const char *log = path_of("fsize.bin");
+	const char *log = tu_path("fsize.bin");
 	struct tcl_measure_status st;
 	struct tcl_measure_report r;
 	struct rlimit old, lim;
@@ -852,7 +826,7 @@ static void test_log_write_error(void **state)
 
 static void test_crash_hook(void **state)
 {
-	const char *log = path_of("crash.bin");
+	const char *log = tu_path("crash.bin");
 	struct tcl_measure_report r;
 	struct tcl_measure *m;
 	struct names ns;
@@ -939,7 +913,7 @@ static void *measure_thread(void *arg)
 
 static void test_concurrent(void **state)
 {
-	const char *log = path_of("threads.bin");
+	const char *log = tu_path("threads.bin");
 	struct tcl_measure_status st;
 	pthread_t th[4];
 	struct thr t[4];
@@ -1011,8 +985,8 @@ static size_t count_lines(const char *path, const char *prefix)
 
 static void test_cmd_log_offline(void **state)
 {
-	const char *log = path_of("dedup.bin"), *pcrs = path_of("pcrs.txt");
-	const char *bad = path_of("pcrs-bad.txt"), *out = path_of("out.txt");
+	const char *log = tu_path("dedup.bin"), *pcrs = tu_path("pcrs.txt");
+	const char *bad = tu_path("pcrs-bad.txt"), *out = tu_path("out.txt");
 	uint8_t vals[TCL_LOG_NR_PCRS * 32] = { 0 };
 	struct tcl_log_pcr rp;
 
@@ -1057,16 +1031,16 @@ static void test_cmd_log_offline(void **state)
 	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", log, "--pcrs", bad,
 				 "--strict", NULL), 1);
 	/* The corrupt copy from test_corrupt_is_mismatch. */
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", path_of("corrupt.bin"),
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "verify", "--log", tu_path("corrupt.bin"),
 				 "--pcrs", pcrs, NULL), 1);
 	assert_int_equal(count_lines(out, "CORRUPT: "), 1);
-	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "show", "--log", path_of("corrupt.bin"),
+	assert_int_equal(run_cmd(tcl_cmd_log, out, "log", "show", "--log", tu_path("corrupt.bin"),
 				 NULL), 1);
 	/* Errors and usage. */
-	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", path_of("nosuch"),
+	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", tu_path("nosuch"),
 				 "--pcrs", pcrs, NULL), 1);
 	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", log, "--pcrs",
-				 path_of("nosuch"), NULL), 1);
+				 tu_path("nosuch"), NULL), 1);
 	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--log", log, "--pcrs", log,
 				 NULL), 1);
 	assert_int_equal(run_cmd(tcl_cmd_log, NULL, "log", "verify", "--pcr", "24", NULL), 2);
@@ -1117,5 +1091,5 @@ int main(void)
 		cmocka_unit_test(test_cmd_log_offline),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

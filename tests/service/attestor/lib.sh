@@ -20,6 +20,8 @@
 # Client certificates: the test CA signs them with extendedKeyUsage clientAuth and the node
 # id as subject CN; the attestor takes the node id from the CN.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../../swtpm/swtpm-lib.sh"
+
 declare -A TCTI TPM_PID TPM_PORT
 ATT_PID=
 ATT_URL=
@@ -91,18 +93,8 @@ att_tpm_run() {	# DIR NAME: start swtpm on the node's state
 	local d=$1/tpm-$2 p i
 	for i in $(seq 20); do
 		p=$(att_free_port)
-		rm -f "$d/swtpm.pid"
-		swtpm socket --tpm2 --tpmstate dir="$d/state" \
-			--server type=tcp,port=$p,bindaddr=127.0.0.1 \
-			--ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 \
-			--flags not-need-init,startup-clear --pid file="$d/swtpm.pid" \
-			--log file="$d/swtpm.log" --daemon 2>>"$d/swtpm.err" || continue
-		for _ in $(seq 50); do
-			[ -s "$d/swtpm.pid" ] && break
-			sleep 0.05
-		done
-		TPM_PID[$2]=$(cat "$d/swtpm.pid" 2>/dev/null)
-		[ -n "${TPM_PID[$2]}" ] || continue
+		swtpm_spawn "$d" "$p" || continue
+		TPM_PID[$2]=$SWTPM_SPAWNED
 		TPM_PORT[$2]=$p
 		TCTI[$2]="swtpm:host=127.0.0.1,port=$p"
 		return 0
@@ -169,11 +161,11 @@ att_tpm_reboot() {
 	att_tpm_run "$1" "$2"
 }
 
-att_start() {
+# Start $ATT_BIN on 127.0.0.1:$ATT_PORT (log appended to DIR/attestor.log) and wait until it
+# answers /healthz: ATT_PID, or empty and 1 when it does not come up.
+att_launch() {	# DIR ARGS...
 	local dir=$1 i
 	shift
-	ATT_PORT=$(att_free_port)
-	ATT_URL=https://127.0.0.1:$ATT_PORT
 	"$ATT_BIN" --listen "127.0.0.1:$ATT_PORT" "$@" >>"$dir/attestor.log" 2>&1 &
 	ATT_PID=$!
 	for i in $(seq 100); do
@@ -182,26 +174,22 @@ att_start() {
 		kill -0 "$ATT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "att_start: tcl-attestor did not come up:" >&2
-	tail -20 "$dir/attestor.log" >&2
 	ATT_PID=
+	return 1
+}
+
+att_start() {
+	ATT_PORT=$(att_free_port)
+	ATT_URL=https://127.0.0.1:$ATT_PORT
+	att_launch "$@" && return 0
+	echo "att_start: tcl-attestor did not come up:" >&2
+	tail -20 "$1/attestor.log" >&2
 	return 1
 }
 
 # Restart on the same port (clients keep their URL).
 att_restart() {
-	local dir=$1 i
-	shift
-	"$ATT_BIN" --listen "127.0.0.1:$ATT_PORT" "$@" >>"$dir/attestor.log" 2>&1 &
-	ATT_PID=$!
-	for i in $(seq 100); do
-		curl -s -o /dev/null --cacert "$dir/ca.crt" --cert "$dir/reader.crt" \
-			--key "$dir/reader.key" "$ATT_URL/healthz" && return 0
-		kill -0 "$ATT_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	ATT_PID=
-	return 1
+	att_launch "$@"
 }
 
 att_stop() {
