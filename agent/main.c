@@ -20,6 +20,9 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "admit.h"
+#include "agent.h"
+#include "agent_conf.h"
 #include "attest_worker.h"
 #include "bpf_loader.h"
 #include "diag.h"
@@ -34,6 +37,8 @@
 #include "policy.h"
 #include "runtime.h"
 #include "scope.h"
+#include "sdnotify.h"
+#include "status.h"
 #include "util.h"
 #include "verify.h"
 
@@ -42,44 +47,16 @@
 #define TCL_ATTEST_KEY "/etc/tcl/attest/tls.key"
 #define TCL_ATTEST_STATE "/var/lib/tcl/attest.json"
 
-struct agent {
-	/* options */
-	enum tcl_mode mode;
-	const char *policy_path;
-	const char *scope_arg;
-	const char *events_path;
-	const char *socket_path;
-	const char *pin_dir;
-	const char *cgroup_root;
-	struct tcl_verifier_opts vopts;
-	struct tcl_measure_opts mopts;
-	struct tcl_attest_worker_opts aopts;
-	struct tcl_bpf_opts bopts;
-	/* state */
-	struct tcl_attest_worker *attest;
-	uint64_t attest_changes;
-	struct tcl_measure *measure;
-	struct tcl_measure_report mrep;
-	struct tcl_verifier *verifier;
-	struct tcl_bpf *bpf;
-	struct tcl_policy *policy;
-	struct tcl_scope *scope;
-	struct tcl_evstream *stream;
-	struct ring_buffer *rb;
-	FILE *events_out;
-	bool events_out_failed;
-	uint64_t last_drops;
-	bool ready; /* mode, scope and allow sets in the kernel: what was asked is enforced */
-	char started[40];
-	size_t n_allow;
-};
-
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: tcl-agent [OPTIONS]\n"
+		"Usage: tcl-agent [--config FILE] [OPTIONS]\n"
 		"Measure and enforce what containers execute, with BPF LSM programs.\n"
 		"\n"
+		"  --config FILE        'key = value' lines, keys = these option names (default %s,\n"
+		"                       which may be missing); the command line wins\n"
+		"  --check-config       check the options, the config file and the policy, print the\n"
+		"                       settings given as config lines, and exit (0: valid)\n"
 		"  --audit              report what is not allowed, deny nothing (default)\n"
 		"  --enforce            deny what is not allowed with EPERM\n"
 		"  --policy FILE        allowlist policy (JSON, version 1); SIGHUP reloads it\n"
@@ -113,25 +90,10 @@ static void usage(FILE *f)
 		"\n"
 		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
 		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
-		TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_DEFAULT_MAX_DIGESTS,
+		TCL_AGENT_CONFIG, TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_DEFAULT_MAX_DIGESTS,
 		TCL_MEASURE_DEFAULT_LOG, TCL_MEASURE_DEFAULT_PCR,
 		TCL_DEFAULT_GOLDEN_CACHE, TCL_ATTEST_CERT, TCL_ATTEST_KEY,
 		TCL_ATTEST_DEFAULT_INTERVAL, TCL_ATTEST_STATE);
-}
-
-static void emit_line(struct agent *a, const char *line, int len)
-{
-	if (len <= 0)
-		return;
-	if (a->events_out && !a->events_out_failed) {
-		if (fwrite(line, 1, len, a->events_out) != (size_t)len || fflush(a->events_out)) {
-			a->events_out_failed = true;
-			pr_err("events", "cannot write events to %s: %s (socket stream continues)",
-			       a->events_path, strerror(errno));
-		}
-	}
-	if (a->stream)
-		tcl_evstream_publish(a->stream, line, len);
 }
 
 static void emit_agent_event(struct agent *a, const char *reason, const char *fmt, ...)
@@ -170,29 +132,6 @@ static void measure_event(struct agent *a, const struct tcl_event *e,
 		ret = tcl_measure_file(a->measure, cid, path, e->sha256);
 	if (ret && ret != -ENOTRECOVERABLE && ret != -ENOBUFS)
 		pr_warn("measure", "%s not measured: %s", path, strerror(-ret));
-}
-
-/* Measure a canonical JSON record built from key/value pairs (strings; NULL values skipped). */
-static void measure_record(struct agent *a, const char *event, const char *const *kv)
-{
-	json_object *o = json_object_new_object();
-	char *text = NULL;
-	size_t len;
-	int ret;
-
-	if (!a->measure || !o)
-		goto out;
-	for (; kv[0]; kv += 2)
-		if (kv[1] && *kv[1])
-			tcl_json_add_str(o, kv[0], kv[1]);
-	if (tcl_canon_json(o, &text, &len))
-		goto out;
-	ret = tcl_measure_buf(a->measure, event, text);
-	if (ret && ret != -ENOTRECOVERABLE)
-		pr_warn("measure", "%s not measured: %s", event, strerror(-ret));
-out:
-	free(text);
-	json_object_put(o);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -400,229 +339,6 @@ static void report_measure_open(struct agent *a)
 					      "registry", a->vopts.registry_url, NULL });
 }
 
-static int status_json(void *ctx, char *buf, size_t len)
-{
-	struct agent *a = ctx;
-	json_object *o = json_object_new_object(), *m;
-	struct tcl_measure_status st;
-	int n;
-
-	if (!o)
-		return -ENOMEM;
-	tcl_json_add_int(o, "pid", getpid());
-	tcl_json_add_bool(o, "ready", a->ready);
-	tcl_json_add_str(o, "mode", a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit");
-	tcl_json_add_str(o, "scope", a->scope_arg);
-	tcl_json_add_str(o, "policy", a->policy_path ? a->policy_path : "");
-	tcl_json_add_int(o, "allow", a->n_allow);
-	tcl_json_add_int(o, "containers", tcl_scope_containers(a->scope));
-	tcl_json_add_str(o, "started", a->started);
-	tcl_json_add_str(o, "pin_dir", a->pin_dir);
-	tcl_json_add_bool(o, "reattached", a->bpf->reattached);
-	if (a->measure) {
-		tcl_measure_status(a->measure, &st);
-		m = json_object_new_object();
-		tcl_json_add_str(m, "state", tcl_measure_state_name(st.state));
-		if (st.why[0])
-			tcl_json_add_str(m, "why", st.why);
-		tcl_json_add_bool(m, "anchored", st.anchored);
-		tcl_json_add_int(m, "pcr", st.pcr);
-		tcl_json_add_int(m, "entries", st.entries);
-		tcl_json_add_int(m, "extended", st.extended);
-		tcl_json_add_int(m, "queued", st.queued);
-		tcl_json_add_int(m, "dropped", st.dropped);
-		tcl_json_add_int(m, "refused", st.refused);
-		tcl_json_add(o, "log", m);
-	}
-	if (a->attest) {
-		struct tcl_attest_worker_status as;
-
-		tcl_attest_worker_status(a->attest, &as);
-		m = json_object_new_object();
-		tcl_json_add_str(m, "url", as.url);
-		tcl_json_add_str(m, "node_id", as.node_id);
-		tcl_json_add_bool(m, "enrolled", as.enrolled);
-		if (as.verdict[0])
-			tcl_json_add_str(m, "verdict", as.verdict);
-		if (as.last_error)
-			tcl_json_add_str(m, "error", as.reason);
-		else if (as.reason[0])
-			tcl_json_add_str(m, "reason", as.reason);
-		if (as.last_push[0])
-			tcl_json_add_str(m, "last_push", as.last_push);
-		tcl_json_add_int(m, "pushes", as.pushes);
-		tcl_json_add_int(m, "failures", as.failures);
-		tcl_json_add_int(m, "acked_offset", as.acked_offset);
-		tcl_json_add(o, "attestor", m);
-	}
-	n = snprintf(buf, len, "%s\n",
-		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return n < (int)len ? n : -E2BIG;
-}
-
-/* The cgroup of a process: its cgroup v2 path and id. */
-static int cgroup_of_pid(struct agent *a, long pid, char *path, size_t len, uint64_t *cgid)
-{
-	char p[64], *text = NULL, abs[PATH_MAX];
-	int ret;
-
-	snprintf(p, sizeof(p), "/proc/%ld/cgroup", pid);
-	ret = tcl_read_file(p, 64 * 1024, &text, NULL);
-	if (ret)
-		return ret;
-	/* cgroup v2: the line "0::<path>" */
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		if (snprintf(path, len, "%s", line + 3) >= (int)len ||
-		    snprintf(abs, sizeof(abs), "%s%s", a->cgroup_root, line + 3) >= (int)sizeof(abs))
-			ret = -ENAMETOOLONG;
-		else
-			ret = tcl_cgroup_id_of_path(abs, cgid);
-		free(text);
-		return ret;
-	}
-	free(text);
-	return -ENOENT;
-}
-
-/*
- * tcl-hook asks whether a container being created may run. The image is verified against its
- * signed golden manifest (--registry/--trust-key), or, without those, must have a set in the
- * policy. Either way the container is tracked and its allow set is in the kernel before the
- * answer goes back, so its first instruction already runs under the right set.
- */
-static int admit(struct agent *a, const char *json, char *buf, size_t len)
-{
-	struct tcl_container_meta *m = calloc(1, sizeof(*m));
-	struct tcl_verify_result vr = {};
-	json_object *req = NULL, *v;
-	char cgpath[PATH_MAX], config[PATH_MAX], line[TCL_EVENT_JSON_MAX], msg[1024];
-	const char *id = "", *bundle = "";
-	bool enforce = a->mode == TCL_MODE_ENFORCE;
-	struct tcl_event_meta em = {};
-	uint64_t cgid = 0;
-	long pid = 0;
-	int ret, n;
-
-	if (!m)
-		return snprintf(buf, len, "{\"verified\":false,\"enforce\":%s,\"reason\":\"agent out of memory\"}\n",
-				enforce ? "true" : "false");
-	ret = tcl_json_parse("hook request", json, strlen(json), TCL_EVSTREAM_REQ_MAX, &req);
-	if (!ret && json_object_is_type(req, json_type_object)) {
-		if (json_object_object_get_ex(req, "id", &v))
-			id = json_object_get_string(v);
-		if (json_object_object_get_ex(req, "bundle", &v))
-			bundle = json_object_get_string(v);
-		if (json_object_object_get_ex(req, "pid", &v))
-			pid = json_object_get_int64(v);
-	}
-	if (!*id || !*bundle || pid <= 0) {
-		snprintf(vr.reason, sizeof(vr.reason), "malformed hook request (need id, pid, bundle)");
-		goto reply;
-	}
-	if (snprintf(config, sizeof(config), "%s/config.json", bundle) >= (int)sizeof(config) ||
-	    (ret = tcl_ocimeta_from_config(config, m))) {
-		snprintf(vr.reason, sizeof(vr.reason), "cannot read %s/config.json", bundle);
-		goto reply;
-	}
-	if (!m->container_id[0])
-		snprintf(m->container_id, sizeof(m->container_id), "%.64s", id);
-	ret = cgroup_of_pid(a, pid, cgpath, sizeof(cgpath), &cgid);
-	if (ret) {
-		snprintf(vr.reason, sizeof(vr.reason), "cannot find the cgroup of pid %ld: %s", pid,
-			 strerror(-ret));
-		goto reply;
-	}
-	if (a->verifier) {
-		tcl_verify_image(a->verifier, m->image, m->image_digest, &vr);
-		if (vr.verified) {
-			uint32_t idx;
-
-			ret = tcl_scope_set_image(a->scope, vr.image_digest,
-						  (const uint8_t(*)[32])vr.golden->digests,
-						  vr.golden->ndigests, &idx);
-			if (ret) {
-				vr.verified = false;
-				snprintf(vr.reason, sizeof(vr.reason),
-					 "cannot load the golden set into the kernel: %s", strerror(-ret));
-			}
-		}
-	} else if (tcl_scope_image_for(a->scope, m->image, m->image_digest)) {
-		vr.verified = true;
-	} else {
-		snprintf(vr.reason, sizeof(vr.reason),
-			 "image %.200s has no golden set (no --registry/--trust-key, not in the policy)",
-			 m->image[0] ? m->image : "(unnamed)");
-	}
-	ret = tcl_scope_admit(a->scope, cgid, cgpath, m, vr.verified ? vr.image_digest : NULL,
-			      vr.verified);
-	/* Fail closed: a container whose cgroup has no scope entry (the map is full) would run
-	 * unchecked. */
-	if ((ret || !tcl_scope_has(a->bpf, cgid)) && vr.verified) {
-		vr.verified = false;
-		snprintf(vr.reason, sizeof(vr.reason),
-			 "cgroup %.200s is not in tcl's scope (%s): nothing would be checked in it",
-			 cgpath, ret ? strerror(-ret) : "scope map full");
-	}
-reply:
-	em.container_id = m->container_id;
-	em.pod_uid = m->pod_uid;
-	em.pod = m->pod;
-	em.namespace_ = m->namespace_;
-	em.container = m->container;
-	em.image = m->image;
-	em.image_digest = vr.image_digest[0] ? vr.image_digest : m->image_digest;
-	if (vr.verified)
-		snprintf(msg, sizeof(msg), "verified%s%s%s%s%s",
-			 vr.manifest_sha256[0] ? ": golden manifest sha256:" : " by the policy",
-			 vr.manifest_sha256, vr.keyid[0] ? ", key " : "", vr.keyid,
-			 vr.resolved_by_name ? ", digest resolved from the tag" : "");
-	else
-		snprintf(msg, sizeof(msg), "NOT verified: %s", vr.reason);
-	emit_line(a, line,
-		  tcl_event_format_simple("image_verify",
-					  vr.verified ? "allow" : enforce ? "deny" : "audit",
-					  vr.verified ? NULL : "not_verified", msg, -1, &em, line,
-					  sizeof(line)));
-	measure_record(a, "image_verify",
-		       (const char *const[]){ "container_id", em.container_id, "image", em.image,
-					      "image_digest", em.image_digest, "golden_manifest",
-					      vr.manifest_sha256, "keyid", vr.keyid, "result",
-					      vr.verified ? "verified" : "not_verified", "reason",
-					      vr.verified ? NULL : vr.reason, "resolved_by_name",
-					      vr.resolved_by_name ? "true" : NULL, NULL });
-	{
-		json_object *r = json_object_new_object();
-
-		tcl_json_add_bool(r, "verified", vr.verified);
-		tcl_json_add_bool(r, "enforce", enforce);
-		if (!vr.verified)
-			tcl_json_add_str(r, "reason", vr.reason);
-		if (vr.image_digest[0])
-			tcl_json_add_str(r, "image_digest", vr.image_digest);
-		n = snprintf(buf, len, "%s\n",
-			     json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(r);
-	}
-	json_object_put(req);
-	tcl_verify_result_free(&vr);
-	free(m);
-	return n;
-}
-
-static int handle_request(void *ctx, const char *req, char *buf, size_t len)
-{
-	if (!strcmp(req, "status"))
-		return status_json(ctx, buf, len);
-	if (!strncmp(req, "container ", 10))
-		return admit(ctx, req + 10, buf, len);
-	return -EINVAL;
-}
-
 /* One `agent` event per change of the attestor's verdict or of the push error. */
 static void check_attest(struct agent *a)
 {
@@ -645,7 +361,7 @@ static void check_attest(struct agent *a)
 static void write_state(struct agent *a)
 {
 	char buf[4096];
-	int n = status_json(a, buf, sizeof(buf));
+	int n = agent_status_json(a, buf, sizeof(buf));
 
 	tcl_mkdir_p("/run/tcl", 0755);
 	if (n > 0 && tcl_write_file_atomic(TCL_STATE_FILE, buf, n, 0644))
@@ -772,6 +488,33 @@ static int check_attest_opts(struct agent *a)
 	return 0;
 }
 
+/* --check-config: the settings given (config file and command line merged), as config lines. */
+static void print_config(const struct agent *a)
+{
+	const struct tcl_attest_opts *o = &a->aopts.client;
+	const char *const kv[] = {
+		"policy", a->policy_path, "scope", a->scope_arg, "events", a->events_path,
+		"socket", a->socket_path, "pin-dir", a->pin_dir, "cgroup-root", a->cgroup_root,
+		"log", a->mopts.log_path, "tpm", a->mopts.tcti, "registry", a->vopts.registry_url,
+		"golden-cache", a->vopts.cache_dir, "attestor", o->url, "attestor-cert", o->cert,
+		"attestor-key", o->key, "attestor-ca", o->ca_file, "node-id", o->node_id,
+		"attest-state", o->state_path, NULL
+	};
+
+	printf("%s = true\n", a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit");
+	for (size_t i = 0; kv[i]; i += 2)
+		if (kv[i + 1])
+			printf("%s = %s\n", kv[i], kv[i + 1]);
+	for (size_t i = 0; i < a->vopts.n_trust_keys; i++)
+		printf("trust-key = %s\n", a->vopts.trust_keys[i]);
+	if (a->mopts.pcr)
+		printf("pcr = %u\n", a->mopts.pcr);
+	if (a->bopts.max_digests)
+		printf("max-digests = %u\n", a->bopts.max_digests);
+	if (a->aopts.interval_s)
+		printf("attest-interval = %u\n", a->aopts.interval_s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -795,7 +538,10 @@ int main(int argc, char **argv)
 		{ "attest-interval", required_argument, NULL, 'i' },
 		{ "attest-state", required_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },	  {}
+		{ "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'F' },
+		{ "check-config", no_argument, NULL, 'Y' },
+		{}
 	};
 	struct agent a = {
 		.mode = TCL_MODE_AUDIT,
@@ -809,6 +555,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	unsigned long num;
 	char why[256];
+	bool check_only = false;
 	int c, ret;
 
 	tcl_prog = "tcl-agent";
@@ -820,6 +567,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The config file's settings go before the command line's: the command line wins. */
+	if (tcl_agent_conf_argv(&argc, &argv, opts, stderr))
+		return 2;
 	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'A':
@@ -910,6 +660,11 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'F':
+			break;
+		case 'Y':
+			check_only = true;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -931,6 +686,10 @@ int main(int argc, char **argv)
 	if ((a.vopts.registry_url || a.vopts.n_trust_keys) &&
 	    tcl_verifier_new(&a.vopts, &a.verifier))
 		return 1;
+	if (check_only) {
+		print_config(&a);
+		return 0;
+	}
 	if (geteuid() != 0) {
 		pr_err("agent", "must run as root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN)");
 		return 1;
@@ -1007,7 +766,7 @@ int main(int argc, char **argv)
 		pr_err("events", "cannot open the ring buffer: %s", strerror(-ret));
 		goto out;
 	}
-	ret = tcl_evstream_open(a.socket_path, handle_request, &a, &a.stream);
+	ret = tcl_evstream_open(a.socket_path, agent_handle_request, &a, &a.stream);
 	if (ret)
 		goto out;
 	report_measure_open(&a);
@@ -1017,6 +776,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	write_state(&a);
+	/* systemd (Type=notify): ready when `tclctl status` would say so, the socket answering */
+	tcl_sd_notify("READY=1");
 	emit_agent_event(&a, a.bpf->reattached ? "reattached" : "started",
 			 "tcl-agent %s, mode %s, scope %s, %zu global digests",
 			 a.bpf->reattached ? "re-attached to pinned programs" : "attached programs",
@@ -1026,6 +787,7 @@ int main(int argc, char **argv)
 		a.bpf->reattached ? "re-attached" : "attached",
 		a.mode == TCL_MODE_ENFORCE ? "enforce" : "audit", a.scope_arg, a.socket_path);
 	ret = run(&a);
+	tcl_sd_notify("STOPPING=1");
 out:
 	tcl_attest_worker_stop(a.attest);
 	ring_buffer__free(a.rb);
