@@ -28,9 +28,7 @@ die() { echo "test_attestor: $*" >&2; echo "$pass passed, $((fail + 1)) failed";
 
 # check NAME PYTHON-EXPR: evaluated with d = the JSON in $T/get.json (from get/post below)
 check() {
-	if python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$T/get.json" "$2" 2>"$T/check.err"; then
+	if att_json_is "$T/get.json" "$2" 2>"$T/check.err"; then
 		ok "$1"
 	else
 		bad "$1 ($2)"

@@ -29,9 +29,7 @@ CURL=(curl -s --cacert "$T/ca.crt" --cert "$T/reader.crt" --key "$T/reader.key")
 get() { ST=$("${CURL[@]}" -o "$T/get.json" -w '%{http_code}' "$ATT_URL$1"); }
 # jq_is NAME PYTHON-EXPR: evaluated with d = the JSON in $T/get.json
 jq_is() {
-	if python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$T/get.json" "$2" 2>"$T/check.err"; then
+	if att_json_is "$T/get.json" "$2" 2>"$T/check.err"; then
 		ok "$1"
 	else
 		bad "$1 ($2)"

@@ -17,6 +17,7 @@
 #                            log in DIR/attestor.log (appended)
 #   att_stop                 SIGTERM, wait; returns its exit status
 #   att_cleanup              stop everything started here (by pid, never by name)
+#   att_json_is FILE EXPR    whether the Python expression EXPR holds, d = the JSON in FILE
 # Client certificates: the test CA signs them with extendedKeyUsage clientAuth and the node
 # id as subject CN; the attestor takes the node id from the CN.
 
@@ -190,6 +191,13 @@ att_start() {
 # Restart on the same port (clients keep their URL).
 att_restart() {
 	att_launch "$@"
+}
+
+# att_json_is FILE PYTHON-EXPR: true when EXPR holds, d being the JSON in FILE (errors on stderr)
+att_json_is() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"
 }
 
 att_stop() {
