@@ -57,11 +57,7 @@ TCLCTL=$B/tclctl
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 ns() {		# ns NODE CMD...: nodesim as node-NODE (its swtpm, certificate, directory)
-	local n=$1
-	shift
-	"$NS" --tpm "${TCTI[$n]}" --url "$ATT_URL" --cert "$T/node-$n.crt" \
-		--key "$T/node-$n.key" --ca "$T/ca.crt" --dir "$T/n-$n" --attempts 2 \
-		--retry-ms 200 "$@"
+	att_nodesim "$T" "$@"
 }
 
 # ---- PKI: test CA; every node's certificate has CN = node id ----

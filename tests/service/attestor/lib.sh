@@ -17,6 +17,7 @@
 #                            log in DIR/attestor.log (appended)
 #   att_stop                 SIGTERM, wait; returns its exit status
 #   att_cleanup              stop everything started here (by pid, never by name)
+#   att_nodesim DIR NAME ARGS...  $NS (nodesim) as node NAME, certificates and state in DIR
 #   att_json_is FILE EXPR    whether the Python expression EXPR holds, d = the JSON in FILE
 # Client certificates: the test CA signs them with extendedKeyUsage clientAuth and the node
 # id as subject CN; the attestor takes the node id from the CN.
@@ -191,6 +192,15 @@ att_start() {
 # Restart on the same port (clients keep their URL).
 att_restart() {
 	att_launch "$@"
+}
+
+# nodesim ($NS) as node NAME: its swtpm, its certificate DIR/node-NAME.*, its directory DIR/n-NAME
+att_nodesim() {	# DIR NAME ARGS...
+	local d=$1 n=$2
+	shift 2
+	"$NS" --tpm "${TCTI[$n]}" --url "$ATT_URL" --cert "$d/node-$n.crt" \
+		--key "$d/node-$n.key" --ca "$d/ca.crt" --dir "$d/n-$n" --attempts 2 \
+		--retry-ms 200 "$@"
 }
 
 # att_json_is FILE PYTHON-EXPR: true when EXPR holds, d being the JSON in FILE (errors on stderr)
