@@ -134,7 +134,6 @@ struct att_node {
 struct att_state {
 	char *path;			/* NULL: not persisted (tests) */
 	struct tcl_map nodes;		/* id -> struct att_node */
-	bool dirty;
 };
 
 bool att_node_id_valid(const char *s);		/* [a-z0-9]([-a-z0-9.]*[a-z0-9])?, <= 253 */

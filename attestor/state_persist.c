@@ -367,10 +367,8 @@ int att_state_save(struct att_state *st)
 	size_t len;
 	int rc;
 
-	if (!st->path) {
-		st->dirty = false;
+	if (!st->path)
 		return 0;
-	}
 	rc = att_state_to_json(st, &buf, &len);
 	if (!rc)
 		rc = tcl_write_file_atomic(st->path, buf, len, 0600);
@@ -379,6 +377,5 @@ int att_state_save(struct att_state *st)
 		pr_err("state", "cannot write %s: %s", st->path, strerror(-rc));
 		return rc;
 	}
-	st->dirty = false;
 	return 0;
 }

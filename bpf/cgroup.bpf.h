@@ -82,8 +82,6 @@ static __always_inline int cgroup_mkdir(struct cgroup *cgrp, const char *path)
 	 */
 	if (!real_cap(bpf_get_current_task_btf(), CAP_SYS_ADMIN) || scope_entry_of_current(&sv))
 		return 0;
-	sv.image_idx = 0;
-	sv.flags = TCL_SCOPE_CONTAINER;
 	if (!container_cgroup(kn) || ancestor_in_scope(cgrp))
 		return 0;
 	id = BPF_CORE_READ(kn, id);

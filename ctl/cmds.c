@@ -48,56 +48,10 @@ int cmd_select(const struct cmd *cmds, const char *noun, int argc, char **argv,
 	return EXIT_USAGE;
 }
 
-static int read_stdin(size_t max, char **buf, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *b, *nb;
-	ssize_t r;
-	int rc;
-
-	b = malloc(cap + 1);
-	if (!b)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			if (cap > max) {
-				free(b);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(b, cap + 1);
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-		}
-		r = read(STDIN_FILENO, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			free(b);
-			return rc;
-		}
-		if (!r)
-			break;
-		n += r;
-	}
-	if (n > max) {
-		free(b);
-		return -EFBIG;
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 int ctl_read_input(const char *what, const char *path, size_t max, char **buf, size_t *len)
 {
 	bool in = !strcmp(path, "-");
-	int rc = in ? read_stdin(max, buf, len) : tcl_read_file(path, max, buf, len);
+	int rc = in ? tcl_read_fd(STDIN_FILENO, max, buf, len) : tcl_read_file(path, max, buf, len);
 
 	if (rc == -EFBIG)
 		fprintf(stderr, "%s: %s%s%s: larger than the limit of %zu bytes\n", tcl_prog,

@@ -81,8 +81,6 @@ struct ctl_registry {
 	struct tcl_registry_opts o;
 };
 
-/* 1 the option was one of CTL_REGISTRY_LONGOPTS, 0 it was not, -1 bad value. */
-int ctl_registry_opt(struct ctl_registry *c, int opt, const char *arg);
 /* getopt_long() that takes the registry options into @c itself: the next other option, -1 at
  * the end, or CTL_REGISTRY_BAD for a registry option with a bad value. */
 #define CTL_REGISTRY_BAD (-2)

@@ -354,7 +354,7 @@ static int image_verify(int argc, char **argv)
 					      { "cache", required_argument, NULL, 'c' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	struct tcl_verifier_opts o = { .cache_dir = "/var/lib/tcl/golden" };
+	struct tcl_verifier_opts o = { 0 };
 	struct tcl_verify_result r;
 	struct tcl_verifier *v = NULL;
 	const char *digest = NULL;

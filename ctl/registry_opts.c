@@ -16,7 +16,8 @@ const char ctl_registry_help[] =
 	"  --ca-file PEM      CA bundle for an https registry\n"
 	"  --timeout SECONDS  per request (default 60; connecting gives up after 5)\n";
 
-int ctl_registry_opt(struct ctl_registry *c, int opt, const char *arg)
+/* 1 the option was one of CTL_REGISTRY_LONGOPTS, 0 it was not, -1 bad value. */
+static int ctl_registry_opt(struct ctl_registry *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case OPT_REGISTRY:

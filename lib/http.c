@@ -296,11 +296,6 @@ int tcl_http_set_credentials(struct tcl_http *h, const char *user, const char *p
 	return h->user && h->pass ? 0 : -ENOMEM;
 }
 
-bool tcl_http_has_credentials(const struct tcl_http *h)
-{
-	return h->user != NULL;
-}
-
 /* ---- one transfer ---- */
 
 void tcl_http_req_clear(struct tcl_http_req *r)

@@ -75,7 +75,6 @@ int tcl_http_open(const struct tcl_http_opts *opts, struct tcl_http **out);
 void tcl_http_close(struct tcl_http *h);
 /* Basic credentials (copied) for tcl_http_request; NULL user: none. */
 int tcl_http_set_credentials(struct tcl_http *h, const char *user, const char *pass);
-bool tcl_http_has_credentials(const struct tcl_http *h);
 const char *tcl_http_last_error(const struct tcl_http *h);
 /* Set the last error text (and log it once when @log). */
 void tcl_http_seterr(struct tcl_http *h, bool log, const char *fmt, ...)

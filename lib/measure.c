@@ -740,7 +740,7 @@ static int refused_json(const char *cid, const char *path, const uint8_t sha256[
 	tcl_esc_utf8(path, REFUSED_PATH_MAX, esc, 3 * REFUSED_PATH_MAX + 5);
 	memcpy(dg, "sha256:", 7);
 	tcl_hex(sha256, 32, dg + 7);
-	if ((cid && *cid && tcl_json_add_str(o, "container_id", cid)) ||
+	if (tcl_json_add_str_opt(o, "container_id", cid) ||
 	    tcl_json_add_str(o, "digest", dg) ||
 	    tcl_json_add_str(o, "hook", hook && *hook ? hook : "unknown") ||
 	    tcl_json_add_str(o, "path", *esc ? esc : "(unknown)") ||
@@ -760,12 +760,22 @@ int tcl_measure_refused(struct tcl_measure *m, const char *container_id, const c
 	size_t cl = container_id ? strlen(container_id) : 0, jl = 0;
 	char *json = NULL;
 	uint8_t key[16];
+	bool known;
 	int err;
 
 	if (check_file_args(m, container_id, cl, path, sha256))
 		return -EINVAL;
 	err = seen_key_of(cl ? container_id : "", cl, sha256, true, key);
 	if (err)
+		return err;
+	/* A tenant retrying a refused exec is the common case: no JSON for a known pair. */
+	pthread_mutex_lock(&m->lock);
+	err = refuse_err(m);
+	known = !err && seen_has(&m->seen, key);
+	if (known)
+		m->deduped++;
+	pthread_mutex_unlock(&m->lock);
+	if (err || known)
 		return err;
 	err = refused_json(container_id, path, sha256, hook, reason, &json, &jl);
 	if (err == -EINVAL)	/* hook or reason not UTF-8: the caller's bug */

@@ -214,21 +214,6 @@ int tcl_registry_check(struct tcl_registry *reg, const char *repo, const char *d
 	return err || !digest ? err : check_digest(reg, digest);
 }
 
-int tcl_registry_ping(struct tcl_registry *reg)
-{
-	struct tcl_http_req r = { REG_REQ("GET", ERRBODY_MAX) };
-	char *url = NULL;
-	int err;
-
-	if (asprintf(&url, "%s/v2/", reg->base) < 0)
-		return -ENOMEM;
-	r.url = url;
-	err = reg_call(reg, &r, "GET /v2/", 200, false);
-	tcl_http_req_clear(&r);
-	free(url);
-	return err;
-}
-
 int tcl_registry_blob_exists(struct tcl_registry *reg, const char *repo, const char *digest,
 			     uint64_t *size)
 {
@@ -621,14 +606,6 @@ out:
 	tcl_http_req_clear(&r);
 	free(url);
 	return err;
-}
-
-int tcl_registry_get_manifest(struct tcl_registry *reg, const char *repo, const char *ref,
-			      void **data, size_t *len, char **media_type,
-			      char digest_out[TCL_DIGEST_LEN + 1])
-{
-	return tcl_registry_get_manifest_ex(reg, repo, ref, data, len, media_type, digest_out,
-					    false);
 }
 
 int tcl_registry_resolve(struct tcl_registry *reg, const char *repo, const char *tag,

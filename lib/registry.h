@@ -56,8 +56,6 @@ void tcl_registry_close(struct tcl_registry *reg);
 const char *tcl_registry_url(const struct tcl_registry *reg);
 const char *tcl_registry_last_error(const struct tcl_registry *reg);
 
-/* GET /v2/: 0 when the registry speaks the distribution API and we are authorised. */
-int tcl_registry_ping(struct tcl_registry *reg);
 
 /* HEAD blob: 1 present (size in *size if non-NULL), 0 absent, -errno. */
 int tcl_registry_blob_exists(struct tcl_registry *reg, const char *repo, const char *digest,
@@ -85,10 +83,10 @@ int tcl_registry_put_manifest(struct tcl_registry *reg, const char *repo, const 
 /* GET manifest by tag or digest (bounded by TCL_MANIFEST_MAX).  Fetched by digest, the content
  * must hash to it; fetched by tag, the registry's Docker-Content-Digest must match the content.
  * media_type (may be NULL) gets a malloc'd copy of the Content-Type, digest_out (may be NULL)
- * the content's digest. */
-int tcl_registry_get_manifest(struct tcl_registry *reg, const char *repo, const char *ref,
-			      void **data, size_t *len, char **media_type,
-			      char digest_out[TCL_DIGEST_LEN + 1]);
+ * the content's digest; @quiet: a 404 goes to last_error only, so the caller can phrase it. */
+int tcl_registry_get_manifest_ex(struct tcl_registry *reg, const char *repo, const char *ref,
+				 void **data, size_t *len, char **media_type,
+				 char digest_out[TCL_DIGEST_LEN + 1], bool quiet);
 
 /* Tag -> manifest digest (HEAD, falling back to GET + hash when the registry sends no
  * Docker-Content-Digest). */
@@ -97,11 +95,6 @@ int tcl_registry_resolve(struct tcl_registry *reg, const char *repo, const char 
 
 /* ---- for artifact code on top of the API (golden_oci.c) ---- */
 
-/* tcl_registry_get_manifest; @quiet: a 404 goes to last_error only, so the caller can phrase
- * it. */
-int tcl_registry_get_manifest_ex(struct tcl_registry *reg, const char *repo, const char *ref,
-				 void **data, size_t *len, char **media_type,
-				 char digest_out[TCL_DIGEST_LEN + 1], bool quiet);
 /* -EINVAL (reported) unless @repo is a repository name and @digest (if not NULL) a digest. */
 int tcl_registry_check(struct tcl_registry *reg, const char *repo, const char *digest);
 /* Log a message and keep it for tcl_registry_last_error. */
