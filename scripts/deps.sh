@@ -5,10 +5,12 @@ set -euo pipefail
 
 BUILD="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config linux-libc-dev
        libtss2-dev libssl-dev libjson-c-dev libcurl4-openssl-dev libevent-dev libarchive-dev
-       libcmocka-dev"
+       libcmocka-dev libsqlite3-dev libpq-dev"
 TEST="qemu-system-x86 swtpm swtpm-tools tpm2-tools ima-evm-utils runc docker-registry
       busybox-static cpio kmod openssl curl python3 file python3-yaml
-      systemd lintian dpkg-dev man-db groff-base"
+      systemd lintian dpkg-dev man-db groff-base
+      containerd podman conmon crun docker.io python3-grpcio python3-grpc-tools
+      prometheus postgresql sqlite3"
 # tests/k8s: kubectl from Debian's kubernetes-client, unless some kubectl is already installed
 # (another package's /usr/bin/kubectl would conflict with it).
 command -v kubectl >/dev/null || TEST="$TEST kubernetes-client"
@@ -30,5 +32,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # docker-registry's package starts a system service on :5000; tests run their own instance.
-systemctl disable --now docker-registry >/dev/null 2>&1 || true
+# The same for the engines, Prometheus and PostgreSQL: tests start their own, on loopback.
+for svc in docker-registry docker containerd prometheus prometheus-node-exporter postgresql; do
+	systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
 echo "deps: done"
