@@ -37,6 +37,7 @@ extern const char *ctl_socket;
  * tests/unit/test_measure.c and tests/swtpm/measure_tool.c. */
 int tcl_cmd_status(int argc, char **argv);
 int tcl_cmd_events(int argc, char **argv);
+int tcl_cmd_top(int argc, char **argv);
 int tcl_cmd_unload(int argc, char **argv);
 int tcl_cmd_policy(int argc, char **argv);
 int tcl_cmd_image(int argc, char **argv);

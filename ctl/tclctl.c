@@ -14,8 +14,11 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  status                         programs, mode, scope, counters; exit 0 only when enforcing\n"
-		"  events [--follow] [--verdict V] [--type T] [--container ID]\n"
-		"                                 event records from the agent (JSON lines)\n"
+		"  events [--follow] [--verdict V] [--type T] [--container ID] [--pod P]\n"
+		"         [--namespace NS] [--image REF] [-o text|json] [--color WHEN]\n"
+		"                                 event records from the agent (readable lines on\n"
+		"                                 a terminal, else JSON lines)\n"
+		"  top [--interval S] [--once]    per container: execs, denials, the last denial\n"
 		"  policy generate --dir DIR... [-o FILE]\n"
 		"  policy check FILE\n"
 		"  image push|resolve ...         OCI images in a registry (tclctl image --help)\n"
@@ -37,6 +40,7 @@ static void usage(FILE *f)
 static const struct cmd nouns[] = {
 	{ "status", tcl_cmd_status },
 	{ "events", tcl_cmd_events },
+	{ "top", tcl_cmd_top },
 	{ "policy", tcl_cmd_policy },
 	{ "image", tcl_cmd_image },
 	{ "golden", tcl_cmd_golden },
