@@ -25,6 +25,7 @@
 #include "http.h"
 #include "jsonb.h"
 #include "log.h"
+#include "revocation.h"
 #include "util.h"
 
 #define SUB "attest"
@@ -46,6 +47,9 @@ struct tcl_attest {
 	bool log_new;		/* the log changed identity: send it from 0 until acknowledged */
 	uint64_t acked;
 	uint64_t log_dev, log_ino;
+	/* the revocation list of the last answer, until taken */
+	struct tcl_revocation_list revs;
+	bool revs_new;
 };
 
 /* ---- small helpers ---- */
@@ -304,6 +308,7 @@ void tcl_attest_close(struct tcl_attest *a)
 	if (!a)
 		return;
 	tcl_http_close(a->http);
+	tcl_revocation_list_free(&a->revs);
 	free(a->url);
 	free(a->cert);
 	free(a->key);
@@ -682,6 +687,40 @@ out:
 	return rc;
 }
 
+/* The answer's revocation list replaces the one held; one that does not parse leaves it
+ * (a bad answer never withdraws a revocation) and is said in r->revocations_error. */
+static void take_revocations(struct tcl_attest *a, struct json_object *resp,
+			     struct tcl_attest_result *r)
+{
+	struct tcl_revocation_list l;
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(resp, "revocations", &v))
+		return;
+	if (tcl_revocation_list_from_json(v, &l, r->revocations_error,
+					  sizeof(r->revocations_error))) {
+		pr_warn(SUB, "the attestor's revocation list is unreadable, the previous one stays: "
+			"%s", r->revocations_error);
+		return;
+	}
+	r->have_revocations = true;
+	r->revocations_version = l.version;
+	r->revocations = l.n;
+	tcl_revocation_list_free(&a->revs);
+	a->revs = l;
+	a->revs_new = true;
+}
+
+bool tcl_attest_take_revocations(struct tcl_attest *a, struct tcl_revocation_list *out)
+{
+	if (!a->revs_new)
+		return false;
+	*out = a->revs;
+	memset(&a->revs, 0, sizeof(a->revs));
+	a->revs_new = false;
+	return true;
+}
+
 int tcl_attest_post_evidence(struct tcl_attest *a, const char *json, size_t len,
 			     struct tcl_attest_result *r)
 {
@@ -713,6 +752,7 @@ int tcl_attest_post_evidence(struct tcl_attest *a, const char *json, size_t len,
 			r->pending_entries = (uint64_t)v;
 		if (jint(resp, "findings", &v))
 			r->findings = (uint64_t)v;
+		take_revocations(a, resp, r);
 		a->acked = r->log_offset;
 		a->log_new = false;
 		rc = state_save(a);

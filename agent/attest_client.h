@@ -76,6 +76,12 @@ struct tcl_attest_result {
 	uint64_t accepted_entries;
 	uint64_t pending_entries;	/* sent but not yet covered by a quote */
 	uint64_t findings;
+	/* the attestor's revocation list in the answer (revocation.h; the list itself is
+	 * taken with tcl_attest_take_revocations) */
+	bool have_revocations;
+	uint64_t revocations_version;
+	size_t revocations;
+	char revocations_error[256];	/* the list in the answer did not parse */
 };
 
 /* Loads the AK (tcl_tpm_ak_ensure), the certificate and the state file.  @tpm stays the
@@ -94,6 +100,11 @@ int tcl_attest_enrol(struct tcl_attest *a, bool force, struct tcl_attest_result 
 /* One attestation round (see above), retried as described.  0 means the attestor took the
  * evidence; r->verdict is its verdict, which may be "untrusted". */
 int tcl_attest_push(struct tcl_attest *a, struct tcl_attest_result *r);
+
+/* The revocation list of the last accepted evidence's answer, if one came since the last
+ * call: moved to *out (the caller frees it), true.  false: nothing new. */
+struct tcl_revocation_list;
+bool tcl_attest_take_revocations(struct tcl_attest *a, struct tcl_revocation_list *out);
 
 /* ---- building blocks, for tests that have to misbehave on purpose ---- */
 

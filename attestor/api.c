@@ -18,6 +18,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "api.h"
+#include "canonjson.h"
 #include "hexb64.h"
 #include "jsonb.h"
 #include "diag.h"
@@ -25,11 +26,13 @@
 #include "filter.h"
 #include "policy.h"
 #include "protocol.h"
+#include "revoke.h"
 #include "server.h"
 #include "tpm.h"
 #include "util.h"
 
 #define SUB "api"
+#define AFFECTED_MAX 1000	/* containers listed by GET /v1/revocations/{id}/affected */
 
 struct ctx {
 	struct att_api *a;
@@ -58,6 +61,7 @@ static const char *phrase(int code)
 	case 410: return "Gone";
 	case 413: return "Payload Too Large";
 	case 422: return "Unprocessable Entity";
+	case 507: return "Insufficient Storage";
 	case 503: return "Service Unavailable";
 	default: return code >= 500 ? "Internal Server Error" : "Error";
 	}
@@ -613,6 +617,140 @@ static void metrics(struct ctx *c)
 	free(out);
 }
 
+/* ---- revocations ---- */
+
+/* The caller holds an admin certificate: one that chains to --admin-ca. */
+static bool is_admin(struct ctx *c)
+{
+	if (!c->a->admin_store) {
+		reply_err(c, 403, "no admin calls: the attestor runs without --admin-ca");
+		return false;
+	}
+	if (!need_peer(c))
+		return false;
+	if (!att_peer_verify(c->req, c->a->admin_store)) {
+		reply_err(c, 403, "client certificate CN \"%.64s\" is not an admin certificate "
+			  "(issued by --admin-ca)", c->peer.cn);
+		return false;
+	}
+	return true;
+}
+
+static struct json_object *revocation_view(struct att_api *a, const struct tcl_revocation *r)
+{
+	struct json_object *o = tcl_revocation_json(r);
+	size_t nodes, ctrs;
+
+	att_revocation_count(a->st, r, &nodes, &ctrs);
+	tcl_json_add_int(o, "affected_nodes", (int64_t)nodes);
+	tcl_json_add_int(o, "affected_containers", (int64_t)ctrs);
+	return o;
+}
+
+static void list_revocations(struct ctx *c)
+{
+	const struct tcl_revocation_list *l = att_revocations(c->a->st);
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+
+	if (!can_read(c)) {
+		json_object_put(o);
+		json_object_put(arr);
+		return;
+	}
+	for (size_t i = 0; arr && i < l->n; i++)
+		tcl_json_push(arr, revocation_view(c->a, &l->v[i]));
+	tcl_json_add_int(o, "version", (int64_t)l->version);
+	tcl_json_add(o, "entries", arr);
+	reply(c, 200, o);
+}
+
+static void post_revocation(struct ctx *c)
+{
+	struct att_api *a = c->a;
+	const struct tcl_revocation *r;
+	struct tcl_revocation req;
+	struct json_object *body = NULL;
+	char err[512];
+	int rc;
+
+	if (!is_admin(c))
+		return;
+	rc = tcl_json_parse("revocation", c->body, c->blen, 64 << 10, &body);
+	if (rc || tcl_revocation_from_json(body, true, &req, err, sizeof(err))) {
+		json_object_put(body);
+		if (rc)
+			reply_err(c, rc == -EFBIG ? 413 : 400, "the body is not one JSON object "
+				  "(at most 64 KiB)");
+		else
+			reply_err(c, 400, "%s", err);
+		return;
+	}
+	json_object_put(body);
+	rc = att_revocation_add(a->st, &req, att_now(), &r);
+	if (rc == -EEXIST) {
+		reply(c, 409, revocation_view(a, r));
+		return;
+	}
+	if (rc) {
+		reply_err(c, rc == -ENOSPC ? 507 : 500, "%s", rc == -ENOSPC ?
+			  "too many revocations" : strerror(-rc));
+		return;
+	}
+	att_api_save(a);
+	if (a->save_failed) {
+		/* not kept: an agent must never learn a revocation a restart would forget */
+		att_revocation_del(a->st, r->id);
+		reply_err(c, 500, "cannot persist the revocation (state file not written)");
+		return;
+	}
+	pr_warn(SUB, "revocation %llu by \"%s\": %s %s (%s); the nodes learn it at their next "
+		"evidence", (unsigned long long)r->id, c->peer.cn, tcl_revoke_kind_name(r->kind),
+		r->value, r->reason);
+	reply(c, 201, revocation_view(a, r));
+}
+
+static void one_revocation(struct ctx *c, const char *idstr, const char *verb, bool get,
+			   bool del)
+{
+	struct att_api *a = c->a;
+	const struct tcl_revocation *r;
+	char *end;
+	unsigned long long id;
+
+	errno = 0;
+	id = strtoull(idstr, &end, 10);
+	r = (*idstr >= '1' && *idstr <= '9' && !*end && !errno) ?
+		    att_revocation_get(a->st, id) : NULL;
+	if (!*verb && del) {
+		if (!is_admin(c))
+			return;
+		if (!r) {
+			reply_err(c, 404, "no revocation %.32s", idstr);
+			return;
+		}
+		att_revocation_del(a->st, id);
+		att_api_save(a);
+		pr_warn(SUB, "revocation %llu withdrawn by \"%s\"", id, c->peer.cn);
+		reply(c, 200, json_object_new_object());
+		return;
+	}
+	if (!get || (*verb && strcmp(verb, "/affected"))) {
+		reply_err(c, *verb && strcmp(verb, "/affected") ? 404 : 405,
+			  "no such method on /v1/revocations/%.32s%.16s", idstr, verb);
+		return;
+	}
+	if (!can_read(c))
+		return;
+	if (!r) {
+		reply_err(c, 404, "no revocation %.32s", idstr);
+		return;
+	}
+	if (*verb)
+		reply(c, 200, att_revocation_affected(a->st, r, true, AFFECTED_MAX));
+	else
+		reply(c, 200, revocation_view(a, r));
+}
+
 /* ---- routing ---- */
 
 /* "/v1/nodes/<id>[/<verb>]": copy the id (bounded) and point *verb at the rest. */
@@ -697,6 +835,15 @@ void att_api_handle(struct evhttp_request *req, void *arg)
 			reply_err(&c, 404, "not a container id");
 		else
 			get_container(&c, id);
+	} else if (!strcmp(path, "/v1/revocations")) {
+		if (get)
+			list_revocations(&c);
+		else if (post)
+			post_revocation(&c);
+		else
+			reply_err(&c, 405, "GET or POST only");
+	} else if (path_id(path, "/v1/revocations/", id, 32, &verb)) {
+		one_revocation(&c, id, verb, get, m == EVHTTP_REQ_DELETE);
 	} else if (!strcmp(path, "/scheduler/filter")) {
 		c.route = ATT_R_FILTER;
 		if (post)
@@ -780,6 +927,15 @@ int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_sta
 		pr_info("config", "host allowlist: %zu digests from %s", a->host_allow.n,
 			cfg->host_policy);
 	}
+	if (cfg->admin_ca) {
+		a->admin_store = X509_STORE_new();
+		if (!a->admin_store || X509_STORE_load_file(a->admin_store, cfg->admin_ca) != 1) {
+			pr_err("config", "--admin-ca %s: cannot load the CA bundle", cfg->admin_ca);
+			ERR_clear_error();
+			att_api_free(a);
+			return -EINVAL;
+		}
+	}
 	if (cfg->ek_ca) {
 		a->ek_store = X509_STORE_new();
 		if (!a->ek_store || X509_STORE_load_file(a->ek_store, cfg->ek_ca) != 1) {
@@ -797,4 +953,6 @@ void att_api_free(struct att_api *a)
 	att_allow_free(&a->host_allow);
 	X509_STORE_free(a->ek_store);
 	a->ek_store = NULL;
+	X509_STORE_free(a->admin_store);
+	a->admin_store = NULL;
 }

@@ -8,6 +8,10 @@
  *   GET  /v1/containers/{id}            a container's verdict
  *   POST /scheduler/filter              kube-scheduler extender filter
  *   GET  /metrics                       Prometheus text format
+ *   GET  /v1/revocations                revoked image digests and signing keys (readers)
+ *   POST /v1/revocations                revoke one (admin certificate, --admin-ca)
+ *   GET  /v1/revocations/{id}[/affected] one, the containers it reaches (readers)
+ *   DELETE /v1/revocations/{id}         withdraw one (admin)
  *   GET  /healthz                       "ok"
  * Node calls need the node's client certificate (subject CN = node id; after enrolment, the
  * very certificate that enrolled). */
@@ -33,6 +37,7 @@ struct att_api {
 	struct att_allow host_allow;
 	bool have_host_allow;
 	X509_STORE *ek_store;		/* NULL: EK certificates optional, chain not checked */
+	X509_STORE *admin_store;	/* --admin-ca; NULL: no admin calls */
 	struct att_metrics m;
 	uint8_t run_id[ATT_NONCE_PREFIX];
 	bool dirty;		/* accepted evidence not saved yet (att_api_tick saves it) */

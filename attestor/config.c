@@ -14,7 +14,7 @@
 
 enum {
 	O_CONFIG = 256, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA, O_STATE, O_REGISTRY,
-	O_REGISTRY_CA, O_REGISTRY_AUTH, O_REGISTRY_TIMEOUT, O_TRUST_KEY, O_EK_CA,
+	O_REGISTRY_CA, O_REGISTRY_AUTH, O_REGISTRY_TIMEOUT, O_TRUST_KEY, O_EK_CA, O_ADMIN_CA,
 	O_HOST_POLICY, O_PCR, O_PCR_BANK, O_NONCE_TTL, O_STALE_AFTER, O_ENROL_TTL, O_MAX_BODY,
 	O_MAX_ENTRIES, O_MAX_NODES, O_OPEN_READS, O_VERBOSE, O_QUIET, O_HELP
 };
@@ -25,6 +25,7 @@ static const struct option opts[] = {
 	{ "cert", required_argument, NULL, O_CERT },
 	{ "key", required_argument, NULL, O_KEY },
 	{ "client-ca", required_argument, NULL, O_CLIENT_CA },
+	{ "admin-ca", required_argument, NULL, O_ADMIN_CA },
 	{ "state", required_argument, NULL, O_STATE },
 	{ "registry", required_argument, NULL, O_REGISTRY },
 	{ "registry-ca", required_argument, NULL, O_REGISTRY_CA },
@@ -66,6 +67,9 @@ void att_config_usage(FILE *f)
 		"  --listen ADDR:PORT       address to listen on (default 127.0.0.1:8443)\n"
 		"  --cert PEM --key PEM     server certificate (chain) and private key (required)\n"
 		"  --client-ca PEM          CA bundle issuing node and reader certificates (required)\n"
+		"  --admin-ca PEM           CA bundle issuing admin certificates (POST and DELETE\n"
+		"                           /v1/revocations); a CA of its own, not --client-ca\n"
+		"                           (default: no admin calls)\n"
 		"  --state FILE             state file (default /var/lib/tcl-attestor/state.json)\n"
 		"  --registry URL           OCI registry holding images and golden manifests\n"
 		"  --registry-ca PEM        CA bundle for an https registry\n"
@@ -146,6 +150,8 @@ static int apply(struct att_config *c, int id, const char *v, const char *from, 
 		return set_str(&c->key, v);
 	case O_CLIENT_CA:
 		return set_str(&c->client_ca, v);
+	case O_ADMIN_CA:
+		return set_str(&c->admin_ca, v);
 	case O_STATE:
 		return set_str(&c->state, v);
 	case O_REGISTRY:
@@ -328,6 +334,11 @@ int att_config_parse(int argc, char **argv, struct att_config *c, FILE *err)
 			"TLS only)\n");
 		return 2;
 	}
+	if (c->admin_ca && !strcmp(c->admin_ca, c->client_ca)) {
+		fprintf(err, "tcl-attestor: --admin-ca must be a CA of its own: with --client-ca's, "
+			"every node could revoke\n");
+		return 2;
+	}
 	return 0;
 }
 
@@ -337,6 +348,7 @@ void att_config_free(struct att_config *c)
 	free(c->cert);
 	free(c->key);
 	free(c->client_ca);
+	free(c->admin_ca);
 	free(c->state);
 	free(c->registry);
 	free(c->registry_ca);

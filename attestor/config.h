@@ -18,6 +18,7 @@ struct att_config {
 	char *listen;			/* ADDR:PORT, [IPv6]:PORT */
 	char *cert, *key;		/* server certificate chain and key (PEM) */
 	char *client_ca;		/* CAs that issue node (and reader) client certificates */
+	char *admin_ca;			/* CAs that issue admin certificates; NULL: no admin calls */
 	char *state;			/* state file */
 	char *registry;			/* registry URL for golden manifests */
 	char *registry_ca;

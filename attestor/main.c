@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 	if (att_api_init(&api, &cfg, &st, gc))
 		goto out;
 	api_ok = true;
-	if (att_tls_ctx(cfg.cert, cfg.key, cfg.client_ca, !cfg.open_reads, &ctx))
+	if (att_tls_ctx(cfg.cert, cfg.key, cfg.client_ca, cfg.admin_ca, !cfg.open_reads, &ctx))
 		goto out;
 	base = event_base_new();
 	if (!base) {

@@ -275,6 +275,9 @@ int att_evidence_answer(struct att_api *a, struct att_node *n, const char *id,
 	tcl_json_add_int(o, "findings", (int64_t)res.findings);
 	tcl_json_add_int(o, "refusals", (int64_t)res.refusals);
 	tcl_json_add_int(o, "unappraised", (int64_t)res.unappraised);
+	/* every accepted evidence carries the whole list: a node learns a revocation at its
+	 * next push, and one that missed an answer learns it at the one after */
+	tcl_json_add(o, "revocations", tcl_revocation_list_json(att_revocations(a->st)));
 	*out = o;
 	status = 200;
 out:

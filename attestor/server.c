@@ -28,8 +28,8 @@ static int ssl_fail(const char *what, const char *file)
 	return -EINVAL;
 }
 
-int att_tls_ctx(const char *cert, const char *key, const char *client_ca, bool require_cert,
-		SSL_CTX **out)
+int att_tls_ctx(const char *cert, const char *key, const char *client_ca, const char *admin_ca,
+		bool require_cert, SSL_CTX **out)
 {
 	STACK_OF(X509_NAME) *names = NULL;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -60,6 +60,12 @@ int att_tls_ctx(const char *cert, const char *key, const char *client_ca, bool r
 	names = SSL_load_client_CA_file(client_ca);
 	if (!names) {
 		rc = ssl_fail("no CA certificate in", client_ca);
+		goto fail;
+	}
+	if (admin_ca && (SSL_CTX_load_verify_locations(ctx, admin_ca, NULL) != 1 ||
+			 SSL_add_file_cert_subjects_to_stack(names, admin_ca) != 1)) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		rc = ssl_fail("cannot load the admin CA bundle", admin_ca);
 		goto fail;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
@@ -134,7 +140,7 @@ int att_http_listen(struct event_base *base, SSL_CTX *ctx, const char *listen, s
 	evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
 	evhttp_set_max_headers_size(http, 16 << 10);
 	evhttp_set_timeout(http, 60);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
 	evhttp_set_default_content_type(http, "application/json");
 	evhttp_set_gencb(http, cb, arg);
 	if (!evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port)) {
@@ -150,6 +156,31 @@ int att_http_listen(struct event_base *base, SSL_CTX *ctx, const char *listen, s
 bad:
 	pr_err("http", "--listen %s: expected ADDR:PORT or [ADDR]:PORT", listen);
 	return -EINVAL;
+}
+
+static SSL *ssl_of(struct evhttp_request *req)
+{
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	struct bufferevent *bev = con ? evhttp_connection_get_bufferevent(con) : NULL;
+
+	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+bool att_peer_verify(struct evhttp_request *req, X509_STORE *store)
+{
+	SSL *ssl = ssl_of(req);
+	X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	X509_STORE_CTX *sc = NULL;
+	bool ok = false;
+
+	if (!x || !store || SSL_get_verify_result(ssl) != X509_V_OK)
+		return false;
+	sc = X509_STORE_CTX_new();
+	if (sc && X509_STORE_CTX_init(sc, store, x, SSL_get_peer_cert_chain(ssl)) == 1)
+		ok = X509_verify_cert(sc) == 1;
+	X509_STORE_CTX_free(sc);
+	ERR_clear_error();
+	return ok;
 }
 
 int att_peer_of(struct evhttp_request *req, struct att_peer *p)

@@ -415,11 +415,58 @@ enum att_verdict att_container_verdict(const struct att_node *n, const struct at
 void att_state_drop_nodes(struct att_state *st)
 {
 	tcl_map_free(&st->nodes, node_free);
+	tcl_revocation_list_free(&st->revocations);
 }
 
 void att_state_free(struct att_state *st)
 {
-	tcl_map_free(&st->nodes, node_free);
+	att_state_drop_nodes(st);
 	free(st->path);
 	st->path = NULL;
+}
+
+int att_revocation_add(struct att_state *st, const struct tcl_revocation *req, int64_t now,
+		       const struct tcl_revocation **out)
+{
+	struct tcl_revocation_list *l = &st->revocations;
+	struct tcl_revocation r = *req;
+	int rc;
+
+	*out = NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].kind == req->kind && !strcmp(l->v[i].value, req->value)) {
+			*out = &l->v[i];
+			return -EEXIST;
+		}
+	}
+	r.id = l->version + 1;
+	r.created = now;
+	rc = tcl_revocation_list_add(l, &r);
+	if (rc)
+		return rc;
+	l->version++;
+	*out = &l->v[l->n - 1];
+	return 0;
+}
+
+int att_revocation_del(struct att_state *st, uint64_t id)
+{
+	int rc = tcl_revocation_list_del(&st->revocations, id);
+
+	if (!rc)
+		st->revocations.version++;
+	return rc;
+}
+
+const struct tcl_revocation_list *att_revocations(const struct att_state *st)
+{
+	return &st->revocations;
+}
+
+const struct tcl_revocation *att_revocation_get(const struct att_state *st, uint64_t id)
+{
+	for (size_t i = 0; i < st->revocations.n; i++)
+		if (st->revocations.v[i].id == id)
+			return &st->revocations.v[i];
+	return NULL;
 }

@@ -27,6 +27,7 @@
 
 #include "hashmap.h"
 #include "log.h"
+#include "revocation.h"
 
 #define ATT_NODE_ID_MAX		253	/* a Kubernetes node name (DNS subdomain) */
 #define ATT_CID_MAX		128
@@ -134,6 +135,9 @@ struct att_node {
 struct att_state {
 	char *path;			/* NULL: not persisted (tests) */
 	struct tcl_map nodes;		/* id -> struct att_node */
+	/* revoked image digests and signing keys; version grows with every change and the
+	 * id of a new entry is the version it made (ids are never reused) */
+	struct tcl_revocation_list revocations;
 };
 
 bool att_node_id_valid(const char *s);		/* [a-z0-9]([-a-z0-9.]*[a-z0-9])?, <= 253 */
@@ -144,12 +148,21 @@ bool att_container_id_valid(const char *s);	/* [A-Za-z0-9_.-]{1,128} */
 int att_state_load(const char *path, struct att_state *st);
 int att_state_save(struct att_state *st);
 void att_state_free(struct att_state *st);
-/* Frees every node (the loader's "none on error"); the path stays. */
+/* Frees every node and revocation (the loader's "none on error"); the path stays. */
 void att_state_drop_nodes(struct att_state *st);
 /* Serialise (what save writes); *out malloc'd. */
 int att_state_to_json(const struct att_state *st, char **out, size_t *len);
 /* Adds the nodes in @buf to @st (all of them, or none on error). */
 int att_state_from_json(const char *buf, size_t len, struct att_state *st);
+
+/* Revocations (persisted with the state; the caller saves).  add: a new entry from a request
+ * (kind, value, reason), stamped with a new id and @now; -EEXIST when the same kind and value
+ * is revoked already (*out: that entry); -ENOSPC past TCL_REVOKE_MAX.  del: 0 or -ENOENT. */
+int att_revocation_add(struct att_state *st, const struct tcl_revocation *req, int64_t now,
+		       const struct tcl_revocation **out);
+int att_revocation_del(struct att_state *st, uint64_t id);
+const struct tcl_revocation_list *att_revocations(const struct att_state *st);
+const struct tcl_revocation *att_revocation_get(const struct att_state *st, uint64_t id);
 
 struct att_node *att_node_get(struct att_state *st, const char *id);
 /* Existing node or a new one (not enrolled).  -ENOSPC when @max nodes exist already. */

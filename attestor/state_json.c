@@ -220,6 +220,8 @@ int att_state_to_json(const struct att_state *st, char **out, size_t *len)
 		goto out;
 	rc = tcl_json_add(o, "nodes", ns);
 	ns = NULL;
+	if (!rc && st->revocations.version)
+		rc = tcl_json_add(o, "revocations", tcl_revocation_list_json(&st->revocations));
 	if (!rc)
 		rc = tcl_canon_json(o, out, len);
 out:

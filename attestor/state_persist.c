@@ -314,7 +314,7 @@ int att_state_from_json(const char *buf, size_t len, struct att_state *st)
 		goto out;
 	}
 	{
-		static const char *const top[] = { "version", "nodes", NULL };
+		static const char *const top[] = { "version", "nodes", "revocations", NULL };
 
 		only_keys(&r, o, top);
 	}
@@ -324,6 +324,22 @@ int att_state_from_json(const char *buf, size_t len, struct att_state *st)
 	ns = want(&r, o, "nodes", json_type_array, true);
 	for (size_t i = 0; ns && i < json_object_array_length(ns) && !r.rc; i++)
 		load_node(&r, json_object_array_get_idx(ns, i), st);
+	/* revocations: absent in states written before any was made */
+	if (!r.rc && json_object_object_get_ex(o, "revocations", &ns)) {
+		char err[256];
+
+		if (tcl_revocation_list_from_json(ns, &st->revocations, err, sizeof(err))) {
+			pr_err("state", "%s: %s", r.what, err);
+			r.rc = -EBADMSG;
+		}
+		for (size_t i = 0; !r.rc && i < st->revocations.n; i++) {
+			if (st->revocations.v[i].id > st->revocations.version) {
+				pr_err("state", "%s: revocation id %llu beyond the list's version",
+				       r.what, (unsigned long long)st->revocations.v[i].id);
+				r.rc = -EBADMSG;
+			}
+		}
+	}
 out:
 	json_object_put(o);
 	if (r.rc)	/* all or nothing */
@@ -357,7 +373,8 @@ int att_state_load(const char *path, struct att_state *st)
 		       "a partial state (move it away to start empty)", path);
 		return rc;
 	}
-	pr_info("state", "loaded %zu enrolled nodes from %s", st->nodes.n, path);
+	pr_info("state", "loaded %zu enrolled nodes and %zu revocations from %s", st->nodes.n,
+		st->revocations.n, path);
 	return 0;
 }
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tclctl golden generate|sign|verify|keygen|push|pull: golden manifests of OCI images (formats:
+/* tclctl golden generate|sign|verify|keygen|keyid|push|pull: golden manifests of OCI images (formats:
  * golden.h), on disk and beside their image in a registry.
  *   golden generate --oci DIR[:TAG] [--ref NAME] [--platform OS/ARCH] [--max-bytes N[K|M|G]]
  *                   -o FILE|-
  *   golden sign --key PEM [-o SIG] FILE          SIG defaults to FILE.sig
  *   golden verify --pub PEM [--sig SIG] FILE     SIG defaults to FILE.sig
  *   golden keygen -o PREFIX                      writes PREFIX.key (0600) and PREFIX.pub
+ *   golden keyid PEM                             the key's id (its revocation fingerprint)
  *   golden push [--registry URL] REPO@DIGEST --manifest FILE --sig FILE
  *   golden pull [--registry URL] REPO@DIGEST -o FILE [--sig-out FILE (default FILE.sig)]
  * push and pull take the registry options of image push. */
@@ -31,6 +32,7 @@ static const char usage_text[] =
 	"       %1$s golden sign --key PEM [-o SIG] FILE\n"
 	"       %1$s golden verify --pub PEM [--sig SIG] FILE\n"
 	"       %1$s golden keygen -o PREFIX\n"
+	"       %1$s golden keyid PEM\n"
 	"       %1$s golden push [--registry URL] REPO@DIGEST --manifest FILE --sig FILE\n"
 	"       %1$s golden pull [--registry URL] REPO@DIGEST -o FILE [--sig-out FILE]\n"
 	"Each takes --help.\n";
@@ -62,6 +64,12 @@ static const char keygen_help[] =
 	"usage: %s golden keygen -o PREFIX\n"
 	"Make an Ed25519 key pair: PREFIX.key (private, 0600) and PREFIX.pub; print its key id\n"
 	"(SHA-256 of the DER public key). Existing files are never overwritten.\n";
+
+static const char keyid_help[] =
+	"usage: %s golden keyid PEM\n"
+	"Print the key id of an Ed25519 key (either half of the pair, PEM): the SHA-256 of its\n"
+	"DER public key, as signatures name it. \"sha256:\" and this id is the key's fingerprint\n"
+	"in a revocation (tcl-attestor's POST /v1/revocations).\n";
 
 /* A signature's path defaults to the manifest's with ".sig" appended. */
 static int sig_path(const char **path, const char *manifest, char **alloc)
@@ -341,6 +349,31 @@ static int cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_keyid(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char keyid[65];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c != 'h')
+			return EXIT_USAGE;
+		printf(keyid_help, tcl_prog);
+		return 0;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "%s: golden keyid needs one PEM key file (--help)\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	if (tcl_golden_keyid(argv[optind], keyid))
+		return 1;
+	printf("%s\n", keyid);
+	return 0;
+}
+
 /* Connect for REPO@DIGEST, or REPO:TAG resolved here and said so.  An exit status. */
 static int golden_open(const struct ctl_registry *c, const char *arg, struct tcl_ref *ref,
 		       struct tcl_registry **reg)
@@ -523,6 +556,7 @@ int tcl_cmd_golden(int argc, char **argv)
 		{ "sign", cmd_sign },
 		{ "verify", cmd_verify },
 		{ "keygen", cmd_keygen },
+		{ "keyid", cmd_keyid },
 		{ "push", golden_push },
 		{ "pull", golden_pull },
 		{ NULL, NULL },

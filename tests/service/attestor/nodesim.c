@@ -85,6 +85,12 @@ static void print(const char *what, int rc, const struct tcl_attest_result *r)
 	json_object_object_add(o, "accepted", json_object_new_int64((int64_t)r->accepted_entries));
 	json_object_object_add(o, "pending", json_object_new_int64((int64_t)r->pending_entries));
 	json_object_object_add(o, "findings", json_object_new_int64((int64_t)r->findings));
+	if (r->have_revocations) {
+		json_object_object_add(o, "revocations_version",
+				       json_object_new_int64((int64_t)r->revocations_version));
+		json_object_object_add(o, "revocations",
+				       json_object_new_int64((int64_t)r->revocations));
+	}
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						      JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(stdout);
