@@ -9,6 +9,7 @@
  *   golden keyid PEM                             the key's id (its revocation fingerprint)
  *   golden push [--registry URL] REPO@DIGEST --manifest FILE --sig FILE
  *   golden pull [--registry URL] REPO@DIGEST -o FILE [--sig-out FILE (default FILE.sig)]
+ *   golden learn --image REF [--since T] [--events FILE]... [--trust-key PEM] -o FILE
  * push and pull take the registry options of image push. */
 #include <errno.h>
 #include <getopt.h>
@@ -20,11 +21,15 @@
 
 #include "cmds.h"
 #include "diag.h"
+#include "evstream.h"
+#include "evview.h"
 #include "golden.h"
+#include "learn.h"
 #include "ocilayout.h"
 #include "registry.h"
 
-enum { OPT_MANIFEST = OPT_REGISTRY_LAST, OPT_SIG, OPT_SIG_OUT };
+enum { OPT_MANIFEST = OPT_REGISTRY_LAST, OPT_SIG, OPT_SIG_OUT, OPT_IMAGE, OPT_SINCE, OPT_EVENTS,
+       OPT_TRUST_KEY, OPT_KEY };
 
 static const char usage_text[] =
 	"usage: %1$s golden generate --oci DIR[:TAG] [--ref NAME] [--platform OS/ARCH]\n"
@@ -35,6 +40,8 @@ static const char usage_text[] =
 	"       %1$s golden keyid PEM\n"
 	"       %1$s golden push [--registry URL] REPO@DIGEST --manifest FILE --sig FILE\n"
 	"       %1$s golden pull [--registry URL] REPO@DIGEST -o FILE [--sig-out FILE]\n"
+	"       %1$s golden learn --image REF [--since T] [--events FILE]... [--trust-key PEM]\n"
+	"                         -o FILE\n"
 	"Each takes --help.\n";
 
 static const char gen_help[] =
@@ -544,6 +551,236 @@ static int golden_pull(int argc, char **argv)
 	return pull(&c, argv[optind], out, sig_out);
 }
 
+static const char learn_help[] =
+	"usage: %s golden learn --image REF [--since T] [--events FILE]... [--trust-key PEM]\n"
+	"                         [registry options] -o FILE|-\n"
+	"Propose a new golden manifest for image REF (REPO@DIGEST, or REPO:TAG resolved in the\n"
+	"registry): its current manifest from the registry plus every file its containers ran\n"
+	"in audit mode that the manifest does not list (exec/mmap records with verdict audit and\n"
+	"reason not_allowed, of that image digest).  Each addition is printed with its path,\n"
+	"digest, how often and when it ran first and last, and in which containers.  A digest\n"
+	"already golden is not added; a path seen with several digests, or that the image holds\n"
+	"with another one, is reported and not added.  Nothing is signed: review FILE, then\n"
+	"golden sign and golden push it.  Exit 1 when there is nothing to add.\n"
+	"  --image REF        the image; HOST[:PORT]/REPO or --registry\n"
+	"  --since T          records from T on: RFC 3339 (2026-12-02T10:00:00Z) or a duration\n"
+	"                     back from now: N followed by s, m, h or d (default: all)\n"
+	"  --events FILE      JSON lines the agent wrote with --events (repeatable; - for\n"
+	"                     stdin); without it the agent's socket (--socket), whose backlog\n"
+	"                     holds the last %d records only\n"
+	"  --trust-key PEM    check the current manifest's signature first (recommended)\n"
+	"  -o, --output FILE  the unsigned proposal (canonical JSON; - for stdout)\n"
+	"%s";
+
+/* Feeds every line of @in to @l.  0 or -errno. */
+static int learn_lines(struct ctl_learn *l, FILE *in)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	while (!rc && (n = getline(&line, &cap, in)) > 0)
+		rc = ctl_learn_record(l, line, (size_t)n);
+	if (!rc && ferror(in))
+		rc = -EIO;
+	free(line);
+	return rc;
+}
+
+static int learn_source(struct ctl_learn *l, const char *path)
+{
+	FILE *in;
+	int rc, fd;
+
+	if (!path) {
+		fd = tcl_evstream_request(ctl_socket, "events\n");
+		if (fd < 0) {
+			fprintf(stderr, "%s: cannot reach the agent at %s: %s (or give --events "
+				"FILE)\n", tcl_prog, ctl_socket, strerror(-fd));
+			return fd;
+		}
+		in = fdopen(fd, "r");
+		if (!in)
+			close(fd);
+	} else {
+		in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	}
+	if (!in) {
+		rc = -errno;
+		fprintf(stderr, "%s: %s: %s\n", tcl_prog, path ? path : ctl_socket, strerror(-rc));
+		return rc;
+	}
+	rc = learn_lines(l, in);
+	if (rc)
+		fprintf(stderr, "%s: reading %s: %s\n", tcl_prog, path ? path : ctl_socket,
+			strerror(-rc));
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
+#define LEARN_MAX_SOURCES 64
+
+static int learn(const struct ctl_registry *c, const char *image, int64_t since,
+		 const char **sources, int nsrc, const char *trust_key, const char *out)
+{
+	struct tcl_registry *reg = NULL;
+	struct tcl_golden *g = NULL;
+	struct ctl_learn *l = NULL;
+	struct ctl_learn_stats st;
+	struct tcl_ref ref;
+	char *m = NULL, *s = NULL, *prop = NULL, keyid[65], name[600];
+	size_t ml = 0, sl = 0, pl = 0;
+	int rc, err;
+
+	rc = golden_open(c, image, &ref, &reg);
+	if (rc)
+		goto out;
+	rc = 1;
+	err = tcl_golden_pull(reg, ref.repo, ref.digest, (void **)&m, &ml, (void **)&s, &sl);
+	if (err == -ENOENT) {
+		fprintf(stderr, "%s: %s has no golden manifest to learn onto: golden generate, "
+			"sign and push one first\n", tcl_prog, image);
+		goto out;
+	}
+	if (err)
+		goto out;
+	if (trust_key) {
+		err = tcl_golden_verify(trust_key, m, ml, s, sl, keyid);
+		if (err) {
+			fprintf(stderr, "%s: the golden manifest of %s is not signed by %s: %s\n",
+				tcl_prog, image, trust_key,
+				err == -EKEYREJECTED ? "another key signed it" : strerror(-err));
+			goto out;
+		}
+	} else {
+		fprintf(stderr, "%s: warning: the current golden manifest's signature is not "
+			"checked (no --trust-key)\n", tcl_prog);
+	}
+	if (tcl_golden_parse(m, ml, &g))
+		goto out;
+	if (strcmp(g->manifest_digest, ref.digest) && strcmp(g->index_digest, ref.digest)) {
+		fprintf(stderr, "%s: the golden manifest beside %s is for %s\n", tcl_prog,
+			ref.digest, g->manifest_digest);
+		goto out;
+	}
+	if (ctl_learn_new(g, ref.digest, since, &l))
+		goto out;
+	for (int i = 0; i < (nsrc ? nsrc : 1); i++)
+		if (learn_source(l, nsrc ? sources[i] : NULL))
+			goto out;
+	err = ctl_learn_propose(l, m, ml, &prop, &pl);
+	ctl_learn_stats(l, &st);
+	ctl_learn_report(l, strcmp(out, "-") ? stdout : stderr);
+	if (err == -ENODATA) {
+		fprintf(stderr, "%s: nothing to learn for %s: %llu records, %llu audit records of "
+			"the image, %llu already golden, %llu unusable, %zu not added\n", tcl_prog,
+			ref.digest, (unsigned long long)st.records, (unsigned long long)st.matched,
+			(unsigned long long)st.golden, (unsigned long long)st.unusable,
+			st.refused);
+		goto out;
+	}
+	if (err) {
+		fprintf(stderr, "%s: cannot build the proposal: %s\n", tcl_prog,
+			err == -EFBIG ? "over the golden manifest limits" : strerror(-err));
+		goto out;
+	}
+	if (ctl_write_output(out, prop, pl))
+		goto out;
+	ctl_ref_name(&ref, name, sizeof(name));
+	fprintf(stderr,
+		"%s: %s: %zu file%s added to the %zu of %s@%s (%llu records, %llu audit records of "
+		"the image, %llu already golden, %llu unusable, %zu not added%s)\n"
+		"Not signed.  Review it, then:\n"
+		"  tclctl golden sign --key KEY %s\n"
+		"  tclctl golden push %s@%s --manifest %s --sig %s.sig\n"
+		"Nodes that cached the old manifest (their golden cache, /var/lib/tcl/golden/"
+		"%.64s.json) keep using it until that entry is removed.\n",
+		tcl_prog, out, st.added, st.added == 1 ? "" : "s", g->nfiles, name, ref.digest,
+		(unsigned long long)st.records, (unsigned long long)st.matched,
+		(unsigned long long)st.golden, (unsigned long long)st.unusable, st.refused,
+		st.bad ? ", some lines not JSON" : "", out, name, ref.digest, out, out,
+		ref.digest + 7);
+	rc = 0;
+out:
+	ctl_learn_free(l);
+	tcl_golden_free(g);
+	free(prop);
+	free(m);
+	free(s);
+	tcl_registry_close(reg);
+	return rc;
+}
+
+static int golden_learn(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		CTL_REGISTRY_LONGOPTS,
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "trust-key", required_argument, NULL, OPT_TRUST_KEY },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_registry c = { 0 };
+	const char *image = NULL, *out = NULL, *trust = NULL, *sources[LEARN_MAX_SOURCES];
+	int64_t since = INT64_MIN;
+	int opt, nsrc = 0;
+
+	while ((opt = ctl_registry_getopt(&c, argc, argv, "ho:", lo)) != -1) {
+		switch (opt) {
+		case OPT_IMAGE:
+			image = optarg;
+			break;
+		case OPT_SINCE:
+			if (ctl_parse_since(optarg, ctl_now_ns(), &since)) {
+				fprintf(stderr, "%s: --since wants an RFC 3339 time or N[s|m|h|d], "
+					"not \"%s\"\n", tcl_prog, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_EVENTS:
+			if (nsrc == LEARN_MAX_SOURCES) {
+				fprintf(stderr, "%s: at most %d --events\n", tcl_prog,
+					LEARN_MAX_SOURCES);
+				return EXIT_USAGE;
+			}
+			sources[nsrc++] = optarg;
+			break;
+		case OPT_TRUST_KEY:
+			trust = optarg;
+			break;
+		case OPT_KEY:
+			fprintf(stderr, "%s: golden learn never signs: review the proposal, then "
+				"tclctl golden sign --key PEM FILE\n", tcl_prog);
+			return EXIT_USAGE;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			printf(learn_help, tcl_prog, TCL_EVSTREAM_BACKLOG, ctl_registry_help);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: golden learn: unexpected argument \"%s\" (--help)\n", tcl_prog,
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!image || !out) {
+		fprintf(stderr, "%s: golden learn needs --image REF and -o FILE (--help)\n",
+			tcl_prog);
+		return EXIT_USAGE;
+	}
+	return learn(&c, image, since, sources, nsrc, trust, out);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, usage_text, tcl_prog);
@@ -559,6 +796,7 @@ int tcl_cmd_golden(int argc, char **argv)
 		{ "keyid", cmd_keyid },
 		{ "push", golden_push },
 		{ "pull", golden_pull },
+		{ "learn", golden_learn },
 		{ NULL, NULL },
 	};
 

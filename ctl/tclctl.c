@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		"  golden generate|sign|verify|keygen ...\n"
 		"                                 golden manifests of OCI images (tclctl golden --help)\n"
 		"  golden push|pull ...           golden manifests beside their image in a registry\n"
+		"  golden learn --image REF -o FILE\n"
+		"                                 propose a golden manifest from audit records\n"
 		"  log show|verify|pcrs ...       the measurement log: IMA ascii form, replay vs the PCR\n"
 		"  quote --nonce HEX -o DIR       a TPM quote in the files tpm2_checkquote reads\n"
 		"  ak export [-o FILE]            the attestation key (PEM)\n"
