@@ -47,7 +47,7 @@ int tcl_cmd_events(int argc, char **argv)
 					      {} };
 	struct ctl_evfilter f = { 0 };
 	int c, fd, text = -1, color = CTL_COLOR_AUTO;
-	bool follow = false;
+	bool follow = false, paint;
 	char *line = NULL, out[8192];
 	size_t cap = 0;
 	FILE *in;
@@ -104,6 +104,7 @@ int tcl_cmd_events(int argc, char **argv)
 	}
 	if (text < 0)
 		text = isatty(STDOUT_FILENO);
+	paint = ctl_use_color(color, STDOUT_FILENO);
 	fd = tcl_evstream_request(ctl_socket, follow ? "events follow\n" : "events\n");
 	if (fd < 0) {
 		fprintf(stderr, "tclctl: cannot reach the agent at %s: %s\n", ctl_socket,
@@ -123,8 +124,7 @@ int tcl_cmd_events(int argc, char **argv)
 		if (o && ctl_evfilter_match(&f, o)) {
 			if (!text)
 				fputs(line, stdout);
-			else if ((n = ctl_ev_line(o, ctl_use_color(color, STDOUT_FILENO), out,
-						  sizeof(out))) > 0)
+			else if ((n = ctl_ev_line(o, paint, out, sizeof(out))) > 0)
 				fwrite(out, 1, (size_t)n, stdout);
 		}
 		json_object_put(o);
