@@ -271,7 +271,7 @@ int ctl_ev_line(struct json_object *o, bool color, char *buf, size_t len)
 			off_ = RESET;
 		}
 	} else {
-		tcl_esc_ctrl(verdict, v, sizeof(v), 1);
+		tcl_esc_ctrl(verdict, v, sizeof(v), TCL_ESC_ASCII);
 	}
 	ctl_ev_who(o, who, sizeof(who));
 	rc = put(buf, len, &off, "%s ", when);
@@ -282,7 +282,7 @@ int ctl_ev_line(struct json_object *o, bool color, char *buf, size_t len)
 	if (path || image)
 		rc = rc ?: put(buf, len, &off, " %s", tcl_esc_log(path ? path : image, e, sizeof(e)));
 	if (sha) {
-		tcl_esc_ctrl(sha, dig, sizeof(dig), 1);
+		tcl_esc_ctrl(sha, dig, sizeof(dig), TCL_ESC_ASCII);
 		rc = rc ?: put(buf, len, &off, " %s", dig);
 	}
 	if (reason)
