@@ -104,7 +104,35 @@ env_kv() {
 	kv machine "${TCLVM_GUEST:+QEMU TCG guest (tests/vm/run.sh)}" $1
 	kv date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $1
 	kv system_libs "${BENCH_SYSLIBS:-tmpfs}" $1
+	kv qemu_cpu "${TCLVM_CPU:-qemu default}" $1
+	kv cpu_flags "$CPUFLAGS" $1
+	kv kernel_sha256_drivers "$(kdrivers)" $1
+	kv openssl_sha256 "$(openssl_sha256)" $1
 }
+# The SHA-256 code each side can use. The kernel's: /proc/crypto's sha256 entries as
+# driver:priority:refcnt (the highest priority wins for a new user; IMA, whose hash
+# bpf_ima_file_hash is, takes its transform once at boot, before any module loads, and keeps it:
+# a refcnt above 1 shows the one in use). OpenSSL's: the code its SHA-256 dispatches to on this
+# CPU (crypto/sha/asm/sha256-x86_64.pl: SHA extensions, else AVX2+BMI, else AVX, else SSSE3).
+CPUFLAGS=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'ssse3|avx|avx2|bmi2|sha_ni' | tr '\n' ' ')
+kdrivers() {
+	awk -F': ' '/^name/ {n = $2} /^driver/ {d = $2} /^priority/ {p = $2}
+		/^refcnt/ && n == "sha256 " || /^refcnt/ && n == "sha256" {printf "%s:%s:%s ", d, p, $2}' \
+		/proc/crypto | sed 's/ *$//; s/ :/:/g'
+}
+openssl_sha256() {
+	case " $CPUFLAGS" in
+	*" sha_ni "*) c=shaext ;;
+	*" avx2 "*" bmi2 "* | *" bmi2 "*" avx2 "*) c=avx2 ;;
+	*" avx "*) c=avx ;;
+	*" ssse3 "*) c=ssse3 ;;
+	*) c=x86_64 ;;
+	esac
+	echo "$(openssl version | cut -d' ' -f1-2) $c"
+}
+# As udev would on a real machine (modalias of the CPU's features); IMA keeps what it took at
+# boot all the same (see kdrivers).
+modprobe sha256_ssse3 2>/dev/null
 
 # --- what is allowed in scope ---------------------------------------------------------------
 cp $BO/benchtool $F/tool-a "$LIBC" "$LDSO" $W/allowed/
@@ -130,12 +158,13 @@ unload
 OPENPATH=$W/allowed/libs/libbench1.so
 # blocks FILE COUNT BLOCK CMD...: COUNT runs of CMD's loop in blocks of BLOCK; one line per block
 # with the nanoseconds of one run. The host is shared: the fastest blocks show the cost itself,
-# the median what a busy machine sees, and both are reported.
+# the median what a busy machine sees, and both are reported. In scope, unless RUNNER=env (this
+# script's own cgroup, the root: out of scope).
 blocks() {
 	file=$1 count=$2 bs=$3
 	shift 3
 	for _ in $(seq $((count / bs))); do
-		r=$(inscope "$@" | sed -n 's/.*total_ns=\([0-9]*\).*/\1/p')
+		r=$(${RUNNER:-inscope} "$@" | sed -n 's/.*total_ns=\([0-9]*\).*/\1/p')
 		[ -n "$r" ] && echo $((r / bs)) >>$file
 	done
 }
@@ -148,8 +177,10 @@ exec_block() {
 	blocks $W/exec-$cond.ns $NB 100 $W/allowed/benchtool exec-loop 100 $W/allowed/tool-a
 	blocks $W/mmap-$cond.ns $MB 10 $W/allowed/benchtool exec-loop 10 $W/allowed/libs/many50
 	blocks $W/open-$cond.ns $OB 1000 $W/allowed/benchtool open-loop 1000 $OPENPATH
+	RUNNER=env blocks $W/openout-$cond.ns $OB 1000 $W/allowed/benchtool open-loop 1000 $OPENPATH
 	say "round $round $cond: median static exec $(median <$W/exec-$cond.ns) ns," \
-		"with 50 libraries $(median <$W/mmap-$cond.ns) ns, open $(median <$W/open-$cond.ns) ns"
+		"with 50 libraries $(median <$W/mmap-$cond.ns) ns, open $(median <$W/open-$cond.ns) ns" \
+		"(out of scope $(median <$W/openout-$cond.ns) ns)"
 }
 exec_cond() {
 	case $1 in
@@ -179,44 +210,82 @@ if want exec; then
 	# is, and slowed by TCG like the rest of the kernel, so its share of an exec carries over
 	# to real hardware better than the wall-clock ratio of a shared, emulated machine. Measured
 	# apart from the timed blocks: the statistics cost two clock reads per program run.
+	# Beside each of tcl's programs, an empty one of the same kind on the same hook (e_NAME,
+	# bench/empty.bpf.c), attached at the same time: the ratio of their times per run is what tcl
+	# adds to the trampoline, and survives TCG. The digest cache's hits and misses per benchmark
+	# come from the agent's counters: a warm benchmark should hit every time.
 	agent enforce && settle
+	EMPTY=/sys/fs/bpf/tclbench_empty
+	rm -rf $EMPTY
+	$BO/emptyload $BO/empty.bpf.o $EMPTY >>$W/agent.log 2>&1 || say "empty programs not loaded"
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	bpfstats() {
 		bpftool -j prog show | python3 -c 'import json, sys
 for p in json.load(sys.stdin):
-    if p.get("name", "").startswith("tcl_"):
+    if p.get("name", "").startswith(("tcl_", "e_")):
         print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' >$1
+		echo "cache $(counter cache_hits) $(counter cache_misses)" >>$1
 	}
 	bpfdiff() {
-		python3 - $W/st0 $W/st1 $1 $2 <<'PY'
+		python3 - $W/st0 $W/st1 $1 $2 $3 <<'PY'
 import sys
 a = {l.split()[0]: l.split()[1:] for l in open(sys.argv[1])}
 b = {l.split()[0]: l.split()[1:] for l in open(sys.argv[2])}
-n, b_name = int(sys.argv[3]), sys.argv[4]
+n, out, pre = int(sys.argv[3]), sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else ""
 tot = 0
-with open(sys.argv[4], "a") as f:
+run = {}
+with open(out, "a") as f:
     for k in sorted(b):
         ns = int(b[k][0]) - int(a.get(k, [0, 0])[0])
         cnt = int(b[k][1]) - int(a.get(k, [0, 0])[1])
-        tot += ns
+        if k == "cache":
+            f.write("%scache_hits=%d\n%scache_misses=%d\n" % (pre, ns, pre, cnt))
+            continue
+        if k.startswith("tcl_"):
+            tot += ns
         if cnt:
-            f.write("bpf_%s_runs_per_op=%.2f\nbpf_%s_ns_per_run=%d\n" % (k, cnt / n, k, ns / cnt))
-    f.write("bpf_ns_per_op=%d\n" % (tot / n))
+            run[k] = ns / cnt
+            f.write("%sbpf_%s_runs_per_op=%.2f\n%sbpf_%s_ns_per_run=%d\n"
+                    % (pre, k, cnt / n, pre, k, ns / cnt))
+    for k in sorted(run):
+        e = "e_" + k[4:]
+        if k.startswith("tcl_") and run.get(e):
+            f.write("%sbpf_%s_vs_empty=%.2f\n" % (pre, k, run[k] / run[e]))
+    f.write("%sbpf_ns_per_op=%d\n" % (pre, tot / n))
 PY
 	}
-	bpfstats $W/st0
-	inscope $W/allowed/benchtool exec-loop 1000 $W/allowed/tool-a >/dev/null
-	bpfstats $W/st1
-	bpfdiff 1000 $W/exec.kv
-	bpfstats $W/st0
-	inscope $W/allowed/benchtool exec-loop 50 $W/allowed/libs/many50 >/dev/null
-	bpfstats $W/st1
-	bpfdiff 50 $W/mmap.kv
-	bpfstats $W/st0
-	inscope $W/allowed/benchtool open-loop 10000 $OPENPATH >/dev/null
-	bpfstats $W/st1
-	bpfdiff 10000 $W/open.kv
+	# bpfrun KV N [PREFIX] CMD...: bpf_stats and cache counters around CMD (N operations)
+	bpfrun() {
+		kvf=$1 n=$2 pre=$3
+		shift 3
+		"$@" >/dev/null
+		bpfstats $W/st0
+		"$@" >/dev/null
+		bpfstats $W/st1
+		bpfdiff $n $kvf $pre
+	}
+	SE=$((N / 4)); [ $SE -lt 100 ] && SE=100
+	bpfrun $W/exec.kv $SE "" inscope $W/allowed/benchtool exec-loop $SE $W/allowed/tool-a
+	bpfrun $W/mmap.kv $((SE / 20)) "" inscope $W/allowed/benchtool exec-loop $((SE / 20)) \
+		$W/allowed/libs/many50
+	bpfrun $W/open.kv $((SE * 10)) "" inscope $W/allowed/benchtool open-loop $((SE * 10)) \
+		$OPENPATH
+	bpfrun $W/open.kv $((SE * 10)) out_of_scope_ $W/allowed/benchtool open-loop $((SE * 10)) \
+		$OPENPATH
+	# Where containers' files are: the overlay root of this guest (9p below, never cached: see
+	# the system libraries above) and an overlayfs rootfs on local layers, as a container's.
+	bpfrun $W/exec.kv $SE guest_root_ inscope $W/allowed/benchtool exec-loop $SE $F/tool-a
+	OV=$W/ovl
+	mkdir -p $OV/lower $OV/upper $OV/work $OV/merged
+	cp $F/tool-a $OV/lower/
+	if mount -t overlay overlay -o lowerdir=$OV/lower,upperdir=$OV/upper,workdir=$OV/work \
+		$OV/merged; then
+		bpfrun $W/exec.kv $SE overlay_rootfs_ inscope $W/allowed/benchtool exec-loop $SE \
+			$OV/merged/tool-a
+		umount $OV/merged
+	fi
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	rm -rf $EMPTY
 	unload
 	for b in exec mmap open; do
 		env_kv $b
@@ -227,25 +296,27 @@ PY
 	kv libraries 50 mmap
 	kv opens_per_condition $((OB * ROUNDS)) open
 	kv path "$OPENPATH" open
-	python3 - $W exec mmap open <<'PY'
+	python3 - $W exec mmap open openout <<'PY'
 import statistics, sys
 w = sys.argv[1]
 res = {}
 for b in sys.argv[2:]:
-    with open("%s/%s.kv" % (w, b), "a") as f:
-        unit = "open" if b == "open" else "exec"
+    # openout: the open loop run out of scope, reported in open.json as out_of_scope_*
+    kb, pre = ("open", "out_of_scope_") if b == "openout" else (b, "")
+    with open("%s/%s.kv" % (w, kb), "a") as f:
+        unit = "exec" if b in ("exec", "mmap") else "open"
         r = {}
         for c in ("none", "audit", "enforce", "enforce_noguard"):
             v = [int(x) for x in open("%s/%s-%s.ns" % (w, b, c))]
             r[c] = (statistics.median(v), min(v))
-            f.write("%s_ns_per_%s_median=%d\n" % (c, unit, r[c][0]))
-            f.write("%s_ns_per_%s_min=%d\n" % (c, unit, r[c][1]))
-            f.write("%s_blocks=%d\n" % (c, len(v)))
+            f.write("%s%s_ns_per_%s_median=%d\n" % (pre, c, unit, r[c][0]))
+            f.write("%s%s_ns_per_%s_min=%d\n" % (pre, c, unit, r[c][1]))
+            f.write("%s%s_blocks=%d\n" % (pre, c, len(v)))
         for c in ("audit", "enforce", "enforce_noguard"):
-            f.write("%s_vs_none_median=%.4f\n" % (c, r[c][0] / r["none"][0]))
-            f.write("%s_vs_none_min=%.4f\n" % (c, r[c][1] / r["none"][1]))
-        kvs = dict(l.rstrip("\n").split("=", 1) for l in open("%s/%s.kv" % (w, b)))
-        if "bpf_ns_per_op" in kvs:
+            f.write("%s%s_vs_none_median=%.4f\n" % (pre, c, r[c][0] / r["none"][0]))
+            f.write("%s%s_vs_none_min=%.4f\n" % (pre, c, r[c][1] / r["none"][1]))
+        kvs = dict(l.rstrip("\n").split("=", 1) for l in open("%s/%s.kv" % (w, kb)))
+        if pre == "" and "bpf_ns_per_op" in kvs:
             # the programs' own time added to the fastest no-agent run (trampolines excluded)
             f.write("enforce_vs_none_bpf_time=%.4f\n"
                     % ((r["none"][1] + int(kvs["bpf_ns_per_op"])) / r["none"][1]))

@@ -24,7 +24,7 @@ struct client {
 	char req[TCL_EVSTREAM_REQ_MAX];
 	size_t req_len;
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap; /* sent: [0, out_off); pending: [out_off, out_len) */
 	long long dropped;
 };
 
@@ -102,20 +102,32 @@ void tcl_evstream_close(struct tcl_evstream *s)
 	free(s);
 }
 
-/* Queue bytes for a client; false when its buffer is full (the record is lost for it). */
+/*
+ * Queue bytes for a client; false when its buffer is full (the record is lost for it). The
+ * buffer grows by doubling up to the limit, and what was sent is dropped from its front only
+ * when the record would not fit otherwise: one copy per record, not a realloc.
+ */
 static bool client_queue(struct client *c, const char *buf, size_t len)
 {
-	size_t pending = c->out_len - c->out_off;
+	size_t pending = c->out_len - c->out_off, cap;
 	char *nb;
 
 	if (pending + len > TCL_EVSTREAM_CLIENT_BUF)
 		return false;
-	if (c->out_off && c->out_off == c->out_len)
-		c->out_len = c->out_off = 0;
-	nb = realloc(c->out, c->out_len + len);
-	if (!nb)
-		return false;
-	c->out = nb;
+	if (c->out_len + len > c->out_cap && c->out_off) {
+		memmove(c->out, c->out + c->out_off, pending);
+		c->out_len = pending;
+		c->out_off = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		for (cap = c->out_cap ? c->out_cap : 4096; cap < c->out_len + len; cap *= 2)
+			;
+		nb = realloc(c->out, cap);
+		if (!nb)
+			return false;
+		c->out = nb;
+		c->out_cap = cap;
+	}
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
 	return true;

@@ -11,8 +11,9 @@
 # env:   TCLVM_MEM (MiB, 2048)  TCLVM_CPUS (2)  TCLVM_TIMEOUT (s, 1800)  TCLVM_APPEND (kernel cmdline)
 #        TCLVM_OUT (host dir for /tcl-out)  TCLVM_CACHE (/var/cache/tclvm)  TCLVM_QUIET=1 (no console echo)
 #        TCLVM_PCR_BANKS (the TPM's allocated PCR banks, swtpm_setup --pcr-banks: sha1,sha256)
+#        TCLVM_CPU (QEMU -cpu model, e.g. max: every feature TCG emulates; default QEMU's own)
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 script=$(readlink -f "$1"); shift
 [ -f "$script" ] || { echo "vm: no such script: $script" >&2; exit 2; }
@@ -87,7 +88,7 @@ mkdir -p /lib/modules; mount --bind $cache/modules /lib/modules 2>/dev/null
 ip link set lo up 2>/dev/null
 hostname tclvm
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TCLVM_GUEST=1
-export TCLVM_PCR_BANKS=${TCLVM_PCR_BANKS:-sha1,sha256}
+export TCLVM_PCR_BANKS=${TCLVM_PCR_BANKS:-sha1,sha256} TCLVM_CPU=${TCLVM_CPU:-}
 cd "$PWD"
 sh $work/script.sh $(printf "'%s' " "$@")
 echo TCLVM-EXIT=\$?
@@ -108,6 +109,7 @@ for _ in $(seq 50); do [ -S "$work/swtpm.sock" ] && break; sleep 0.1; done
 
 set +e
 timeout "${TCLVM_TIMEOUT:-1800}" qemu-system-x86_64 -m "${TCLVM_MEM:-2048}" -smp "${TCLVM_CPUS:-2}" \
+	${TCLVM_CPU:+-cpu "$TCLVM_CPU"} \
 	-nographic -no-reboot -kernel "$cache/vmlinuz" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=tclout,security_model=none,multidevs=remap \
