@@ -14,6 +14,10 @@ PKGS      := libbpf libelf zlib tss2-esys tss2-mu tss2-rc tss2-tctildr openssl j
              libcurl libevent libevent_openssl libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
+# the attestor's databases (attestor/store_*.c): linked into tcl-attestor and the unit tests
+DB_PKGS    := sqlite3 libpq
+PKG_CFLAGS += $(shell pkg-config --cflags $(DB_PKGS))
+DB_LIBS    := $(shell pkg-config --libs $(DB_PKGS))
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
@@ -106,16 +110,16 @@ $(O)/tclctl: $(O)/obj/ctl/tclctl.o $(CTL_A) $(LIB_A)
 $(O)/tcl-hook: $(O)/obj/hook/hook.o $(LIB_A)
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 $(O)/tcl-attestor: $(O)/obj/attestor/main.o $(ATT_A) $(LIB_A)
-	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) $(DB_LIBS) -o $@
 
 # Unit tests link every archive (the linker takes only the modules a test uses).
 TEST_A    := $(ATT_A) $(CTL_A) $(AGENT_A) $(LIB_A)
 $(O)/unit/%: tests/unit/%.c $(TEST_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(INC_tests) $< $(TEST_A) $(PKG_LIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(INC_tests) $< $(TEST_A) $(PKG_LIBS) $(DB_LIBS) -lcmocka -o $@
 $(O)/unit-san/%: tests/unit/%.c $(TEST_A:.a=-san.a)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(INC_tests) $< $(TEST_A:.a=-san.a) $(PKG_LIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(SAN) $(INC_tests) $< $(TEST_A:.a=-san.a) $(PKG_LIBS) $(DB_LIBS) -lcmocka -o $@
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 

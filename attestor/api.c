@@ -146,10 +146,62 @@ static bool is_node(struct ctx *c, const char *id, const char *pin)
 	return true;
 }
 
-void att_api_save(struct att_api *a)
+/* ---- transactions: one per request that changes the state ---- */
+
+static void db_unavailable(struct ctx *c)
 {
-	a->save_failed = att_state_save(a->st) != 0;
-	a->dirty = a->save_failed;
+	reply_err(c, 503, "the attestor's database is unavailable; retry later");
+}
+
+/* Begin, with node @id (when given) as the database holds it, its row locked when @lock. */
+static bool tx_begin(struct ctx *c, const char *id, bool lock)
+{
+	struct att_api *a = c->a;
+
+	if (!att_db_begin(a->db, true) && (!id || !att_db_node_fresh(a->db, a->st, id, lock)))
+		return true;
+	att_db_rollback(a->db);
+	if (id)
+		att_db_forget(a->st, id);
+	db_unavailable(c);
+	return false;
+}
+
+/* Write node @n (NULL: none) and commit; on failure the cache of @id is re-read next time. */
+static bool tx_commit(struct ctx *c, const char *id, struct att_node *n)
+{
+	struct att_api *a = c->a;
+
+	if ((!n || !att_db_put_node(a->db, n)) && !att_db_commit(a->db))
+		return true;
+	att_db_rollback(a->db);
+	if (id)
+		att_db_forget(a->st, id);
+	return false;
+}
+
+static void tx_abort(struct ctx *c, const char *id)
+{
+	att_db_rollback(c->a->db);
+	if (id)
+		att_db_forget(c->a->st, id);
+}
+
+/* A change of the revocation list rolled back: the list is re-read before its next use. */
+static void revs_abort(struct ctx *c)
+{
+	att_db_rollback(c->a->db);
+	att_db_revocations_forget(c->a->db);
+	att_db_revocations_fresh(c->a->db, c->a->st, false);
+}
+
+/* Reads that look at every node: those of other replicas first (shared databases). */
+static bool synced(struct ctx *c)
+{
+	if (!att_db_sync(c->a->db, c->a->st))
+		return true;
+	db_unavailable(c);
+	return false;
 }
 
 /* ---- enrolment ---- */
@@ -211,11 +263,12 @@ static void enrol(struct ctx *c)
 	char err[512], nhex[2 * TCL_TPM_NAME_MAX + 1], ekhex[65], *b1 = NULL, *b2 = NULL;
 	char *pem = NULL;
 	struct att_enrol_req r;
+	struct att_pending p = { 0 };
 	struct ak_owner own;
-	struct att_node *n;
 	struct json_object *o;
 	uint8_t ek_sha[32];
 	const char *ekc;
+	bool tx = false;
 	int rc;
 
 	if (att_enrol_parse(c->body, c->blen, &r, err, sizeof(err))) {
@@ -257,6 +310,11 @@ static void enrol(struct ctx *c)
 	tcl_hex(name, nl, nhex);
 	EVP_Digest(r.ek_pub, r.ek_pub_len, ek_sha, NULL, EVP_sha256(), NULL);
 	tcl_hex(ek_sha, 32, ekhex);
+	if (!tx_begin(c, NULL, false))
+		goto rejected;
+	tx = true;
+	if (!synced(c))
+		goto rejected;
 	own = (struct ak_owner){ .name = nhex, .ek = ekhex, .except = r.node_id };
 	tcl_map_each(&a->st->nodes, find_ak, &own);
 	if (own.ak_owner || own.ek_owner) {
@@ -265,35 +323,40 @@ static void enrol(struct ctx *c)
 			  (own.ak_owner ? own.ak_owner : own.ek_owner)->id);
 		goto rejected;
 	}
-	rc = att_node_get_or_add(a->st, r.node_id, a->cfg->max_nodes, &n);
-	if (rc) {
-		reply_err(c, rc == -ENOSPC ? 503 : 500, "%s", rc == -ENOSPC ?
-			  "the attestor holds --max-nodes nodes" : strerror(-rc));
+	if (!att_node_get(a->st, r.node_id) && a->st->nodes.n >= a->cfg->max_nodes) {
+		reply_err(c, 503, "the attestor holds --max-nodes nodes");
 		goto rejected;
 	}
-	memset(&n->pending, 0, sizeof(n->pending));
-	if (RAND_bytes(n->pending.secret, sizeof(n->pending.secret)) != 1 ||
-	    tcl_tpm_make_credential_sw(r.ek_pub, r.ek_pub_len, name, nl, n->pending.secret,
-				       sizeof(n->pending.secret), blob, &bl, enc, &el)) {
+	if (RAND_bytes(p.secret, sizeof(p.secret)) != 1 ||
+	    tcl_tpm_make_credential_sw(r.ek_pub, r.ek_pub_len, name, nl, p.secret,
+				       sizeof(p.secret), blob, &bl, enc, &el)) {
 		reply_err(c, 400, "cannot make a credential for this EK (an RSA EK is needed)");
 		goto rejected;
 	}
-	memcpy(n->pending.ak_pub, r.ak_pub, r.ak_pub_len);
-	n->pending.ak_pub_len = r.ak_pub_len;
-	memcpy(n->pending.ek_sha256, ekhex, sizeof(ekhex));
-	snprintf(n->pending.ek_cert, sizeof(n->pending.ek_cert), "%s", ekc);
-	memcpy(n->pending.tls_sha256, c->peer.hex, sizeof(n->pending.tls_sha256));
-	n->pending.expires = att_mono() + a->cfg->enrol_ttl;
-	n->pending.active = true;
+	memcpy(p.ak_pub, r.ak_pub, r.ak_pub_len);
+	p.ak_pub_len = r.ak_pub_len;
+	memcpy(p.ek_sha256, ekhex, sizeof(ekhex));
+	snprintf(p.ek_cert, sizeof(p.ek_cert), "%s", ekc);
+	memcpy(p.tls_sha256, c->peer.hex, sizeof(p.tls_sha256));
+	p.expires = att_now() + a->cfg->enrol_ttl;
 	if (tcl_b64_encode(blob, bl, &b1, NULL) || tcl_b64_encode(enc, el, &b2, NULL)) {
-		n->pending.active = false;
 		reply_err(c, 500, "out of memory");
-		goto out;
+		goto rejected;
+	}
+	if (att_db_pending_put(a->db, r.node_id, &p)) {
+		db_unavailable(c);
+		goto rejected;
+	}
+	tx = false;
+	if (!tx_commit(c, NULL, NULL)) {
+		db_unavailable(c);
+		goto rejected;
 	}
 	a->m.enrol_started++;
-	pr_info(SUB, "node %s: enrolment started (AK %s, EK certificate %s)", n->id, nhex, ekc);
+	pr_info(SUB, "node %s: enrolment started (AK %s, EK certificate %s)", r.node_id, nhex,
+		ekc);
 	o = json_object_new_object();
-	tcl_json_add_str(o, "node_id", n->id);
+	tcl_json_add_str(o, "node_id", r.node_id);
 	tcl_json_add_str(o, "credential_blob", b1);
 	tcl_json_add_str(o, "encrypted_secret", b2);
 	tcl_json_add_str(o, "ak_name", nhex);
@@ -302,7 +365,10 @@ static void enrol(struct ctx *c)
 	goto out;
 rejected:
 	a->m.enrol_rejected++;
+	if (tx)
+		tx_abort(c, NULL);
 out:
+	OPENSSL_cleanse(&p, sizeof(p));
 	free(b1);
 	free(b2);
 	free(pem);
@@ -312,44 +378,65 @@ out:
 static void activate(struct ctx *c, const char *id)
 {
 	struct att_api *a = c->a;
-	struct att_node *n = att_node_get(a->st, id);
 	struct att_activate_req r;
 	struct att_pending p;
 	struct json_object *o;
+	struct att_node *n;
 	char err[512];
 	bool ok;
+	int rc;
 
-	if (!n || !n->pending.active || n->pending.expires < att_mono()) {
-		if (n)
-			n->pending.active = false;
+	if (!tx_begin(c, id, true))
+		return;
+	rc = att_db_pending_get(a->db, id, att_now(), true, &p);
+	if (rc == -ENOENT) {
+		tx_abort(c, id);
 		reply_err(c, 404, "no enrolment of node %s is waiting for activation (it may "
 			  "have expired: POST /v1/nodes again)", id);
 		return;
 	}
-	if (!is_node(c, id, n->pending.tls_sha256))
+	if (rc) {
+		tx_abort(c, id);
+		db_unavailable(c);
 		return;
+	}
+	if (!is_node(c, id, p.tls_sha256)) {
+		tx_abort(c, id);
+		return;
+	}
 	if (att_activate_parse(c->body, c->blen, &r, err, sizeof(err))) {
+		tx_abort(c, id);
 		reply_err(c, 400, "%s", err);
 		return;
 	}
-	p = n->pending;
 	/* one try per credential: a wrong secret cannot be retried against the same one */
-	memset(&n->pending, 0, sizeof(n->pending));
 	ok = r.secret_len == sizeof(p.secret) &&
 	     !CRYPTO_memcmp(r.secret, p.secret, sizeof(p.secret));
 	OPENSSL_cleanse(&r, sizeof(r));
+	if (att_db_pending_del(a->db, id)) {
+		tx_abort(c, id);
+		db_unavailable(c);
+		goto out;
+	}
 	if (!ok) {
 		a->m.enrol_rejected++;
+		if (!tx_commit(c, id, NULL)) {
+			db_unavailable(c);
+			goto out;
+		}
 		pr_warn(SUB, "node %s: activation failed: wrong credential secret", id);
 		reply_err(c, 403, "the secret does not match: the AK and the EK are not in the "
 			  "same TPM");
-		if (!n->enrolled)
-			att_node_remove(a->st, id);
-		return;
+		goto out;
 	}
-	if (att_node_set_ak(n, p.ak_pub, p.ak_pub_len)) {
-		reply_err(c, 500, "cannot use the AK");
-		return;
+	rc = att_node_get_or_add(a->st, id, a->cfg->max_nodes, &n);
+	if (!rc)
+		rc = att_node_set_ak(n, p.ak_pub, p.ak_pub_len);
+	if (rc) {
+		tx_abort(c, id);
+		reply_err(c, rc == -ENOSPC ? 503 : 500, "%s", rc == -ENOSPC ?
+			  "the attestor holds --max-nodes nodes" : "cannot use the AK");
+		goto out;
 	}
 	att_node_reset_log(n);
 	memcpy(n->ek_sha256, p.ek_sha256, sizeof(n->ek_sha256));
@@ -358,7 +445,10 @@ static void activate(struct ctx *c, const char *id)
 	n->enrolled_at = att_now();
 	n->enrolled = true;
 	n->evidence_ok = n->evidence_failed = 0;
-	att_api_save(a);
+	if (!tx_commit(c, id, n)) {
+		db_unavailable(c);
+		goto out;
+	}
 	a->m.enrol_completed++;
 	pr_info(SUB, "node %s: enrolled (AK %s)", id, n->ak_name);
 	o = json_object_new_object();
@@ -367,6 +457,8 @@ static void activate(struct ctx *c, const char *id)
 	tcl_json_add_str(o, "ak_name", n->ak_name);
 	tcl_json_add_int(o, "log_offset", 0);
 	reply(c, 200, o);
+out:
+	OPENSSL_cleanse(&p, sizeof(p));
 }
 
 /* ---- challenge and evidence ---- */
@@ -385,15 +477,25 @@ static struct att_node *enrolled_node(struct ctx *c, const char *id)
 static void challenge(struct ctx *c, const char *id)
 {
 	struct att_api *a = c->a;
-	struct att_node *n = enrolled_node(c, id);
+	struct att_node *n;
 	uint8_t nonce[ATT_NONCE_LEN];
 	char hex[2 * ATT_NONCE_LEN + 1];
 	struct json_object *o;
 
-	if (!n)
+	if (!tx_begin(c, id, false))
 		return;
-	if (att_nonce_issue(n, att_mono_ms(), a->cfg->nonce_ttl * 1000, a->run_id, nonce)) {
-		reply_err(c, 500, "no randomness");
+	n = enrolled_node(c, id);
+	if (!n) {
+		tx_abort(c, id);
+		return;
+	}
+	if (att_nonce_issue(a->db, id, att_now_ms(), a->cfg->nonce_ttl * 1000, nonce)) {
+		tx_abort(c, id);
+		db_unavailable(c);
+		return;
+	}
+	if (!tx_commit(c, id, NULL)) {
+		db_unavailable(c);
 		return;
 	}
 	tcl_hex(nonce, sizeof(nonce), hex);
@@ -409,15 +511,35 @@ static void challenge(struct ctx *c, const char *id)
 
 static void evidence(struct ctx *c, const char *id)
 {
-	struct att_node *n = enrolled_node(c, id);
 	struct json_object *o;
+	struct att_node *n;
 	int code;
 
+	/* the row stays locked until the commit: evidence for one node, one at a time, across
+	 * replicas too; the second sees the offset the first left */
+	if (!tx_begin(c, id, true))
+		return;
+	n = enrolled_node(c, id);
 	if (!n) {
+		tx_abort(c, id);
 		c->a->m.evidence_rejected[ATT_REJ_AUTH]++;
 		return;
 	}
+	/* the answer carries the revocation list: the one the database holds now */
+	if (att_db_revocations_fresh(c->a->db, c->a->st, false)) {
+		tx_abort(c, id);
+		c->a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		db_unavailable(c);
+		return;
+	}
 	code = att_evidence_answer(c->a, n, id, c->peer.sha256, c->body, c->blen, &o);
+	/* the node as it now stands (a used nonce, a finding, the new offset) */
+	if (!tx_commit(c, id, n)) {
+		json_object_put(o);
+		c->a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		db_unavailable(c);
+		return;
+	}
 	reply(c, code, o);
 }
 
@@ -441,10 +563,15 @@ static bool can_read(struct ctx *c)
 
 static void get_node(struct ctx *c, const char *id)
 {
-	struct att_node *n = att_node_get(c->a->st, id);
+	struct att_node *n;
 
 	if (!can_read(c))
 		return;
+	if (att_db_node_fresh(c->a->db, c->a->st, id, false)) {
+		db_unavailable(c);
+		return;
+	}
+	n = att_node_get(c->a->st, id);
 	if (!n) {
 		reply_unknown(c, id, "not enrolled");
 		return;
@@ -483,7 +610,7 @@ static void get_nodes(struct ctx *c)
 	void **vals = NULL;
 	size_t n = 0;
 
-	if (!can_read(c)) {
+	if (!can_read(c) || !synced(c)) {
 		json_object_put(l.a);
 		json_object_put(o);
 		return;
@@ -524,7 +651,7 @@ static void get_container(struct ctx *c, const char *id)
 	struct json_object *o;
 	int64_t now = att_now();
 
-	if (!can_read(c))
+	if (!can_read(c) || !synced(c))
 		return;
 	tcl_map_each(&c->a->st->nodes, find_container, &f);
 	if (!f.count) {
@@ -561,7 +688,23 @@ static enum att_verdict filter_verdict(void *arg, const char *node, char *reason
 	struct att_node *n = att_node_get(a->st, node);
 	const char *r;
 	enum att_verdict v;
+	int rc;
 
+	if (att_db_shared(a->db)) {
+		/* what the database says now, from the row's verdict columns */
+		rc = att_db_verdict(a->db, node, att_now(), a->cfg->stale_after, &v, reason, len);
+		if (rc) {
+			snprintf(reason, len, "%s", rc == -ENOENT ? "not enrolled with the attestor"
+				 : "the attestor's database is unavailable");
+			a->m.filter_failed++;
+			return ATT_UNKNOWN;
+		}
+		if (v == ATT_TRUSTED)
+			a->m.filter_kept++;
+		else
+			a->m.filter_failed++;
+		return v;
+	}
 	if (!n) {
 		snprintf(reason, len, "not enrolled with the attestor");
 		a->m.filter_failed++;
@@ -604,7 +747,7 @@ static void metrics(struct ctx *c)
 	char *out = NULL;
 	size_t len = 0;
 
-	if (!can_read(c))
+	if (!can_read(c) || !synced(c))
 		return;
 	if (c->a->gc)
 		att_goldcache_stats(c->a->gc, &gs);
@@ -647,12 +790,23 @@ static struct json_object *revocation_view(struct att_api *a, const struct tcl_r
 	return o;
 }
 
+/* The list as the database holds it now (another replica may have changed it), and for the
+ * counts of what it reaches, every node. */
+static bool revs_synced(struct ctx *c, bool nodes)
+{
+	if (!att_db_revocations_fresh(c->a->db, c->a->st, false) && (!nodes || synced(c)))
+		return true;
+	if (!nodes)
+		db_unavailable(c);
+	return false;
+}
+
 static void list_revocations(struct ctx *c)
 {
 	const struct tcl_revocation_list *l = att_revocations(c->a->st);
 	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
 
-	if (!can_read(c)) {
+	if (!can_read(c) || !revs_synced(c, true)) {
 		json_object_put(o);
 		json_object_put(arr);
 		return;
@@ -686,23 +840,35 @@ static void post_revocation(struct ctx *c)
 		return;
 	}
 	json_object_put(body);
+	/* the list's row locked: ids come from its version, one change at a time across
+	 * replicas */
+	if (!tx_begin(c, NULL, false))
+		return;
+	if (att_db_revocations_fresh(a->db, a->st, true)) {
+		revs_abort(c);
+		db_unavailable(c);
+		return;
+	}
 	rc = att_revocation_add(a->st, &req, att_now(), &r);
 	if (rc == -EEXIST) {
+		tx_abort(c, NULL);
+		att_db_sync(a->db, a->st);	/* the counts; the cache's when that fails */
 		reply(c, 409, revocation_view(a, r));
 		return;
 	}
 	if (rc) {
+		tx_abort(c, NULL);
 		reply_err(c, rc == -ENOSPC ? 507 : 500, "%s", rc == -ENOSPC ?
 			  "too many revocations" : strerror(-rc));
 		return;
 	}
-	att_api_save(a);
-	if (a->save_failed) {
+	if (att_db_put_revocations(a->db, a->st) || !tx_commit(c, NULL, NULL)) {
 		/* not kept: an agent must never learn a revocation a restart would forget */
-		att_revocation_del(a->st, r->id);
-		reply_err(c, 500, "cannot persist the revocation (state file not written)");
+		revs_abort(c);
+		reply_err(c, 503, "cannot persist the revocation (database unavailable)");
 		return;
 	}
+	att_db_sync(a->db, a->st);	/* the counts; the cache's when that fails */
 	pr_warn(SUB, "revocation %llu by \"%s\": %s %s (%s); the nodes learn it at their next "
 		"evidence", (unsigned long long)r->id, c->peer.cn, tcl_revoke_kind_name(r->kind),
 		r->value, r->reason);
@@ -716,20 +882,31 @@ static void one_revocation(struct ctx *c, const char *idstr, const char *verb, b
 	const struct tcl_revocation *r;
 	char *end;
 	unsigned long long id;
+	bool valid;
 
 	errno = 0;
 	id = strtoull(idstr, &end, 10);
-	r = (*idstr >= '1' && *idstr <= '9' && !*end && !errno) ?
-		    att_revocation_get(a->st, id) : NULL;
+	valid = *idstr >= '1' && *idstr <= '9' && !*end && !errno;
 	if (!*verb && del) {
-		if (!is_admin(c))
+		if (!is_admin(c) || !tx_begin(c, NULL, false))
 			return;
+		if (att_db_revocations_fresh(a->db, a->st, true)) {
+			revs_abort(c);
+			db_unavailable(c);
+			return;
+		}
+		r = valid ? att_revocation_get(a->st, id) : NULL;
 		if (!r) {
+			tx_abort(c, NULL);
 			reply_err(c, 404, "no revocation %.32s", idstr);
 			return;
 		}
 		att_revocation_del(a->st, id);
-		att_api_save(a);
+		if (att_db_put_revocations(a->db, a->st) || !tx_commit(c, NULL, NULL)) {
+			revs_abort(c);
+			reply_err(c, 503, "cannot persist the withdrawal (database unavailable)");
+			return;
+		}
 		pr_warn(SUB, "revocation %llu withdrawn by \"%s\"", id, c->peer.cn);
 		reply(c, 200, json_object_new_object());
 		return;
@@ -739,8 +916,9 @@ static void one_revocation(struct ctx *c, const char *idstr, const char *verb, b
 			  "no such method on /v1/revocations/%.32s%.16s", idstr, verb);
 		return;
 	}
-	if (!can_read(c))
+	if (!can_read(c) || !revs_synced(c, true))
 		return;
+	r = valid ? att_revocation_get(a->st, id) : NULL;
 	if (!r) {
 		reply_err(c, 404, "no revocation %.32s", idstr);
 		return;
@@ -865,42 +1043,19 @@ done:
 
 /* ---- setup ---- */
 
-struct expire {
-	struct att_state *st;
-	int64_t now;
-	char *drop[64];
-	size_t n;
-};
-
-static void expire_one(void *val, void *arg)
-{
-	struct att_node *n = val;
-	struct expire *e = arg;
-
-	if (n->pending.active && n->pending.expires < e->now) {
-		n->pending.active = false;
-		if (!n->enrolled && e->n < 64)
-			e->drop[e->n++] = n->id;
-	}
-}
-
 void att_api_tick(struct att_api *a)
 {
-	struct expire e = { .st = a->st, .now = att_mono() };
+	int64_t now = att_mono();
 
-	tcl_map_each(&a->st->nodes, expire_one, &e);
-	for (size_t i = 0; i < e.n; i++) {
-		char id[ATT_NODE_ID_MAX + 1];
-
-		snprintf(id, sizeof(id), "%s", e.drop[i]);
-		att_node_remove(a->st, id);
-	}
-	if (a->dirty || a->save_failed)
-		att_api_save(a);
+	if (now - a->purged < 60)
+		return;
+	a->purged = now;
+	/* expired nonces stay an hour: a late answer is told "expired" rather than "unknown" */
+	att_db_purge(a->db, att_now_ms(), 3600 * 1000);
 }
 
 int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_state *st,
-		 struct att_goldcache *gc)
+		 struct att_db *db, struct att_goldcache *gc)
 {
 	char err[512];
 	int rc;
@@ -908,9 +1063,9 @@ int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_sta
 	memset(a, 0, sizeof(*a));
 	a->cfg = cfg;
 	a->st = st;
+	a->db = db;
 	a->gc = gc;
-	if (RAND_bytes(a->run_id, sizeof(a->run_id)) != 1)
-		return -EIO;
+	a->purged = att_mono();
 	if (cfg->host_policy) {
 		struct tcl_policy *p = NULL;
 

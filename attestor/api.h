@@ -26,35 +26,31 @@
 #include "goldcache.h"
 #include "metrics.h"
 #include "state.h"
+#include "store.h"
 
 struct evhttp_request;
 typedef struct x509_store_st X509_STORE;
 
 struct att_api {
 	const struct att_config *cfg;
-	struct att_state *st;
+	struct att_state *st;		/* the cache of db (store.h) */
+	struct att_db *db;
 	struct att_goldcache *gc;
 	struct att_allow host_allow;
 	bool have_host_allow;
 	X509_STORE *ek_store;		/* NULL: EK certificates optional, chain not checked */
 	X509_STORE *admin_store;	/* --admin-ca; NULL: no admin calls */
 	struct att_metrics m;
-	uint8_t run_id[ATT_NONCE_PREFIX];
-	bool dirty;		/* accepted evidence not saved yet (att_api_tick saves it) */
-	bool save_failed;
+	int64_t purged;			/* monotonic seconds of the last att_db_purge */
 };
 
 /* Loads --host-policy and --ek-ca. */
 int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_state *st,
-		 struct att_goldcache *gc);
+		 struct att_db *db, struct att_goldcache *gc);
 void att_api_free(struct att_api *a);
 void att_api_handle(struct evhttp_request *req, void *arg);
-/* Periodic housekeeping (every second): expired enrolments, the state save of accepted
- * evidence (deferred so that a busy attestor writes its state once a second, not once per
- * evidence; a crash loses at most that second, and the nodes resend from the older offset),
- * a save that failed before. */
+/* Periodic housekeeping (every second): once a minute, nonces and enrolments long expired go
+ * from the database.  Every request that changes the state commits it before its answer. */
 void att_api_tick(struct att_api *a);
-/* Save the state now; a failure is retried by att_api_tick. */
-void att_api_save(struct att_api *a);
 
 #endif

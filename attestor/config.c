@@ -13,7 +13,7 @@
 #include "util.h"
 
 enum {
-	O_CONFIG = 256, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA, O_STATE, O_REGISTRY,
+	O_CONFIG = 256, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA, O_STATE, O_DB, O_REGISTRY,
 	O_REGISTRY_CA, O_REGISTRY_AUTH, O_REGISTRY_TIMEOUT, O_TRUST_KEY, O_EK_CA, O_ADMIN_CA,
 	O_HOST_POLICY, O_PCR, O_PCR_BANK, O_NONCE_TTL, O_STALE_AFTER, O_ENROL_TTL, O_MAX_BODY,
 	O_MAX_ENTRIES, O_MAX_NODES, O_OPEN_READS, O_VERBOSE, O_QUIET, O_HELP
@@ -27,6 +27,7 @@ static const struct option opts[] = {
 	{ "client-ca", required_argument, NULL, O_CLIENT_CA },
 	{ "admin-ca", required_argument, NULL, O_ADMIN_CA },
 	{ "state", required_argument, NULL, O_STATE },
+	{ "db", required_argument, NULL, O_DB },
 	{ "registry", required_argument, NULL, O_REGISTRY },
 	{ "registry-ca", required_argument, NULL, O_REGISTRY_CA },
 	{ "registry-auth-file", required_argument, NULL, O_REGISTRY_AUTH },
@@ -70,7 +71,13 @@ void att_config_usage(FILE *f)
 		"  --admin-ca PEM           CA bundle issuing admin certificates (POST and DELETE\n"
 		"                           /v1/revocations); a CA of its own, not --client-ca\n"
 		"                           (default: no admin calls)\n"
-		"  --state FILE             state file (default /var/lib/tcl-attestor/state.json)\n"
+		"  --db URL                 where the state lives: sqlite:PATH (default\n"
+		"                           sqlite:DIR/state.db, DIR the folder of --state), or\n"
+		"                           postgresql://USER@HOST/DB (or postgresql:CONNINFO),\n"
+		"                           which several replicas can share\n"
+		"  --state FILE             JSON state file of an older attestor, imported once into\n"
+		"                           an empty database and renamed FILE.imported\n"
+		"                           (default /var/lib/tcl-attestor/state.json)\n"
 		"  --registry URL           OCI registry holding images and golden manifests\n"
 		"  --registry-ca PEM        CA bundle for an https registry\n"
 		"  --registry-auth-file F   'user:pass' for the registry\n"
@@ -154,6 +161,12 @@ static int apply(struct att_config *c, int id, const char *v, const char *from, 
 		return set_str(&c->admin_ca, v);
 	case O_STATE:
 		return set_str(&c->state, v);
+	case O_DB:
+		if (strlen(v) > 4096) {
+			fprintf(err, "tcl-attestor: %s: longer than 4096 bytes\n", from);
+			return -EINVAL;
+		}
+		return set_str(&c->db, v);
 	case O_REGISTRY:
 		return set_str(&c->registry, v);
 	case O_REGISTRY_CA:
@@ -290,7 +303,7 @@ int att_config_parse(int argc, char **argv, struct att_config *c, FILE *err)
 	optind = 1;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
-		char from[64];
+		char from[64] = "";
 
 		switch (o) {
 		case O_CONFIG:
@@ -316,7 +329,9 @@ int att_config_parse(int argc, char **argv, struct att_config *c, FILE *err)
 				argv[optind - 1]);
 			return 2;
 		default:
-			snprintf(from, sizeof(from), "--%s", opts[o - O_CONFIG].name);
+			for (const struct option *op = opts; op->name; op++)
+				if (op->val == o)
+					snprintf(from, sizeof(from), "--%s", op->name);
 			if (apply(c, o, o == O_OPEN_READS ? NULL : optarg, from, err))
 				return 2;
 		}
@@ -329,6 +344,15 @@ int att_config_parse(int argc, char **argv, struct att_config *c, FILE *err)
 		return 2;
 	if (!c->state && set_str(&c->state, "/var/lib/tcl-attestor/state.json"))
 		return 2;
+	if (!c->db) {
+		const char *slash = strrchr(c->state, '/');
+		int dl = slash ? (int)(slash - c->state) : 1;
+
+		if (asprintf(&c->db, "sqlite:%.*s/state.db", dl, slash ? c->state : ".") < 0) {
+			c->db = NULL;
+			return 2;
+		}
+	}
 	if (!c->cert || !c->key || !c->client_ca) {
 		fprintf(err, "tcl-attestor: --cert, --key and --client-ca are required (mutual "
 			"TLS only)\n");
@@ -350,6 +374,7 @@ void att_config_free(struct att_config *c)
 	free(c->client_ca);
 	free(c->admin_ca);
 	free(c->state);
+	free(c->db);
 	free(c->registry);
 	free(c->registry_ca);
 	free(c->registry_auth_file);

@@ -19,7 +19,8 @@ struct att_config {
 	char *cert, *key;		/* server certificate chain and key (PEM) */
 	char *client_ca;		/* CAs that issue node (and reader) client certificates */
 	char *admin_ca;			/* CAs that issue admin certificates; NULL: no admin calls */
-	char *state;			/* state file */
+	char *state;			/* JSON state file to import once */
+	char *db;			/* sqlite:PATH, postgresql://..., postgresql:CONNINFO */
 	char *registry;			/* registry URL for golden manifests */
 	char *registry_ca;
 	char *registry_auth_file;

@@ -16,10 +16,11 @@
 #include "goldcache.h"
 #include "server.h"
 #include "state.h"
+#include "store.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	pr_info("main", "signal %d: saving state and stopping", (int)sig);
+	pr_info("main", "signal %d: stopping", (int)sig);
 	event_base_loopexit(arg, NULL);
 }
 
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct evhttp *http = NULL;
 	struct att_state st = { 0 };
+	struct att_db *db = NULL;
 	struct att_config cfg;
 	struct att_api api;
 	bool api_ok = false;
@@ -56,8 +58,10 @@ int main(int argc, char **argv)
 	}
 	tcl_verbosity = cfg.verbosity;
 	signal(SIGPIPE, SIG_IGN);
-	if (att_state_load(cfg.state, &st))
+	if (att_db_open(cfg.db, cfg.state, &db) || att_db_load(db, &st))
 		goto out;
+	pr_info("main", "%s database: %zu enrolled nodes%s", att_db_kind(db), st.nodes.n,
+		att_db_shared(db) ? " (shared with other replicas)" : "");
 	gopts.registry_url = cfg.registry;
 	gopts.reg.ca_file = cfg.registry_ca;
 	gopts.reg.auth_file = cfg.registry_auth_file;
@@ -70,7 +74,7 @@ int main(int argc, char **argv)
 		pr_warn("config", "no --trust-key: no golden manifest will be accepted");
 	if (att_goldcache_new(&gopts, &gc))
 		goto out;
-	if (att_api_init(&api, &cfg, &st, gc))
+	if (att_api_init(&api, &cfg, &st, db, gc))
 		goto out;
 	api_ok = true;
 	if (att_tls_ctx(cfg.cert, cfg.key, cfg.client_ca, cfg.admin_ca, !cfg.open_reads, &ctx))
@@ -97,7 +101,7 @@ int main(int argc, char **argv)
 		pr_err("main", "event loop failed");
 		goto out;
 	}
-	status = att_state_save(&st) ? 1 : 0;
+	status = 0;
 out:
 	if (tick)
 		event_free(tick);
@@ -114,6 +118,7 @@ out:
 		att_api_free(&api);
 	att_goldcache_free(gc);
 	att_state_free(&st);
+	att_db_close(db);
 	att_config_free(&cfg);
 	return status;
 }

@@ -72,7 +72,6 @@ static int __attribute__((format(printf, 5, 6))) reject(struct att_api *a, struc
 	a->m.findings++;
 	n->evidence_failed++;
 	att_node_finding(n, ATT_NO_OFFSET, att_now(), NULL, NULL, msg);
-	att_api_save(a);
 	pr_warn(SUB, "node %s: evidence rejected (%s): %s; node is untrusted", n->id,
 		att_reject_name(why), msg);
 	o = json_object_new_object();
@@ -146,12 +145,19 @@ int att_evidence_answer(struct att_api *a, struct att_node *n, const char *id,
 				    tcl_log_alg_name(bank));
 		goto out;
 	}
-	rc = att_nonce_take(n, ev.nonce, att_mono_ms());
-	if (rc == -ENOENT && memcmp(ev.nonce, a->run_id, ATT_NONCE_PREFIX)) {
-		/* issued before a restart of the attestor: not the node's fault */
+	rc = att_nonce_take(a->db, n->id, ev.nonce, att_now_ms());
+	if (rc == -ENOENT && memcmp(ev.nonce, att_db_id(a->db), ATT_NONCE_PREFIX)) {
+		/* issued against another database (the attestor's state was replaced): not the
+		 * node's fault */
 		a->m.evidence_rejected[ATT_REJ_NONCE_UNKNOWN]++;
-		status = answer_err(out, 409, "the nonce is from an earlier run of the attestor: "
-				    "get a new challenge");
+		status = answer_err(out, 409, "the nonce is from another database of the "
+				    "attestor: get a new challenge");
+		goto out;
+	}
+	if (rc && rc != -ENOENT && rc != -ETIME) {
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		status = answer_err(out, 503, "the attestor's database is unavailable; retry "
+				    "later");
 		goto out;
 	}
 	if (rc == -ENOENT) {
@@ -252,12 +258,6 @@ int att_evidence_answer(struct att_api *a, struct att_node *n, const char *id,
 	a->m.entries_appraised += res.accepted_entries;
 	a->m.findings += res.findings;
 	a->m.refusals += res.refusals;
-	/* findings now; the rest with the next tick: lost in a crash, it comes back, since the
-	 * nodes resend the log from the offset the attestor reloads */
-	if (res.findings || res.refusals)
-		att_api_save(a);
-	else
-		a->dirty = true;
 	v = att_node_verdict(n, att_now(), a->cfg->stale_after, &reason, rbuf, sizeof(rbuf));
 	if (res.findings)
 		pr_warn(SUB, "node %s: %zu offending log entries; node is %s: %s", id,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The model: nodes, containers, their findings and verdicts.  Its JSON forms are in
- * state_json.c, the state file in state_persist.c, challenge nonces in nonce.c. */
+ * state_json.c, their loader in state_persist.c, the database in store.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -172,16 +172,33 @@ static void container_free(void *p)
 	free(c);
 }
 
-static void node_free(void *p)
+void att_node_free(struct att_node *n)
 {
-	struct att_node *n = p;
-
 	if (!n)
 		return;
 	att_findings_free(&n->findings);
 	tcl_map_free(&n->containers, container_free);
 	free(n->ak_pem);
 	free(n);
+}
+
+static void node_free(void *p)
+{
+	att_node_free(p);
+}
+
+int att_node_replace(struct att_state *st, struct att_node *n)
+{
+	struct att_node *old = tcl_map_del(&st->nodes, n->id);
+	int rc = tcl_map_put(&st->nodes, n->id, n);
+
+	if (rc) {
+		if (old)
+			tcl_map_put(&st->nodes, old->id, old);	/* was there: no allocation */
+		return rc;
+	}
+	att_node_free(old);
+	return 0;
 }
 
 struct att_node *att_node_get(struct att_state *st, const char *id)
@@ -207,6 +224,7 @@ int att_node_get_or_add(struct att_state *st, const char *id, size_t max, struct
 	strcpy(n->id, id);
 	strcpy(n->ek_cert, "none");
 	n->pcr_bank = TCL_LOG_SHA256;	/* until its first evidence says otherwise */
+	n->db_version = -1;		/* no row yet */
 	rc = tcl_map_put(&st->nodes, id, n);
 	if (rc) {
 		free(n);
@@ -234,7 +252,6 @@ void att_node_reset_log(struct att_node *n)
 	att_findings_free(&n->findings);
 	tcl_map_free(&n->containers, container_free);
 	n->untrusted_containers = 0;
-	memset(n->nonces, 0, sizeof(n->nonces));
 }
 
 int att_node_set_ak(struct att_node *n, const uint8_t *pub, size_t len)
@@ -360,24 +377,34 @@ enum att_verdict att_node_verdict(const struct att_node *n, int64_t now, int64_t
 		} else {
 			r = "a container is untrusted";
 		}
-	} else if (!n->enrolled) {
-		v = ATT_UNKNOWN;
-		r = "not enrolled";
-	} else if (!n->last_evidence) {
-		v = ATT_UNKNOWN;
-		r = "no evidence accepted yet";
-	} else if (stale_after > 0 && now - n->last_evidence > stale_after) {
-		v = ATT_STALE;
-		snprintf(buf, buflen, "last evidence %" PRId64 " s ago (stale after %" PRId64 " s)",
-			 now - n->last_evidence, stale_after);
-		r = buf;
 	} else {
-		v = ATT_TRUSTED;
-		r = "";
+		v = att_verdict_of(n->enrolled, n->last_evidence, now, stale_after, &r, buf,
+				   buflen);
 	}
 	if (reason)
 		*reason = r;
 	return v;
+}
+
+enum att_verdict att_verdict_of(bool enrolled, int64_t last_evidence, int64_t now,
+				int64_t stale_after, const char **reason, char *buf, size_t buflen)
+{
+	if (!enrolled) {
+		*reason = "not enrolled";
+		return ATT_UNKNOWN;
+	}
+	if (!last_evidence) {
+		*reason = "no evidence accepted yet";
+		return ATT_UNKNOWN;
+	}
+	if (stale_after > 0 && now - last_evidence > stale_after) {
+		snprintf(buf, buflen, "last evidence %" PRId64 " s ago (stale after %" PRId64 " s)",
+			 now - last_evidence, stale_after);
+		*reason = buf;
+		return ATT_STALE;
+	}
+	*reason = "";
+	return ATT_TRUSTED;
 }
 
 enum att_verdict att_container_verdict(const struct att_node *n, const struct att_container *c,

@@ -3,12 +3,13 @@
  * node's log stands (offset, replayed PCR value, TPM reset count), containers seen in the logs,
  * findings (offending entries and failed evidence, with reasons) and verdicts.
  *
- * Persisted as one JSON file (format in docs/attestor.md), written to a temp file, fsync'd and
- * renamed, and reloaded at start.  Nonces and enrolments in progress live in memory only: a
- * restart invalidates them, which costs a node one more round trip and nothing else.
+ * Kept in a database (store.h: SQLite, or PostgreSQL shared by replicas), one row per node
+ * holding the node in the JSON form of the former state file (format in docs/attestor.md), which
+ * an existing install's state file is imported from once.  This model is each replica's cache
+ * of it.  Nonces and enrolments in progress live in the database too (store.h).
  *
- * state.c the model and verdicts, state_json.c its JSON forms, state_persist.c the file,
- * nonce.c the challenges.
+ * state.c the model and verdicts, state_json.c its JSON forms, state_persist.c the strict
+ * loader of the JSON forms (a node's row, the state file to import).
  *
  * Verdicts are derived, never stored on their own:
  *   untrusted  any finding on the node or on one of its containers (sticky until the node
@@ -36,6 +37,7 @@
 #define ATT_FINDINGS_KEPT	64	/* per node and per container; the rest are counted */
 #define ATT_CONTAINERS_MAX	4096	/* per node; stopped trusted ones are dropped first */
 #define ATT_NONCES		8	/* outstanding challenges per node */
+#define ATT_NONCES_STR		"8"
 #define ATT_NONCE_LEN		32
 #define ATT_STATE_MAX_BYTES	(1024u << 20)
 #define ATT_AK_PUB_MAX		1024
@@ -85,18 +87,13 @@ struct att_container {
 
 struct att_pending {			/* an enrolment waiting for the credential's secret */
 	bool active;
-	int64_t expires;		/* monotonic seconds */
+	int64_t expires;		/* wall seconds */
 	uint8_t secret[32];
 	uint8_t ak_pub[ATT_AK_PUB_MAX];
 	size_t ak_pub_len;
 	char ek_sha256[65];
 	char ek_cert[16];
 	char tls_sha256[65];
-};
-
-struct att_nonce {
-	uint8_t v[ATT_NONCE_LEN];
-	int64_t expires;		/* monotonic milliseconds; 0: slot free */
 };
 
 struct att_node {
@@ -128,12 +125,11 @@ struct att_node {
 	struct tcl_map containers;	/* id -> struct att_container */
 	size_t untrusted_containers;
 	/* memory only */
-	struct att_pending pending;
-	struct att_nonce nonces[ATT_NONCES];
+	int64_t db_version;		/* of the row it was read from or written to; -1: re-read */
 };
 
 struct att_state {
-	char *path;			/* NULL: not persisted (tests) */
+	char *path;			/* the state file loaded (messages), NULL */
 	struct tcl_map nodes;		/* id -> struct att_node */
 	/* revoked image digests and signing keys; version grows with every change and the
 	 * id of a new entry is the version it made (ids are never reused) */
@@ -146,18 +142,24 @@ bool att_container_id_valid(const char *s);	/* [A-Za-z0-9_.-]{1,128} */
 /* Load @path (absent file: empty state).  -EBADMSG with a message naming the problem when the
  * file is malformed: the attestor refuses to start rather than forget enrolments. */
 int att_state_load(const char *path, struct att_state *st);
-int att_state_save(struct att_state *st);
 void att_state_free(struct att_state *st);
 /* Frees every node and revocation (the loader's "none on error"); the path stays. */
 void att_state_drop_nodes(struct att_state *st);
-/* Serialise (what save writes); *out malloc'd. */
+/* Serialise in the state file's form; *out malloc'd. */
 int att_state_to_json(const struct att_state *st, char **out, size_t *len);
 /* Adds the nodes in @buf to @st (all of them, or none on error). */
 int att_state_from_json(const char *buf, size_t len, struct att_state *st);
+/* One node in the state file's form (a database row); from_json: -EBADMSG when malformed. */
+int att_node_to_json(const struct att_node *n, char **out, size_t *len);
+int att_node_from_json(const char *buf, size_t len, struct att_node **out);
+/* Put @n in @st, replacing (and freeing) the node of that id; -ENOMEM leaves @n the caller's. */
+int att_node_replace(struct att_state *st, struct att_node *n);
+void att_node_free(struct att_node *n);
 
-/* Revocations (persisted with the state; the caller saves).  add: a new entry from a request
- * (kind, value, reason), stamped with a new id and @now; -EEXIST when the same kind and value
- * is revoked already (*out: that entry); -ENOSPC past TCL_REVOKE_MAX.  del: 0 or -ENOENT. */
+/* Revocations (the caller writes the list to the database, store.h).  add: a new entry from a
+ * request (kind, value, reason), stamped with a new id and @now; -EEXIST when the same kind and
+ * value is revoked already (*out: that entry); -ENOSPC past TCL_REVOKE_MAX.  del: 0 or
+ * -ENOENT. */
 int att_revocation_add(struct att_state *st, const struct tcl_revocation *req, int64_t now,
 		       const struct tcl_revocation **out);
 int att_revocation_del(struct att_state *st, uint64_t id);
@@ -191,6 +193,9 @@ int att_container_refusal(struct att_container *c, uint64_t offset, int64_t now,
 void att_findings_free(struct att_findings *f);
 
 /* Reported verdicts; *reason (may be NULL) gets a short human reason. */
+/* The verdict of a node without findings (its row's columns are enough). */
+enum att_verdict att_verdict_of(bool enrolled, int64_t last_evidence, int64_t now,
+				int64_t stale_after, const char **reason, char *buf, size_t buflen);
 enum att_verdict att_node_verdict(const struct att_node *n, int64_t now, int64_t stale_after,
 				  const char **reason, char *buf, size_t buflen);
 enum att_verdict att_container_verdict(const struct att_node *n, const struct att_container *c,
@@ -204,14 +209,7 @@ struct json_object *att_node_json(const struct att_node *n, int64_t now, int64_t
 struct json_object *att_container_json(const struct att_node *n, const struct att_container *c,
 				       int64_t now, int64_t stale_after);
 
-/* Nonces: issue a fresh one valid for ttl_ms, starting with the 8 bytes of @prefix (the
- * attestor's run id, so that a nonce from before a restart is recognised as such) and random
- * after that; take = check and consume.
- * take: 0, -ENOENT never issued (or already used), -ETIME expired (consumed too). */
-#define ATT_NONCE_PREFIX 8
-int att_nonce_issue(struct att_node *n, int64_t now_ms, int64_t ttl_ms,
-		    const uint8_t prefix[ATT_NONCE_PREFIX], uint8_t out[ATT_NONCE_LEN]);
-int att_nonce_take(struct att_node *n, const uint8_t nonce[ATT_NONCE_LEN], int64_t now_ms);
+#define ATT_NONCE_PREFIX 8	/* nonces start with the database's id (store.h) */
 
 /* Clocks used throughout: wall seconds (persisted), monotonic seconds / milliseconds. */
 int64_t att_now(void);

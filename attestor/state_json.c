@@ -196,6 +196,22 @@ fail:
 	return NULL;
 }
 
+int att_node_to_json(const struct att_node *n, char **out, size_t *len)
+{
+	struct json_object *o = node_obj(n, false);
+	const char *s;
+
+	*out = NULL;
+	s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					       JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+	if (s) {
+		*len = strlen(s);
+		*out = strdup(s);
+	}
+	json_object_put(o);
+	return *out ? 0 : -ENOMEM;
+}
+
 int att_state_to_json(const struct att_state *st, char **out, size_t *len)
 {
 	struct json_object *o = json_object_new_object(), *ns = json_object_new_array();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Persistence: the strict loader of the state file (all or nothing), load and atomic save. */
+/* The strict loader of the JSON forms: the state file (all or nothing; imported into the
+ * database once) and one node (a database row). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,21 +379,30 @@ int att_state_load(const char *path, struct att_state *st)
 	return 0;
 }
 
-int att_state_save(struct att_state *st)
+int att_node_from_json(const char *buf, size_t len, struct att_node **out)
 {
-	char *buf = NULL;
-	size_t len;
+	struct rd r = { .what = "database row" };
+	struct att_state st = { 0 };
+	struct json_object *o = NULL;
 	int rc;
 
-	if (!st->path)
-		return 0;
-	rc = att_state_to_json(st, &buf, &len);
-	if (!rc)
-		rc = tcl_write_file_atomic(st->path, buf, len, 0600);
-	free(buf);
-	if (rc) {
-		pr_err("state", "cannot write %s: %s", st->path, strerror(-rc));
-		return rc;
+	*out = NULL;
+	rc = tcl_json_parse(r.what, buf, len, ATT_STATE_MAX_BYTES, &o);
+	if (rc)
+		return rc == -ENOMEM ? rc : -EBADMSG;
+	load_node(&r, o, &st);
+	json_object_put(o);
+	if (!r.rc && st.nodes.n == 1) {
+		void **vals = NULL;
+		size_t n = 0;
+
+		r.rc = tcl_map_sorted(&st.nodes, &vals, &n);
+		if (!r.rc)
+			*out = tcl_map_del(&st.nodes, ((struct att_node *)vals[0])->id);
+		free(vals);
+	} else if (!r.rc) {
+		r.rc = -EBADMSG;
 	}
-	return 0;
+	att_state_free(&st);
+	return r.rc;
 }

@@ -22,7 +22,7 @@ mkdir -p "$fz/obj"
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG missing: run scripts/deps.sh" >&2; exit 2; }
 
 PKGS="libbpf libelf zlib tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c libcurl libevent
-      libevent_openssl libarchive"
+      libevent_openssl libarchive sqlite3 libpq"
 # shellcheck disable=SC2086
 pcflags=$(pkg-config --cflags $PKGS)
 # shellcheck disable=SC2086

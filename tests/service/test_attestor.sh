@@ -479,17 +479,29 @@ check "filter drops the stale node" \
 	"d['NodeNames'] == [] and 'stale' in d['FailedNodes']['node-good']"
 expect "fresh evidence: trusted again" 0 '"verdict":"trusted"' ns good push
 
-# ---- state file ----
+# ---- database, and the import of an older attestor's state file ----
 att_stop && ok "attestor stops cleanly again" || bad "attestor exit status $?"
-python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if d["version"] == 1 and len(d["nodes"]) == 10 else 1)' \
-	"$T/state.json" && ok "state file: version 1, the 10 enrolled nodes" || bad "state file content"
-cp "$T/state.json" "$T/state.good"
-printf '{"version":1,"nodes":[{"id":"x"}]}' >"$T/state.json"
-expect "a corrupt state file stops the attestor (it never forgets enrolments silently)" 1 \
-	'refusing to start with a partial state' "$ATT_BIN" --listen 127.0.0.1:1 "${ATT_ARGS[@]}"
-cp "$T/state.good" "$T/state.json"
+[ ! -e "$T/state.json" ] && [ "$(sqlite3 "$T/state.db" 'SELECT count(*) FROM tcl_nodes')" = 10 ] &&
+	ok "database (default sqlite:DIR/state.db beside --state): the 10 enrolled nodes" ||
+	bad "database content"
+# an older attestor's state file: the rows' JSON is that file's node form
+sqlite3 "$T/state.db" 'SELECT data FROM tcl_nodes ORDER BY id' | python3 -c 'import json, sys
+print(json.dumps({"version": 1, "nodes": [json.loads(l) for l in sys.stdin]}))' >"$T/state.json"
+mv "$T/state.db" "$T/state.db.old"
+rm -f "$T/state.db-wal" "$T/state.db-shm"
+printf '{"version":1,"nodes":[{"id":"x"}]}' >"$T/bad.json"
+expect "a corrupt state file to import stops the attestor (it never forgets enrolments)" 1 \
+	'refusing to start with a partial state' "$ATT_BIN" --listen 127.0.0.1:1 \
+	"${ATT_ARGS[@]}" --state "$T/bad.json" --db "sqlite:$T/bad.db"
+att_restart "$T" "${ATT_ARGS[@]}" || die "attestor does not restart"
+[ -e "$T/state.json.imported" ] && [ ! -e "$T/state.json" ] &&
+	grep -q 'imported 10 nodes' "$T/attestor.log" &&
+	ok "the state file is imported once and renamed .imported" || bad "state file import"
+get /v1/nodes
+check "imported: the 10 nodes with their verdicts" \
+	"len(d['nodes']) == 10 and sum(n['verdict'] == 'untrusted' for n in d['nodes']) >= 1"
+expect "an imported node carries on from its offset" 0 '"verdict":"trusted"' ns good push
+att_stop || bad "attestor exit status $?"
 grep -E 'Sanitizer|runtime error' "$T/attestor.log" >/dev/null &&
 	bad "sanitizer report in the attestor log" ||
 	ok "no sanitizer report in the attestor log"

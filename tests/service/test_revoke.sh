@@ -152,8 +152,9 @@ expect "the answer to the next evidence carries the list (version 2, 2 entries)"
 # ---- persisted ----
 att_stop; rc=$?
 [ $rc = 0 ] && ok "attestor stops cleanly" || bad "attestor exit status $rc"
-att_json_is "$T/state.json" "d['revocations']['version'] == 2 and len(d['revocations']['entries']) == 2" &&
-	ok "the state file holds the revocations" || bad "the state file holds the revocations"
+sqlite3 "$T/state.db" 'SELECT data FROM tcl_revocations' >"$T/revs.json"
+att_json_is "$T/revs.json" "d['version'] == 2 and len(d['entries']) == 2" &&
+	ok "the database holds the revocations" || bad "the database holds the revocations"
 att_restart "$T" "${ATT_ARGS[@]}" --admin-ca "$T/admin-ca.crt" || die "restart"
 as reader GET /v1/revocations
 check "after a restart: both revocations, version 2" \
@@ -174,9 +175,10 @@ check "a new revocation gets a new id (ids are never reused)" "d['id'] == 4"
 
 printf '{"version":1,"nodes":[],"revocations":{"version":1,"entries":[{"id":5,"kind":"image","digest":"%s","reason":"r","created":1}]}}' \
 	"$DIG" >"$T/bad-state.json"
-expect "a state file with a revocation id beyond its version is refused" 1 "beyond the list's version" \
-	"$ATT_BIN" --listen 127.0.0.1:1 --cert "$T/server.crt" --key "$T/server.key" \
-	--client-ca "$T/ca.crt" --state "$T/bad-state.json"
+expect "a state file to import with a revocation id beyond its version is refused" 1 \
+	"beyond the list's version" "$ATT_BIN" --listen 127.0.0.1:1 --cert "$T/server.crt" \
+	--key "$T/server.key" --client-ca "$T/ca.crt" --state "$T/bad-state.json" \
+	--db "sqlite:$T/bad.db"
 
 att_stop
 if grep -q -e Sanitizer -e 'runtime error' "$T/attestor.log"; then

@@ -69,12 +69,23 @@ static void test_defaults(void **state)
 	assert_int_equal(parse(&c, NULL, TLS, NULL), 0);
 	assert_string_equal(c.listen, "127.0.0.1:8443");
 	assert_string_equal(c.state, "/var/lib/tcl-attestor/state.json");
+	assert_string_equal(c.db, "sqlite:/var/lib/tcl-attestor/state.db");
 	assert_int_equal(c.pcr, 13);
 	assert_int_equal(c.nonce_ttl, 60);
 	assert_int_equal(c.stale_after, 300);
 	assert_int_equal(c.max_body, 64u << 20);
 	assert_false(c.open_reads);
 	assert_int_equal(c.n_trust, 0);
+	att_config_free(&c);
+	/* the database beside --state unless --db says otherwise */
+	assert_int_equal(parse(&c, NULL, TLS, "--state", "/srv/att/old.json", NULL), 0);
+	assert_string_equal(c.db, "sqlite:/srv/att/state.db");
+	att_config_free(&c);
+	assert_int_equal(parse(&c, NULL, TLS, "--state", "old.json", NULL), 0);
+	assert_string_equal(c.db, "sqlite:./state.db");
+	att_config_free(&c);
+	assert_int_equal(parse(&c, NULL, TLS, "--db", "postgresql://tcl@db/tcl", NULL), 0);
+	assert_string_equal(c.db, "postgresql://tcl@db/tcl");
 	att_config_free(&c);
 	assert_int_equal(parse(&c, NULL, "--cert", "x", NULL), 2);
 	assert_non_null(strstr(errbuf, "--client-ca are required"));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for the attestor's state (attestor/state.c): persistence round trip and the
- * strict loader, verdicts, nonces, container limits (libtcl-attestor.a; the hash map and base64
- * it uses have their own tests, test_hashmap.c and test_hexb64.c). */
+/* Unit tests for the attestor's state (attestor/state.c): JSON round trip and the strict
+ * loader, verdicts, container limits (libtcl-attestor.a; the database and nonces are
+ * test_attestor_store.c's, the hash map and base64 have their own tests, test_hashmap.c and
+ * test_hexb64.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -251,15 +252,18 @@ static void test_refusals_roundtrip(void **state)
 
 static void test_save_load(void **state)
 {
-	char dir[] = "/tmp/test_attestor_state.XXXXXX", path[200];
+	char dir[] = "/tmp/test_attestor_state.XXXXXX", path[200], *buf;
 	struct att_state st, st2;
+	size_t len;
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	assert_int_equal(att_state_load(path, &st), 0);	/* absent: empty */
 	assert_int_equal(st.nodes.n, 0);
 	enrolled(&st, "node-a");
-	assert_int_equal(att_state_save(&st), 0);
+	assert_int_equal(att_state_to_json(&st, &buf, &len), 0);
+	assert_int_equal(tcl_write_file_atomic(path, buf, len, 0600), 0);
+	free(buf);
 	assert_int_equal(att_state_load(path, &st2), 0);
 	assert_non_null(att_node_get(&st2, "node-a"));
 	att_state_free(&st2);
@@ -446,33 +450,6 @@ static void test_container_cap(void **state)
 	att_state_free(&st);
 }
 
-static void test_nonces(void **state)
-{
-	static const uint8_t run[ATT_NONCE_PREFIX] = "run-id-1";
-	struct att_state st = { 0 };
-	uint8_t a[ATT_NONCE_LEN], b[ATT_NONCE_LEN], first[ATT_NONCE_LEN];
-	struct att_node *n;
-
-	assert_int_equal(att_node_get_or_add(&st, "n", 2, &n), 0);
-	assert_int_equal(att_nonce_issue(n, 1000, 500, run, a), 0);
-	assert_memory_equal(a, run, ATT_NONCE_PREFIX);
-	assert_int_equal(att_nonce_issue(n, 1000, 500, run, b), 0);
-	assert_memory_not_equal(a, b, ATT_NONCE_LEN);
-	assert_int_equal(att_nonce_take(n, a, 1499), 0);
-	assert_int_equal(att_nonce_take(n, a, 1499), -ENOENT);		/* single use */
-	assert_int_equal(att_nonce_take(n, b, 1500), -ETIME);		/* expired */
-	assert_int_equal(att_nonce_take(n, b, 1500), -ENOENT);		/* and gone */
-	/* more outstanding challenges than slots: the oldest goes */
-	assert_int_equal(att_nonce_issue(n, 2000, 500, run, first), 0);
-	for (int i = 1; i < ATT_NONCES; i++)
-		assert_int_equal(att_nonce_issue(n, 2000 + i, 500, run, a), 0);
-	assert_int_equal(att_nonce_issue(n, 3000, 500, run, b), 0);
-	assert_int_equal(att_nonce_take(n, first, 3000), -ENOENT);
-	assert_int_equal(att_nonce_take(n, b, 3000), 0);
-	assert_int_equal(att_nonce_take(n, a, 2100), 0);
-	att_state_free(&st);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,7 +463,6 @@ int main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_max_nodes),
 		cmocka_unit_test(test_container_cap),
-		cmocka_unit_test(test_nonces),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -52,10 +52,12 @@ att_build() {
 	}
 	cf="-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -std=gnu11
 	    -D_GNU_SOURCE -I$root/include -I$root/lib -I$root/agent -I$root/attestor
-	    $(pkg-config --cflags json-c tss2-esys)"
-	# the libraries the Makefile links libtcl users with (its PKGS), whatever they are today
+	    $(pkg-config --cflags json-c tss2-esys sqlite3 libpq)"
+	# the libraries the Makefile links libtcl users with (its PKGS), whatever they are today,
+	# and the attestor's databases (DB_PKGS)
 	libs="$(pkg-config --libs $(sed -n '/^PKGS[[:space:]]*:=/,/[^\\]$/p' "$root/Makefile" |
-		sed 's/^PKGS[[:space:]]*:=//; s/\\$//')) -lpthread"
+		sed 's/^PKGS[[:space:]]*:=//; s/\\$//') \
+		$(sed -n 's/^DB_PKGS[[:space:]]*:=//p' "$root/Makefile")) -lpthread"
 	local lib="$out/libtcl-agent.a $out/libtcl.a"
 	if [ -n "$san" ]; then
 		sanf="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"

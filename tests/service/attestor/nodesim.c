@@ -20,6 +20,10 @@
  *   nodesim OPTIONS tamper [--no-reseal] the last log entry sent with another file digest
  *   nodesim OPTIONS relay CERT.pem       quote bound to another TLS client certificate
  *   nodesim OPTIONS offset               the acknowledged offset and the log size
+ *   nodesim OPTIONS split URL2           challenge from --url, the evidence to URL2 (another
+ *                                        replica of the attestor)
+ *   nodesim OPTIONS race URL2            a challenge from each of --url and URL2, then both
+ *                                        evidences for the same offset at once; prints both
  *   nodesim OPTIONS bench-evidence N     N evidences of the whole log (re-enrolling between
  *                                        them), the POSTs timed; prints a JSON summary
  *   nodesim OPTIONS poll SECONDS INTERVAL  a long-running node: one host measurement and one
@@ -38,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,7 +70,8 @@ static void usage(FILE *f)
 		"               [--ak-handle H] [--max-log BYTES] COMMAND ...\n"
 		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
 		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
-		"          relay CERT.pem | offset | bench-evidence N | poll SECONDS INTERVAL\n"
+		"          relay CERT.pem | offset | bench-evidence N | poll SECONDS INTERVAL |\n"
+		"          split URL2 | race URL2\n"
 		"append --from FILE: entries from FILE, one per line\n"
 		"Entries: boot | start,CID,IMAGE,DIGEST | stop,CID | exec,CID,PATH,HEX |\n"
 		"         host,PATH,HEX | verify,IMAGE,DIGEST,RESULT[,GOLDEN_SHA256]\n");
@@ -464,6 +470,87 @@ static int poll_loop(struct tcl_attest *a, struct tcl_tpm *t, int seconds, doubl
 
 enum mode { M_FORGE, M_REPLAY, M_STALE, M_TAMPER, M_RELAY };
 
+/* The same node talking to another replica: its own scratch client state, so that the node's
+ * state (bound to --url) stays as it is. */
+static int other_replica(struct tcl_tpm *t, const char *url, struct tcl_attest **b)
+{
+	static char scratch[4200];
+	struct tcl_attest_opts o = opts;
+
+	snprintf(scratch, sizeof(scratch), "%s/other-replica.json", dir);
+	o.url = url;
+	o.state_path = scratch;
+	return tcl_attest_open(&o, t, b);
+}
+
+/* Evidence for challenge @ch: quote and the log from the challenge's offset. */
+static int evidence_for(struct tcl_attest *a, struct tcl_tpm *t,
+			const struct tcl_attest_challenge *ch, char **json, size_t *jl)
+{
+	struct tcl_tpm_quote *q = calloc(1, sizeof(*q));
+	uint8_t qual[32], *log = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!q)
+		return -ENOMEM;
+	tcl_attest_bind(ch->nonce, tcl_attest_cert_sha256(a), qual);
+	rc = tcl_tpm_quote(t, qual, sizeof(qual), ch->bank, ch->pcr_mask, q);
+	if (!rc)
+		rc = tcl_attest_read_log(log_path, ch->log_offset, 64u << 20, &log, &len);
+	if (!rc)
+		rc = tcl_attest_evidence_json(ch->nonce, q, ch->log_offset, log, len, json, jl);
+	free(log);
+	free(q);
+	return rc;
+}
+
+/* split: the nonce of one replica, the evidence to the other.  race: one challenge from each,
+ * both evidences (for the same offset) posted at once, the second from a child process. */
+static int replicas(struct tcl_attest *a, struct tcl_tpm *t, const char *url2, bool race)
+{
+	struct tcl_attest_result r = { 0 }, r2 = { 0 };
+	struct tcl_attest_challenge ch, ch2;
+	struct tcl_attest *b = NULL;
+	char *json = NULL, *json2 = NULL;
+	size_t jl = 0, jl2 = 0;
+	pid_t pid;
+	int rc, st = 0;
+
+	rc = other_replica(t, url2, &b);
+	if (!rc)
+		rc = tcl_attest_get_challenge(a, &ch, &r);
+	if (!rc && race)
+		rc = tcl_attest_get_challenge(b, &ch2, &r2);
+	if (!rc)
+		rc = evidence_for(a, t, &ch, &json, &jl);
+	if (!rc && race)
+		rc = evidence_for(a, t, &ch2, &json2, &jl2);
+	if (rc || !race) {
+		if (!rc)
+			rc = tcl_attest_post_evidence(b, json, jl, &r);
+		print("split", rc, &r);
+		goto out;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		rc = tcl_attest_post_evidence(b, json2, jl2, &r2);
+		print("race-b", rc, &r2);
+		_exit(0);
+	}
+	rc = tcl_attest_post_evidence(a, json, jl, &r);
+	print("race-a", rc, &r);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	rc = 0;
+out:
+	free(json);
+	free(json2);
+	tcl_attest_close(b);
+	return rc;
+}
+
 static int misbehave(struct tcl_attest *a, struct tcl_tpm *t, enum mode m, const char *arg,
 		     bool reseal)
 {
@@ -610,6 +697,8 @@ int main(int argc, char **argv)
 			       !(optind < argc && !strcmp(argv[optind], "--no-reseal")));
 	} else if (!strcmp(cmd, "relay") && optind < argc) {
 		rc = misbehave(a, t, M_RELAY, argv[optind], false);
+	} else if ((!strcmp(cmd, "split") || !strcmp(cmd, "race")) && optind < argc) {
+		rc = replicas(a, t, argv[optind], !strcmp(cmd, "race"));
 	} else {
 		usage(stderr);
 		rc = -EINVAL;
