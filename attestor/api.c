@@ -688,17 +688,17 @@ static enum att_verdict filter_verdict(void *arg, const char *node, char *reason
 	struct att_node *n = att_node_get(a->st, node);
 	const char *r;
 	enum att_verdict v;
-	int rc;
 
-	if (att_db_shared(a->db)) {
-		/* what the database says now, from the row's verdict columns */
-		rc = att_db_verdict(a->db, node, att_now(), a->cfg->stale_after, &v, reason, len);
-		if (rc) {
-			snprintf(reason, len, "%s", rc == -ENOENT ? "not enrolled with the attestor"
-				 : "the attestor's database is unavailable");
+	if (a->verdicts) {
+		/* what the database said at the start of this call (its verdict columns) */
+		const struct att_db_verdict *row = tcl_map_get(a->verdicts, node);
+
+		if (!row) {
+			snprintf(reason, len, "not enrolled with the attestor");
 			a->m.filter_failed++;
 			return ATT_UNKNOWN;
 		}
+		v = att_db_verdict_of(row, att_now(), a->cfg->stale_after, reason, len);
 		if (v == ATT_TRUSTED)
 			a->m.filter_kept++;
 		else
@@ -722,14 +722,26 @@ static enum att_verdict filter_verdict(void *arg, const char *node, char *reason
 
 static void filter(struct ctx *c)
 {
+	struct tcl_map verdicts = { 0 };
 	char *out = NULL, err[512];
 	size_t len = 0;
 	int rc;
 
 	if (!can_read(c))
 		return;
+	/* shared database: every node's verdict columns in one query, as other replicas left
+	 * them; otherwise this replica's memory is the truth */
+	if (att_db_shared(c->a->db)) {
+		if (att_db_verdicts(c->a->db, &verdicts)) {
+			db_unavailable(c);
+			return;
+		}
+		c->a->verdicts = &verdicts;
+	}
 	rc = att_filter(c->body, c->blen, c->a->cfg->max_body, filter_verdict, c->a, &out, &len,
 			err, sizeof(err));
+	c->a->verdicts = NULL;
+	tcl_map_free(&verdicts, free);
 	if (rc) {
 		struct json_object *o = json_object_new_object();
 

@@ -41,6 +41,7 @@ struct att_api {
 	X509_STORE *ek_store;		/* NULL: EK certificates optional, chain not checked */
 	X509_STORE *admin_store;	/* --admin-ca; NULL: no admin calls */
 	struct att_metrics m;
+	struct tcl_map *verdicts;	/* during a filter call on a shared database: its rows */
 	int64_t purged;			/* monotonic seconds of the last att_db_purge */
 };
 

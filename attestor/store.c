@@ -467,46 +467,47 @@ int att_db_put_revocations(struct att_db *db, const struct att_state *st)
 	return rc;
 }
 
-struct vrow {
-	bool found;
-	int64_t last_evidence;
-	char untrusted[2 * ATT_REASON_MAX];
-	bool bad;
-};
-
 static int verdict_row(void *arg, int ncols, const char *const *v)
 {
-	struct vrow *r = arg;
+	const char *why = v[2] ? v[2] : "";
+	struct att_db_verdict *r = malloc(sizeof(*r) + strlen(why) + 1);
 
-	r->found = true;
-	r->last_evidence = strtoll(v[0], NULL, 10);
-	r->bad = v[1] != NULL;
-	snprintf(r->untrusted, sizeof(r->untrusted), "%s", v[1] ? v[1] : "");
+	if (!r)
+		return -ENOMEM;
+	r->last_evidence = strtoll(v[1], NULL, 10);
+	r->untrusted = v[2] != NULL;
+	strcpy(r->reason, why);
+	if (tcl_map_put(arg, v[0], r)) {
+		free(r);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
-int att_db_verdict(struct att_db *db, const char *id, int64_t now, int64_t stale_after,
-		   enum att_verdict *v, char *reason, size_t len)
+int att_db_verdicts(struct att_db *db, struct tcl_map *out)
 {
-	struct vrow r = { 0 };
-	const char *p[] = { id }, *why;
-	int rc;
+	int rc = run(db, "SELECT id, last_evidence, untrusted FROM tcl_nodes", 0, NULL,
+		     verdict_row, out);
 
-	rc = run(db, "SELECT last_evidence, untrusted FROM tcl_nodes WHERE id = $1", 1, p,
-		 verdict_row, &r);
 	if (rc)
-		return rc;
-	if (!r.found)
-		return -ENOENT;
-	if (r.bad) {
-		*v = ATT_UNTRUSTED;
-		snprintf(reason, len, "%s", r.untrusted);
-		return 0;
+		tcl_map_free(out, free);
+	return rc;
+}
+
+enum att_verdict att_db_verdict_of(const struct att_db_verdict *r, int64_t now,
+				   int64_t stale_after, char *reason, size_t len)
+{
+	enum att_verdict v;
+	const char *why;
+
+	if (r->untrusted) {
+		snprintf(reason, len, "%s", r->reason);
+		return ATT_UNTRUSTED;
 	}
-	*v = att_verdict_of(true, r.last_evidence, now, stale_after, &why, reason, len);
+	v = att_verdict_of(true, r->last_evidence, now, stale_after, &why, reason, len);
 	if (why != reason)
 		snprintf(reason, len, "%s", why);
-	return 0;
+	return v;
 }
 
 static int load_row(void *arg, int ncols, const char *const *v)

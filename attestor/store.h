@@ -88,9 +88,17 @@ int att_db_put_revocations(struct att_db *db, const struct att_state *st);
 /* A revocation write was rolled back: re-read the list before its next use. */
 void att_db_revocations_forget(struct att_db *db);
 
-/* The verdict inputs of node @id straight from its row (shared databases: the filter). */
-int att_db_verdict(struct att_db *db, const char *id, int64_t now, int64_t stale_after,
-		   enum att_verdict *v, char *reason, size_t len);
+/* Every node's verdict columns in one query (shared databases: the scheduler filter):
+ * @out maps node id -> struct att_db_verdict (free with tcl_map_free(out, free)); a node's
+ * verdict from them with att_db_verdict_of. */
+struct att_db_verdict {
+	int64_t last_evidence;
+	bool untrusted;
+	char reason[];		/* why it is untrusted */
+};
+int att_db_verdicts(struct att_db *db, struct tcl_map *out);
+enum att_verdict att_db_verdict_of(const struct att_db_verdict *r, int64_t now,
+				   int64_t stale_after, char *reason, size_t len);
 
 /* Nonces (wall-clock milliseconds, since replicas share them): issue keeps at most ATT_NONCES
  * per node (the oldest go); take: 0, -ENOENT never issued or already used, -ETIME expired

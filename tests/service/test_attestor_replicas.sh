@@ -150,7 +150,11 @@ revoke a 1
 ns n3 append "host,/usr/bin/runc,$RUNC" >/dev/null || die "append n3"
 expect "a revocation made through a is in b's answer to evidence" 0 \
 	'"revocations_version":1,"revocations":1' ns n3 push
-revoke a 2 & revoke b 3 & wait
+revoke a 2 &
+R1=$!
+revoke b 3 &
+R2=$!
+wait "$R1" "$R2"
 python3 - "$T" <<'PY' && ok "two revocations at once through a and b: distinct ids 2 and 3" || bad "revocation ids"
 import json, sys
 ids = sorted(json.load(open(sys.argv[1] + "/rev-%s.json" % f))["id"] for f in ("a-2", "b-3"))

@@ -129,7 +129,7 @@ static void test_nodes(void **state)
 	struct att_db *db = NULL;
 	struct att_node *n, *m;
 	struct att_container *c;
-	enum att_verdict v;
+	struct tcl_map vm = { 0 };
 	char reason[256];
 
 	assert_int_equal(att_db_open(f->url, NULL, &db), 0);
@@ -142,24 +142,24 @@ static void test_nodes(void **state)
 	assert_int_equal(att_db_put_node(db, n), 0);
 	assert_int_equal(att_db_commit(db), 0);
 	assert_int_equal(n->db_version, 1);
-	assert_int_equal(att_db_verdict(db, "node-a", 1700000110, 300, &v, reason,
-					sizeof(reason)), 0);
-	assert_int_equal(v, ATT_TRUSTED);
-	assert_int_equal(att_db_verdict(db, "node-a", 1700009999, 300, &v, reason,
-					sizeof(reason)), 0);
-	assert_int_equal(v, ATT_STALE);
-	assert_int_equal(att_db_verdict(db, "node-b", 0, 300, &v, reason, sizeof(reason)),
-			 -ENOENT);
+	assert_int_equal(att_db_verdicts(db, &vm), 0);
+	assert_int_equal(vm.n, 1);
+	assert_int_equal(att_db_verdict_of(tcl_map_get(&vm, "node-a"), 1700000110, 300, reason,
+					   sizeof(reason)), ATT_TRUSTED);
+	assert_int_equal(att_db_verdict_of(tcl_map_get(&vm, "node-a"), 1700009999, 300, reason,
+					   sizeof(reason)), ATT_STALE);
+	tcl_map_free(&vm, free);
 	/* a finding: the row says untrusted, with the reason */
 	assert_int_equal(att_node_finding(n, 4096, 1700000200, "/bin/x", NULL, "not allowed"), 0);
 	assert_int_equal(att_db_begin(db, true), 0);
 	assert_int_equal(att_db_put_node(db, n), 0);
 	assert_int_equal(att_db_commit(db), 0);
 	assert_int_equal(n->db_version, 2);
-	assert_int_equal(att_db_verdict(db, "node-a", 1700000210, 300, &v, reason,
-					sizeof(reason)), 0);
-	assert_int_equal(v, ATT_UNTRUSTED);
+	assert_int_equal(att_db_verdicts(db, &vm), 0);
+	assert_int_equal(att_db_verdict_of(tcl_map_get(&vm, "node-a"), 1700000210, 300, reason,
+					   sizeof(reason)), ATT_UNTRUSTED);
 	assert_string_equal(reason, "not allowed");
+	tcl_map_free(&vm, free);
 	/* a write rolled back: the cached node is re-read from the row before its next use */
 	assert_int_equal(att_db_begin(db, true), 0);
 	n->log_offset = 9999;

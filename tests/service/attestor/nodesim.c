@@ -26,8 +26,9 @@
  *                                        evidences for the same offset at once; prints both
  *   nodesim OPTIONS bench-evidence N     N evidences of the whole log (re-enrolling between
  *                                        them), the POSTs timed; prints a JSON summary
- *   nodesim OPTIONS poll SECONDS INTERVAL  a long-running node: one host measurement and one
- *                                        attestation round every INTERVAL s; "ok|fail MS"
+ *   nodesim OPTIONS poll SECONDS INTERVAL [ENTRIES]  a long-running node: ENTRIES (1) host
+ *                                        measurements and one attestation round every
+ *                                        INTERVAL s; "ok|fail MS"
  * append --from FILE reads entries from FILE, one per line.
  * OPTIONS: --tpm TCTI --url URL --cert PEM --key PEM --ca PEM --dir DIR [--pcr N]
  *          [--attempts N] [--retry-ms N] [--node ID (default: the certificate's CN)]
@@ -70,7 +71,8 @@ static void usage(FILE *f)
 		"               [--ak-handle H] [--max-log BYTES] COMMAND ...\n"
 		"Commands: enrol [--force] | append [--log-only|--tpm-only] ENTRY... | push |\n"
 		"          forge KEY.pem | replay | stale SECONDS | tamper [--no-reseal] |\n"
-		"          relay CERT.pem | offset | bench-evidence N | poll SECONDS INTERVAL |\n"
+		"          relay CERT.pem | offset | bench-evidence N |\n"
+		"          poll SECONDS INTERVAL [ENTRIES] |\n"
 		"          split URL2 | race URL2\n"
 		"append --from FILE: entries from FILE, one per line\n"
 		"Entries: boot | start,CID,IMAGE,DIGEST | stop,CID | exec,CID,PATH,HEX |\n"
@@ -434,24 +436,34 @@ static int bench_evidence(struct tcl_attest *a, struct tcl_tpm *t, int rounds)
 /* A long-running node, as the agent is: every @interval seconds one new host measurement and
  * one attestation round, until @seconds have passed.  One line per round: "ok MS" or
  * "fail MS" (MS: the round, challenge to answer). */
-static int poll_loop(struct tcl_attest *a, struct tcl_tpm *t, int seconds, double interval)
+static int poll_loop(struct tcl_attest *a, struct tcl_tpm *t, int seconds, double interval,
+		     int entries)
 {
 	double end = now_s() + seconds, t0, dt;
-	char spec[200], hex[65];
+	char (*spec)[200] = calloc((size_t)entries, sizeof(*spec)), hex[65];
+	char **argv = calloc((size_t)entries, sizeof(*argv));
+	unsigned long e = 0;
 	uint8_t d[32];
 	int fails = 0;
 
+	if (!spec || !argv) {
+		free(spec);
+		free(argv);
+		return -ENOMEM;
+	}
 	for (unsigned long k = 0; now_s() < end; k++) {
 		struct tcl_attest_result r = { 0 };
-		char *argv[1] = { spec };
 		int rc;
 
-		snprintf(spec, sizeof(spec), "%s-%lu", tcl_attest_node_id(a), k);
-		EVP_Digest(spec, strlen(spec), d, NULL, EVP_sha256(), NULL);
-		tcl_hex(d, 32, hex);
-		snprintf(spec, sizeof(spec), "host,/usr/bin/tool%lu,%s", k, hex);
+		for (int i = 0; i < entries; i++, e++) {
+			snprintf(spec[i], sizeof(spec[i]), "%s-%lu", tcl_attest_node_id(a), e);
+			EVP_Digest(spec[i], strlen(spec[i]), d, NULL, EVP_sha256(), NULL);
+			tcl_hex(d, 32, hex);
+			snprintf(spec[i], sizeof(spec[i]), "host,/usr/bin/tool%lu,%s", e, hex);
+			argv[i] = spec[i];
+		}
 		t0 = now_s();
-		rc = cmd_append(t, 1, argv);
+		rc = cmd_append(t, entries, argv);
 		if (!rc)
 			rc = tcl_attest_push(a, &r);
 		dt = now_s() - t0;
@@ -465,6 +477,8 @@ static int poll_loop(struct tcl_attest *a, struct tcl_tpm *t, int seconds, doubl
 			nanosleep(&ts, NULL);
 		}
 	}
+	free(spec);
+	free(argv);
 	return fails ? -EIO : 0;
 }
 
@@ -683,7 +697,9 @@ int main(int argc, char **argv)
 		rc = tcl_attest_push(a, &r);
 		print("push", rc, &r);
 	} else if (!strcmp(cmd, "poll") && optind + 1 < argc) {
-		rc = poll_loop(a, t, atoi(argv[optind]), atof(argv[optind + 1]));
+		rc = poll_loop(a, t, atoi(argv[optind]), atof(argv[optind + 1]),
+			       optind + 2 < argc && atoi(argv[optind + 2]) > 0 ?
+			       atoi(argv[optind + 2]) : 1);
 	} else if (!strcmp(cmd, "bench-evidence") && optind < argc) {
 		rc = bench_evidence(a, t, atoi(argv[optind]));
 	} else if (!strcmp(cmd, "forge") && optind < argc) {
