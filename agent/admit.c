@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
 #include "admit.h"
 #include "agent.h"
+#include "agent_metrics.h"
 #include "canonjson.h"
 #include "cgroup.h"
 #include "events.h"
@@ -52,7 +54,8 @@ static int cgroup_of_pid(struct agent *a, long pid, char *path, size_t len, uint
  * policy. Either way the container is tracked and its allow set is in the kernel before the
  * answer goes back, so its first instruction already runs under the right set.
  */
-static int admit(struct agent *a, const char *json, char *buf, size_t len)
+static int admit(struct agent *a, const char *json, char *buf, size_t len,
+		 enum agent_hook_result *result)
 {
 	struct tcl_container_meta *m = calloc(1, sizeof(*m));
 	struct tcl_verify_result vr = {};
@@ -65,6 +68,7 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len)
 	long pid = 0;
 	int ret, n;
 
+	*result = AGENT_HOOK_NOT_VERIFIED;
 	if (!m)
 		return snprintf(buf, len, "{\"verified\":false,\"enforce\":%s,\"reason\":\"agent out of memory\"}\n",
 				enforce ? "true" : "false");
@@ -79,6 +83,7 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len)
 	}
 	if (!*id || !*bundle || pid <= 0) {
 		snprintf(vr.reason, sizeof(vr.reason), "malformed hook request (need id, pid, bundle)");
+		*result = AGENT_HOOK_MALFORMED;
 		goto reply;
 	}
 	if (snprintf(config, sizeof(config), "%s/config.json", bundle) >= (int)sizeof(config) ||
@@ -126,6 +131,8 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len)
 			 cgpath, ret ? strerror(-ret) : "scope map full");
 	}
 reply:
+	if (vr.verified)
+		*result = AGENT_HOOK_VERIFIED;
 	em.container_id = m->container_id;
 	em.pod_uid = m->pod_uid;
 	em.pod = m->pod;
@@ -172,11 +179,26 @@ reply:
 	return n;
 }
 
+/* admit() for the metrics: its result and how long it took. */
+static int admit_timed(struct agent *a, const char *json, char *buf, size_t len)
+{
+	enum agent_hook_result r;
+	struct timespec t0, t1;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = admit(a, json, buf, len, &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	agent_metrics_hook_request(r, (double)(t1.tv_sec - t0.tv_sec) +
+					      (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return n;
+}
+
 int agent_handle_request(void *ctx, const char *req, char *buf, size_t len)
 {
 	if (!strcmp(req, "status"))
 		return agent_status_json(ctx, buf, len);
 	if (!strncmp(req, "container ", 10))
-		return admit(ctx, req + 10, buf, len);
+		return admit_timed(ctx, req + 10, buf, len);
 	return -EINVAL;
 }

@@ -30,6 +30,7 @@ struct agent {
 	const char *socket_path;
 	const char *pin_dir;
 	const char *cgroup_root;
+	const char *metrics_addr;	/* --metrics HOST:PORT, NULL: off */
 	struct tcl_verifier_opts vopts;
 	struct tcl_measure_opts mopts;
 	struct tcl_attest_worker_opts aopts;

@@ -23,6 +23,7 @@
 #include "admit.h"
 #include "agent.h"
 #include "agent_conf.h"
+#include "agent_metrics.h"
 #include "attest_worker.h"
 #include "bpf_loader.h"
 #include "diag.h"
@@ -84,6 +85,8 @@ static void usage(FILE *f)
 		"                       certificate's CN without \"system:node:\")\n"
 		"  --attest-interval S  seconds between pushes (default %d)\n"
 		"  --attest-state FILE  what the attestor acknowledged (default %s)\n"
+		"  --metrics HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
+		"                       (e.g. 127.0.0.1:9464, [::1]:9464; default off)\n"
 		"  -v, --verbose        more messages (repeat for debug)\n"
 		"  -q, --quiet          errors only\n"
 		"  -h, --help           this text\n"
@@ -498,7 +501,7 @@ static void print_config(const struct agent *a)
 		"log", a->mopts.log_path, "tpm", a->mopts.tcti, "registry", a->vopts.registry_url,
 		"golden-cache", a->vopts.cache_dir, "attestor", o->url, "attestor-cert", o->cert,
 		"attestor-key", o->key, "attestor-ca", o->ca_file, "node-id", o->node_id,
-		"attest-state", o->state_path, NULL
+		"attest-state", o->state_path, "metrics", a->metrics_addr, NULL
 	};
 
 	printf("%s = true\n", a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit");
@@ -537,6 +540,7 @@ int main(int argc, char **argv)
 		{ "node-id", required_argument, NULL, 'n' },
 		{ "attest-interval", required_argument, NULL, 'i' },
 		{ "attest-state", required_argument, NULL, 'z' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "config", required_argument, NULL, 'F' },
@@ -650,6 +654,11 @@ int main(int argc, char **argv)
 			if (number_opt("attest-interval", optarg, 1, 86400, &num))
 				return 2;
 			a.aopts.interval_s = (unsigned int)num;
+			break;
+		case 'M':
+			if (agent_metrics_check_addr(optarg))
+				return 2;
+			a.metrics_addr = optarg;
 			break;
 		case 'v':
 			tcl_verbosity++;
@@ -769,6 +778,8 @@ int main(int argc, char **argv)
 	ret = tcl_evstream_open(a.socket_path, agent_handle_request, &a, &a.stream);
 	if (ret)
 		goto out;
+	if (a.metrics_addr && (ret = agent_metrics_start(&a, a.metrics_addr)))
+		goto out;
 	report_measure_open(&a);
 	/* After agent_start is queued: the first evidence already says how we run. */
 	if (a.attest && tcl_attest_worker_run(a.attest)) {
@@ -789,6 +800,7 @@ int main(int argc, char **argv)
 	ret = run(&a);
 	tcl_sd_notify("STOPPING=1");
 out:
+	agent_metrics_stop();
 	tcl_attest_worker_stop(a.attest);
 	ring_buffer__free(a.rb);
 	tcl_evstream_close(a.stream);

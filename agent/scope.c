@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <json-c/json.h>
 
+#include "agent_metrics.h"
 #include "canonjson.h"
 #include "cgroup.h"
 #include "diag.h"
@@ -453,6 +454,14 @@ static struct image_slot *image_slot(struct tcl_scope *s, const char *key)
 	return ns;
 }
 
+static const char *image_key(struct tcl_scope *s, uint32_t idx)
+{
+	for (size_t i = 0; i < s->n_images; i++)
+		if (s->images[i].idx == idx)
+			return s->images[i].key;
+	return "?";
+}
+
 int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size_t *added,
 			   size_t *removed)
 {
@@ -494,6 +503,9 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 		goto out;
 	*added += a;
 	*removed += r;
+	agent_metrics_global_digests(p->n_allow);
+	for (size_t i = 0; i < n_sets; i++)
+		agent_metrics_image_digests(image_key(s, sets[i].image_idx), sets[i].n);
 	for (size_t i = 0; i < s->n_containers; i++) {
 		struct container *c = &s->containers[i];
 		uint32_t idx = image_idx_for(s, c);
@@ -517,6 +529,8 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 	if (n_sets) {
 		ret = tcl_allow_sync_sets(s->bpf, sets, n_sets, &a, &r);
 		*removed += r;
+		for (size_t i = 0; !ret && i < n_sets; i++)
+			agent_metrics_image_digests(image_key(s, sets[i].image_idx), 0);
 	}
 out:
 	for (size_t i = 0; i < n_sets; i++)
@@ -556,6 +570,7 @@ int tcl_scope_set_image(struct tcl_scope *s, const char *key, const uint8_t (*di
 		return ret;
 	slot->verified = true;
 	*idx = slot->idx;
+	agent_metrics_image_digests(slot->key, n);
 	return 0;
 }
 

@@ -104,35 +104,14 @@ int att_http_listen(struct event_base *base, SSL_CTX *ctx, const char *listen, s
 		    void (*cb)(struct evhttp_request *, void *), void *arg, struct evhttp **out)
 {
 	char host[256];
-	const char *colon, *h = listen;
-	size_t hl;
-	char *end;
-	long port;
+	uint16_t port;
 	struct evhttp *http;
 
 	*out = NULL;
-	if (listen[0] == '[') {
-		const char *rb = strchr(listen, ']');
-
-		if (!rb || rb[1] != ':')
-			goto bad;
-		h = listen + 1;
-		hl = rb - h;
-		colon = rb + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon)
-			goto bad;
-		hl = colon - listen;
+	if (tcl_parse_hostport(listen, host, sizeof(host), &port)) {
+		pr_err("http", "--listen %s: expected ADDR:PORT or [ADDR]:PORT", listen);
+		return -EINVAL;
 	}
-	if (!hl || hl >= sizeof(host))
-		goto bad;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || port < 1 || port > 65535 || colon[1] == '\0')
-		goto bad;
 	http = evhttp_new(base);
 	if (!http)
 		return -ENOMEM;
@@ -143,7 +122,7 @@ int att_http_listen(struct event_base *base, SSL_CTX *ctx, const char *listen, s
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
 	evhttp_set_default_content_type(http, "application/json");
 	evhttp_set_gencb(http, cb, arg);
-	if (!evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port)) {
+	if (!evhttp_bind_socket_with_handle(http, host, port)) {
 		int e = errno;
 
 		pr_err("http", "cannot listen on %s: %s", listen, strerror(e ? e : EADDRINUSE));
@@ -153,9 +132,6 @@ int att_http_listen(struct event_base *base, SSL_CTX *ctx, const char *listen, s
 	pr_info("http", "listening on https://%s (TLS 1.3, client certificates)", listen);
 	*out = http;
 	return 0;
-bad:
-	pr_err("http", "--listen %s: expected ADDR:PORT or [ADDR]:PORT", listen);
-	return -EINVAL;
 }
 
 static SSL *ssl_of(struct evhttp_request *req)

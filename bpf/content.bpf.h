@@ -149,6 +149,7 @@ static __always_inline int file_digest(struct file *file, struct file_facts *ff,
 {
 	struct tcl_digest_val cur = {}, *hit;
 	struct tcl_inode_key k;
+	__u64 t0;
 	long ret;
 
 	if (!ff->content)
@@ -175,7 +176,9 @@ static __always_inline int file_digest(struct file *file, struct file_facts *ff,
 	count(TCL_CNT_CACHE_MISSES);
 	if (!can_hash)
 		return -EAGAIN;
+	t0 = bpf_ktime_get_ns();
 	ret = bpf_ima_file_hash(file, cur.sha256, TCL_SHA256_LEN);
+	count_hash_time(bpf_ktime_get_ns() - t0);
 	if (ret != HASH_ALGO_SHA256) {
 		count(TCL_CNT_HASH_ERRORS);
 		return ret < 0 ? ret : -EOPNOTSUPP; /* IMA hashes with another algorithm */

@@ -108,6 +108,8 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 		reason = (sv.flags & TCL_SCOPE_REQUIRE_IMAGE) && !sv.image_idx ?
 				 TCL_REASON_NO_IMAGE : TCL_REASON_NOT_ALLOWED;
 
+	count_decision(hook, reason == TCL_REASON_NONE ? TCL_VERDICT_ALLOW :
+			     enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT, reason);
 	if (reason == TCL_REASON_NONE) {
 		report_first_use(file, hook, scope, sv.image_idx, sha, ff.cached, sleepable);
 		return 0;
@@ -266,6 +268,8 @@ static __always_inline int check_write(struct file *file, __u64 addr)
 	}
 	enforce = cfg->mode == TCL_MODE_ENFORCE;
 	count(enforce ? TCL_CNT_DENIALS : TCL_CNT_AUDITS);
+	count_decision(TCL_HOOK_OPEN, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT,
+		       TCL_REASON_MAPPED_WRITE);
 	if (file) {
 		e = file_event(file, TCL_HOOK_OPEN, enforce ? TCL_VERDICT_DENY : TCL_VERDICT_AUDIT,
 			       TCL_REASON_MAPPED_WRITE, scope, sv.image_idx);

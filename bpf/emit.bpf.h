@@ -106,8 +106,10 @@ static __always_inline void emit_cgroup(enum tcl_hook hook, __u64 cgid, const ch
 static __always_inline void emit_guard(enum tcl_guard_op op, __u64 scope, __u64 dev, __u64 id,
 				       const char *name, enum tcl_reason reason)
 {
-	struct tcl_event *e = event_reserve(TCL_HOOK_GUARD, TCL_VERDICT_DENY, reason);
+	struct tcl_event *e;
 
+	count_decision(TCL_HOOK_GUARD, TCL_VERDICT_DENY, reason);
+	e = event_reserve(TCL_HOOK_GUARD, TCL_VERDICT_DENY, reason);
 	if (!e)
 		return;
 	event_task(e, scope);

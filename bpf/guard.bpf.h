@@ -324,6 +324,7 @@ static __always_inline int check_proc_mem(struct file *file)
 		return 0;
 	scope_of_current(cfg, &sv);
 	count(TCL_CNT_DENIALS);
+	count_decision(TCL_HOOK_OPEN, TCL_VERDICT_DENY, TCL_REASON_INJECT);
 	e = file_event(file, TCL_HOOK_OPEN, TCL_VERDICT_DENY, TCL_REASON_INJECT, scope,
 		       sv.image_idx);
 	if (e)

@@ -83,6 +83,14 @@ struct {
 } tcl_counters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCL_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcl_stats SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -112,6 +120,36 @@ static __always_inline void count(enum tcl_counter c)
 
 	if (v)
 		*v += 1;
+}
+
+static __always_inline void stat_add(__u32 key, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&tcl_stats, &key);
+
+	if (v)
+		*v += n;
+}
+
+/* One decision, for the metrics (tcl_stats). */
+static __always_inline void count_decision(enum tcl_hook hook, enum tcl_verdict verdict,
+					   enum tcl_reason reason)
+{
+	if (hook < TCL_STAT_HOOKS && verdict < TCL_STAT_VERDICTS && reason < TCL_STAT_REASONS)
+		stat_add(TCL_STAT_DECISION(hook, verdict, reason), 1);
+}
+
+/* One bpf_ima_file_hash call that took ns nanoseconds. */
+static __always_inline void count_hash_time(__u64 ns)
+{
+	static const __u64 bounds[TCL_STAT_HASH_BOUNDS] = TCL_STAT_HASH_BOUNDS_NS;
+	__u32 b = TCL_STAT_HASH_BOUNDS;
+
+#pragma unroll
+	for (int i = TCL_STAT_HASH_BOUNDS - 1; i >= 0; i--)
+		if (ns <= bounds[i])
+			b = i;
+	stat_add(TCL_STAT_HASH_BUCKET(b), 1);
+	stat_add(TCL_STAT_HASH_NS, ns);
 }
 
 static __always_inline struct tcl_config *get_config(void)

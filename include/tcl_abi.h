@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TCL_ABI_VERSION 3
+#define TCL_ABI_VERSION 4
 
 #define TCL_SHA256_LEN 32
 #define TCL_COMM_LEN 16
@@ -185,6 +185,25 @@ enum tcl_counter {
 	TCL_CNT_SCOPE_FULL,	/* container cgroups that got no scope entry (map full) */
 	TCL_CNT_MAX,
 };
+
+/*
+ * Per-CPU statistics for metrics (ABI 4), indices of the "tcl_stats" per-CPU array: every
+ * decision by hook, verdict and reason (an allow with reason NONE), and how long
+ * bpf_ima_file_hash took, as a histogram (non-cumulative bucket counts; the last bucket holds
+ * what took longer than the last bound) plus the sum in nanoseconds.
+ */
+#define TCL_STAT_HOOKS 8	/* enum tcl_hook values, 0 unused */
+#define TCL_STAT_VERDICTS 3	/* enum tcl_verdict */
+#define TCL_STAT_REASONS 16	/* enum tcl_reason values fit */
+#define TCL_STAT_DECISION(h, v, r) ((((h) * TCL_STAT_VERDICTS) + (v)) * TCL_STAT_REASONS + (r))
+#define TCL_STAT_DECISIONS (TCL_STAT_HOOKS * TCL_STAT_VERDICTS * TCL_STAT_REASONS)
+#define TCL_STAT_HASH_BOUNDS 11
+#define TCL_STAT_HASH_BOUNDS_NS                                                                  \
+	{ 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,     \
+	  50000000 }
+#define TCL_STAT_HASH_BUCKET(b) (TCL_STAT_DECISIONS + (b))	/* b <= TCL_STAT_HASH_BOUNDS */
+#define TCL_STAT_HASH_NS (TCL_STAT_HASH_BUCKET(TCL_STAT_HASH_BOUNDS) + 1)
+#define TCL_STAT_MAX (TCL_STAT_HASH_NS + 1)
 
 #define TCL_EV_F_PATH_TRUNC 0x1	/* path did not fit TCL_PATH_LEN */
 #define TCL_EV_F_CACHED 0x2		/* digest came from the cache */

@@ -34,6 +34,7 @@ const char *const tcl_map_names[TCL_MAP_COUNT] = {
 	[TCL_MAP_INVAL] = "tcl_inval",	     [TCL_MAP_SEEN] = "tcl_seen",
 	[TCL_MAP_COUNTERS] = "tcl_counters", [TCL_MAP_EVENTS] = "tcl_events",
 	[TCL_MAP_GUARD] = "tcl_guard",	     [TCL_MAP_EXEC_MAPPED] = "tcl_exec_mapped",
+	[TCL_MAP_STATS] = "tcl_stats",
 };
 
 /* Programs on hooks that only some kernels have: the hook's BTF name, NULL for all others. */
@@ -294,6 +295,7 @@ static int load_fresh(const char *pin_dir, uint32_t max_digests, struct tcl_bpf 
 	b->map_fd[TCL_MAP_EVENTS] = bpf_map__fd(skel->maps.tcl_events);
 	b->map_fd[TCL_MAP_GUARD] = bpf_map__fd(skel->maps.tcl_guard);
 	b->map_fd[TCL_MAP_EXEC_MAPPED] = bpf_map__fd(skel->maps.tcl_exec_mapped);
+	b->map_fd[TCL_MAP_STATS] = bpf_map__fd(skel->maps.tcl_stats);
 	for (int i = 0; i < TCL_MAP_COUNT; i++)
 		b->map_fd[i] = dup(b->map_fd[i]);
 
@@ -606,7 +608,8 @@ int tcl_bpf_set_config(struct tcl_bpf *b, const struct tcl_config *cfg)
 	return 0;
 }
 
-int tcl_bpf_counters(struct tcl_bpf *b, uint64_t out[TCL_CNT_MAX])
+/* Sum over CPUs of the first n elements of a per-CPU array of u64. */
+static int percpu_sums(int fd, uint32_t n, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
@@ -616,13 +619,23 @@ int tcl_bpf_counters(struct tcl_bpf *b, uint64_t out[TCL_CNT_MAX])
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 k = 0; k < TCL_CNT_MAX; k++) {
+	for (__u32 k = 0; k < n; k++) {
 		out[k] = 0;
-		if (bpf_map_lookup_elem(b->map_fd[TCL_MAP_COUNTERS], &k, vals))
+		if (bpf_map_lookup_elem(fd, &k, vals))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			out[k] += vals[c];
 	}
 	free(vals);
 	return 0;
+}
+
+int tcl_bpf_counters(struct tcl_bpf *b, uint64_t out[TCL_CNT_MAX])
+{
+	return percpu_sums(b->map_fd[TCL_MAP_COUNTERS], TCL_CNT_MAX, out);
+}
+
+int tcl_bpf_stats(struct tcl_bpf *b, uint64_t out[TCL_STAT_MAX])
+{
+	return percpu_sums(b->map_fd[TCL_MAP_STATS], TCL_STAT_MAX, out);
 }

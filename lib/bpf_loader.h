@@ -27,6 +27,7 @@ enum tcl_map_id {
 	TCL_MAP_EVENTS,
 	TCL_MAP_GUARD,
 	TCL_MAP_EXEC_MAPPED,
+	TCL_MAP_STATS,
 	TCL_MAP_COUNT,
 };
 
@@ -83,5 +84,7 @@ int tcl_bpf_get_config(struct tcl_bpf *b, struct tcl_config *cfg);
 int tcl_bpf_set_config(struct tcl_bpf *b, const struct tcl_config *cfg);
 /* Sum of the per-CPU counters. */
 int tcl_bpf_counters(struct tcl_bpf *b, uint64_t out[TCL_CNT_MAX]);
+/* Sum of the per-CPU statistics (decisions, hashing time; TCL_STAT_* in tcl_abi.h). */
+int tcl_bpf_stats(struct tcl_bpf *b, uint64_t out[TCL_STAT_MAX]);
 
 #endif

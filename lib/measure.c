@@ -92,6 +92,9 @@ struct tcl_measure {
 	uint64_t lost_pending[TCL_MEASURE_LOST_SOURCES];
 	uint64_t lost_logged;
 	uint64_t lost_enq;		/* enq after the last records_lost entry queued */
+	uint64_t extend_batches, extend_failures;
+	uint64_t extend_hist[TCL_MEASURE_EXTEND_BUCKETS + 1];
+	double extend_seconds;
 };
 
 const char *tcl_measure_state_name(enum tcl_measure_state s)
@@ -421,9 +424,24 @@ static bool do_append(struct tcl_measure *m, unsigned int *appends)
 	return true;
 }
 
+/* One tcl_tpm_extend_batch call for the status (metrics); under m->lock. */
+static void count_extend(struct tcl_measure *m, double secs, int err)
+{
+	static const double bounds[TCL_MEASURE_EXTEND_BUCKETS] = TCL_MEASURE_EXTEND_BOUNDS_S;
+	int b = 0;
+
+	while (b < TCL_MEASURE_EXTEND_BUCKETS && secs > bounds[b])
+		b++;
+	m->extend_hist[b]++;
+	m->extend_seconds += secs;
+	m->extend_batches++;
+	m->extend_failures += err != 0;
+}
+
 /* Extend up to EXTEND_CHUNK logged entries; under m->lock, dropped around the TPM. */
 static bool do_extend(struct tcl_measure *m)
 {
+	struct timespec t0, t1;
 	size_t k = m->app - m->ext, done = 0;
 	int err;
 
@@ -432,9 +450,12 @@ static bool do_extend(struct tcl_measure *m)
 	for (size_t i = 0; i < k; i++)
 		to_tpm(&m->ring[(m->ext + i) % m->queue_max], &m->dv[i]);
 	pthread_mutex_unlock(&m->lock);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = tcl_tpm_extend_batch(m->tpm, m->pcr, m->dv, k, &done);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_mutex_lock(&m->lock);
 	m->ext += done;
+	count_extend(m, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, err);
 	if (!err) {
 		if (m->state == TCL_MEASURE_TPM_ERROR) {
 			pr_info(SUB, "PCR %u extends work again", m->pcr);
@@ -880,6 +901,11 @@ void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st)
 	for (int i = 0; i < TCL_MEASURE_LOST_SOURCES; i++)
 		st->lost_pending += m->lost_pending[i];
 	st->lost_logged = m->lost_logged;
+	st->extend_batches = m->extend_batches;
+	st->extend_failures = m->extend_failures;
+	st->extended_since_open = m->tpm ? m->ext : 0;
+	memcpy(st->extend_hist, m->extend_hist, sizeof(st->extend_hist));
+	st->extend_seconds = m->extend_seconds;
 	pthread_mutex_unlock(&m->lock);
 }
 

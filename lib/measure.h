@@ -65,6 +65,8 @@
 #define TCL_MEASURE_WHY_MAX		512
 #define TCL_MEASURE_RECORDS_LOST	"records_lost"	/* ima-buf event name of a loss */
 #define TCL_MEASURE_EXEC_REFUSED	"exec_refused"	/* ima-buf event name of a refusal */
+#define TCL_MEASURE_EXTEND_BUCKETS	10	/* bounds of the extend duration histogram */
+#define TCL_MEASURE_EXTEND_BOUNDS_S	{ 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5 }
 
 /* Who lost the records a records_lost entry counts (its "source"). */
 enum tcl_measure_lost_source {
@@ -133,6 +135,15 @@ struct tcl_measure_status {
 				 * queued: waiting for room */
 	uint64_t lost_logged;	/* records counted by the records_lost entries queued since
 				 * open */
+	/* PCR extends since open (anchored only): batches (tcl_tpm_extend_batch calls), those
+	 * that failed, entries extended, and the batches' durations as a histogram
+	 * (non-cumulative counts per bucket of TCL_MEASURE_EXTEND_BOUNDS_S, the last bucket
+	 * above the last bound) and their sum. */
+	uint64_t extend_batches;
+	uint64_t extend_failures;
+	uint64_t extended_since_open;
+	uint64_t extend_hist[TCL_MEASURE_EXTEND_BUCKETS + 1];
+	double extend_seconds;
 };
 
 struct tcl_measure;

@@ -108,3 +108,36 @@ bool tcl_is_elf(int fd)
 
 	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "\x7f" "ELF", 4) == 0;
 }
+
+int tcl_parse_hostport(const char *addr, char *host, size_t len, uint16_t *port)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+	char *end;
+	long v;
+
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		h = addr + 1;
+		hl = rb - h;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = colon - addr;
+	}
+	if (!hl || hl >= len || colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (errno || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}

@@ -22,6 +22,9 @@ int tcl_mkdir_p(const char *path, unsigned int mode);
 void tcl_rfc3339(int64_t sec, long nsec, char *buf, size_t len);
 /* Wall-clock nanoseconds corresponding to a CLOCK_BOOTTIME timestamp. */
 void tcl_boot_to_wall(uint64_t boot_ns, int64_t *sec, long *nsec);
+/* A listen address "HOST:PORT" or "[IPV6]:PORT" (port 1-65535, host non-empty): host into
+ * @host (brackets removed), the port into *@port. 0 or -EINVAL. */
+int tcl_parse_hostport(const char *addr, char *host, size_t len, uint16_t *port);
 /* Is the file an ELF object (starts with \x7fELF)? */
 bool tcl_is_elf(int fd);
 

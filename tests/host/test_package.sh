@@ -78,6 +78,11 @@ sed -n 's/^#\([a-z-]* = \)/\1/p' deploy/systemd/agent.conf |
 	> "$tmp/shipped.conf"
 expect 0 "shipped agent.conf, uncommented: valid" "$agent" --config "$tmp/shipped.conf" --check-config
 has "shipped agent.conf: its defaults" "^pcr = 13\$"
+has "shipped agent.conf: metrics address shown by --check-config" "^metrics = 127.0.0.1:9464\$"
+expect 2 "bad --metrics: exit 2" "$agent" --check-config --metrics 9464
+has "bad --metrics: says what is expected" "bad --metrics 9464: expected HOST:PORT"
+expect 0 "--metrics [::1]:9464 is valid" "$agent" --check-config --metrics '[::1]:9464'
+has "--metrics shown by --check-config" "^metrics = \[::1\]:9464\$"
 grep -c ' = ' "$tmp/shipped.conf" | grep -qv '^0$' && ok "shipped agent.conf has settings" || bad "shipped agent.conf is empty"
 sed -n 's/^#\([a-z-]*\) = .*/\1/p' deploy/systemd/agent.conf | sort -u > "$tmp/keys"
 for k in $(cat "$tmp/keys"); do

@@ -371,6 +371,47 @@ m 'tcl_attestor_nodes{verdict="untrusted"} 8'
 grep -qE '^tcl_attestor_request_duration_seconds_count\{route="evidence"\} [1-9]' \
 	"$T/metrics.txt" &&
 	ok "metrics: evidence request durations" || bad "metrics: no evidence durations"
+promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 &&
+	ok "metrics: promtool check metrics accepts the attestor's text" ||
+	bad "metrics: promtool check metrics: $(head -5 "$T/promtool.out")"
+# A real Prometheus scrapes /metrics over HTTPS with the reader's client certificate.
+PPORT=$(att_free_port)
+cat >"$T/prom.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: tcl-attestor
+    scheme: https
+    tls_config:
+      ca_file: $T/ca.crt
+      cert_file: $T/reader.crt
+      key_file: $T/reader.key
+    static_configs:
+      - targets: ['127.0.0.1:$ATT_PORT']
+EOF
+prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/tsdb" \
+	--web.listen-address="127.0.0.1:$PPORT" >"$T/prom.log" 2>&1 &
+PROM=$!
+pq() {	# pq EXPR: the first result's value, empty when none (yet)
+	curl -s "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=$1" 2>/dev/null |
+		/usr/bin/python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2>/dev/null
+}
+up= nv=
+for _ in $(seq 120); do
+	up=$(pq 'up{job="tcl-attestor"}')
+	nv=$(pq 'tcl_attestor_nodes{job="tcl-attestor",verdict="trusted"}')
+	[ "$up" = 1 ] && [ -n "$nv" ] && break
+	sleep 0.5
+done
+[ "$up" = 1 ] && ok "Prometheus scrapes the attestor over HTTPS: up is 1" ||
+	bad "Prometheus: up{job=\"tcl-attestor\"} is '$up' ($(tail -3 "$T/prom.log"))"
+[ "$nv" = 1 ] && ok "Prometheus: tcl_attestor_nodes{verdict=\"trusted\"} is 1" ||
+	bad "Prometheus: tcl_attestor_nodes{verdict=\"trusted\"} is '$nv'"
+kill "$PROM" 2>/dev/null
+wait "$PROM" 2>/dev/null
 
 # ---- restart: enrolments and verdicts survive ----
 att_stop && ok "attestor stops cleanly on SIGTERM (state saved, no leak)" ||
