@@ -220,15 +220,18 @@ int tcl_bpf_open_pinned(const char *pin_dir, struct tcl_bpf **out)
 			ret = -errno;
 			goto fail;
 		}
-	}
-	ret = tcl_bpf_get_config(b, &cfg);
-	if (ret)
-		goto fail;
-	if (cfg.abi_version != TCL_ABI_VERSION) {
-		pr_err("bpf", "pinned state in %s has ABI %u, this build is %u: run tclctl unload --yes",
-		       pin_dir, cfg.abi_version, TCL_ABI_VERSION);
-		ret = -EPROTO;
-		goto fail;
+		if (i != TCL_MAP_CONFIG)
+			continue;
+		/* The ABI first: another ABI's state may lack maps of this one. */
+		ret = tcl_bpf_get_config(b, &cfg);
+		if (ret)
+			goto fail;
+		if (cfg.abi_version != TCL_ABI_VERSION) {
+			pr_err("bpf", "pinned state in %s has ABI %u, this build is %u: run tclctl "
+			       "unload --yes", pin_dir, cfg.abi_version, TCL_ABI_VERSION);
+			ret = -EPROTO;
+			goto fail;
+		}
 	}
 	b->reattached = true;
 	*out = b;
