@@ -89,12 +89,17 @@ if "records_per_s_per_core" in cons:
 else:
     s["consume_records_per_s_per_core"] = None
     notes["consume_records_per_s_per_core"] = "no host micro-benchmark of the consume path yet"
-dates = [d["date"] for d in (exe, mm, op, cold, mem) if "date" in d]
+dates = [d["date"] for d in (exe, mm, op, cold, mem, cons) if "date" in d]
 s["date"] = max(dates) if dates else None
 m = next((d for d in (exe, cold, mem) if "machine" in d), {})
 s["machine"] = ("%s, %s, %s vCPUs, kernel %s, -cpu %s" %
                 (m.get("machine"), m.get("cpu"), m.get("cpus"), m.get("kernel"),
                  m.get("qemu_cpu", "qemu default"))) if m else None
+# Which run each figure comes from: a subset rerun (bench/run.sh NAME) leaves the others as
+# they were.
+notes["sources"] = {n: d.get("date") for n, d in (("exec", exe), ("mmap", mm), ("open", op),
+                                                   ("cold", cold), ("memory", mem),
+                                                   ("consume", cons)) if d}
 s["notes"] = notes
 with open(os.path.join(out, "summary.json.tmp"), "w") as f:
     json.dump(s, f, indent=1, sort_keys=True)
