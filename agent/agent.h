@@ -33,6 +33,7 @@ struct agent {
 	const char *metrics_addr;	/* --metrics HOST:PORT, NULL: off */
 	struct tcl_verifier_opts vopts;
 	struct tcl_measure_opts mopts;
+	bool log_max_set;		/* --log-max-bytes given */
 	struct tcl_attest_worker_opts aopts;
 	struct tcl_bpf_opts bopts;
 	/* state */

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "jsonb.h"
 #include "log.h"
+#include "logseg.h"
 #include "revocation.h"
 #include "util.h"
 
@@ -46,7 +47,8 @@ struct tcl_attest {
 	bool enrolled;
 	bool log_new;		/* the log changed identity: send it from 0 until acknowledged */
 	uint64_t acked;
-	uint64_t log_dev, log_ino;
+	uint64_t log_dev, log_ino;	/* a log without a checkpoint: its file */
+	char log_id[TCL_LOGSEG_ID_HEX + 1];	/* a segmented log: its checkpoint's id */
 	/* the revocation list of the last answer, until taken */
 	struct tcl_revocation_list revs;
 	bool revs_new;
@@ -107,7 +109,8 @@ static int state_save(struct tcl_attest *a)
 	    tcl_json_add_bool(o, "log_new", a->log_new) ||
 	    tcl_json_add_int(o, "acked_offset", (int64_t)a->acked) ||
 	    tcl_json_add_int(o, "log_dev", (int64_t)a->log_dev) ||
-	    tcl_json_add_int(o, "log_ino", (int64_t)a->log_ino))
+	    tcl_json_add_int(o, "log_ino", (int64_t)a->log_ino) ||
+	    tcl_json_add_str(o, "log_id", a->log_id))
 		goto out;
 	rc = tcl_canon_json(o, &s, &len);
 	if (!rc)
@@ -157,6 +160,8 @@ static int state_load(struct tcl_attest *a)
 			a->log_dev = (uint64_t)v;
 		if (jint(o, "log_ino", &v))
 			a->log_ino = (uint64_t)v;
+		if ((s = jstr(o, "log_id")) && strlen(s) == TCL_LOGSEG_ID_HEX)
+			strcpy(a->log_id, s);
 	} else {
 		pr_info(SUB, "%s is for another attestor, node, AK or certificate: enrolling "
 			"again", a->state_path);
@@ -504,6 +509,7 @@ static int enrol_once(struct tcl_attest *a, struct tcl_attest_result *r)
 	a->acked = 0;
 	a->log_new = false;
 	a->log_dev = a->log_ino = 0;
+	a->log_id[0] = '\0';
 	rc = state_save(a);
 	if (!rc)
 		pr_info(SUB, "enrolled with %s as node %s (AK %s)", a->url, a->node_id,
@@ -594,44 +600,16 @@ out:
 int tcl_attest_read_log(const char *path, uint64_t off, size_t max, uint8_t **buf,
 			size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct tcl_log_entry e;
-	struct stat st;
-	size_t want, got = 0, pos = 0, n;
+	size_t got = 0, pos = 0, n;
 	uint8_t *b = NULL;
-	int rc = 0;
+	int rc;
 
 	*buf = NULL;
 	*len = 0;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		rc = -errno;
-		goto out;
-	}
-	if (off > (uint64_t)st.st_size) {
-		rc = -ESPIPE;
-		goto out;
-	}
-	want = (uint64_t)st.st_size - off < max ? (size_t)((uint64_t)st.st_size - off) : max;
-	b = malloc(want ? want : 1);
-	if (!b) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < want) {
-		ssize_t r = pread(fd, b + got, want - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (!r)
-			break;
-		got += (size_t)r;
-	}
+	rc = tcl_logseg_read(path, off, max, &b, &got);
+	if (rc)
+		return rc;
 	/* only complete, valid entries: a torn or in-progress tail waits for the next round */
 	while (pos < got) {
 		const char *why = NULL;
@@ -647,11 +625,7 @@ int tcl_attest_read_log(const char *path, uint64_t off, size_t max, uint8_t **bu
 	}
 	*buf = b;
 	*len = pos;
-	b = NULL;
-out:
-	free(b);
-	close(fd);
-	return rc;
+	return 0;
 }
 
 int tcl_attest_evidence_json(const uint8_t nonce[32], const struct tcl_tpm_quote *q,
@@ -768,27 +742,50 @@ out:
 	return rc;
 }
 
-/* Notice a new log (another file, or shorter than what was acknowledged). */
-static int check_log(struct tcl_attest *a, uint64_t *size)
+/* Notice a new log (another checkpoint id or file, or shorter than what was acknowledged);
+ * @size: the log offset of its end, @start: of its first kept byte. */
+static int check_log(struct tcl_attest *a, uint64_t *size, uint64_t *start)
 {
+	struct tcl_logseg_set set;
+	const struct tcl_logseg *live;
 	struct stat st;
+	bool same;
+	int rc;
 
-	if (stat(a->log_path, &st)) {
-		int rc = -errno;
-
+	rc = tcl_logseg_list(a->log_path, &set);
+	memset(&st, 0, sizeof(st));
+	/* a segmented log's live file may be between two segments for a moment */
+	if (!rc && stat(a->log_path, &st) && (errno != ENOENT || !set.have_ckpt))
+		rc = -errno;
+	if (rc) {
 		pr_err(SUB, "measurement log %s: %s", a->log_path, strerror(-rc));
+		tcl_logseg_set_free(&set);
 		return rc == -ENOENT ? -EIO : rc;
 	}
-	*size = (uint64_t)st.st_size;
-	if (st.st_dev == a->log_dev && st.st_ino == a->log_ino && *size >= a->acked)
-		return 0;
-	if (a->log_dev || a->log_ino || a->acked)
+	live = &set.seg[set.n - 1];
+	*size = live->offset + live->size;
+	*start = set.seg[0].offset;
+	if (set.have_ckpt && !a->log_id[0] && !set.ckpt.offset && st.st_dev == a->log_dev &&
+	    st.st_ino == a->log_ino) {
+		/* the same log, bounded from now on: it is known by its checkpoint's id */
+		strcpy(a->log_id, set.ckpt.id);
+		rc = state_save(a);
+	}
+	same = set.have_ckpt ? !strcmp(set.ckpt.id, a->log_id) :
+	       !a->log_id[0] && st.st_dev == a->log_dev && st.st_ino == a->log_ino;
+	if (rc || (same && *size >= a->acked))
+		goto out;
+	if (a->log_dev || a->log_ino || a->log_id[0] || a->acked)
 		pr_info(SUB, "%s is a new log: sending it from the start", a->log_path);
 	a->log_dev = st.st_dev;
 	a->log_ino = st.st_ino;
+	snprintf(a->log_id, sizeof(a->log_id), "%s", set.have_ckpt ? set.ckpt.id : "");
 	a->acked = 0;
 	a->log_new = true;
-	return state_save(a);
+	rc = state_save(a);
+out:
+	tcl_logseg_set_free(&set);
+	return rc;
 }
 
 static int push_once(struct tcl_attest *a, struct tcl_attest_result *r)
@@ -796,12 +793,12 @@ static int push_once(struct tcl_attest *a, struct tcl_attest_result *r)
 	struct tcl_attest_challenge ch;
 	struct tcl_tpm_quote *q = NULL;
 	uint8_t qual[32], *log = NULL;
-	uint64_t size = 0, from;
+	uint64_t size = 0, start = 0, from;
 	size_t len = 0, jl = 0;
 	char *json = NULL;
 	int rc;
 
-	rc = check_log(a, &size);
+	rc = check_log(a, &size, &start);
 	if (rc)
 		return rc;
 	rc = tcl_attest_get_challenge(a, &ch, r);
@@ -818,6 +815,14 @@ static int push_once(struct tcl_attest *a, struct tcl_attest_result *r)
 		say(r->reason, sizeof(r->reason), "the attestor expects log offset %" PRIu64
 		    " but %s has %" PRIu64 " bytes: the log was replaced or truncated; "
 		    "re-enrol (or reboot) to start over", from, a->log_path, size);
+		pr_err(SUB, "%s", r->reason);
+		return -ESPIPE;
+	}
+	if (from < start) {
+		say(r->reason, sizeof(r->reason), "the attestor expects log offset %" PRIu64
+		    " but %s now starts at %" PRIu64 ": older segments were deleted after an "
+		    "acknowledgement the attestor no longer has (its state was lost or rolled "
+		    "back); a reboot starts a new log", from, a->log_path, start);
 		pr_err(SUB, "%s", r->reason);
 		return -ESPIPE;
 	}

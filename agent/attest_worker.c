@@ -117,6 +117,9 @@ static void *worker_main(void *arg)
 			pr_warn(SUB, "the attestor's verdict: %s%s%s", r.verdict,
 				r.reason[0] ? ": " : "", r.reason);
 		record(w, rc, &r);
+		/* acknowledged: closed segments before it may go (a bounded log) */
+		if (!rc && w->measure)
+			tcl_measure_set_acked(w->measure, tcl_attest_acked_offset(w->client));
 	}
 	return NULL;
 }

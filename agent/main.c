@@ -34,6 +34,7 @@
 #include "cgroup.h"
 #include "ocimeta.h"
 #include "maps.h"
+#include "log.h"
 #include "measure.h"
 #include "policy.h"
 #include "runtime.h"
@@ -69,6 +70,8 @@ static void usage(FILE *f)
 		"                       applies when the programs are loaded, not to pinned ones\n"
 		"  --cgroup-root DIR    cgroup v2 mount (default /sys/fs/cgroup)\n"
 		"  --log PATH           measurement log, IMA binary format (default %s)\n"
+		"  --log-max-bytes N    bound on the log's disk use (default %llu; 0: unbounded):\n"
+		"                       segments the attestor acknowledged are deleted past it\n"
 		"  --tpm TCTI|none      TPM for the log's PCR, a libtss2 TCTI (default device:/dev/tpmrm0\n"
 		"                       when it exists, else none: the log is then not anchored)\n"
 		"  --pcr N              the PCR the log extends (default %d)\n"
@@ -94,7 +97,8 @@ static void usage(FILE *f)
 		"The programs stay attached when the agent exits or is killed: enforcement goes on.\n"
 		"A restarted agent re-attaches to them. `tclctl unload --yes` removes them.\n",
 		TCL_AGENT_CONFIG, TCL_DEFAULT_SOCKET, TCL_DEFAULT_PIN_DIR, TCL_DEFAULT_MAX_DIGESTS,
-		TCL_MEASURE_DEFAULT_LOG, TCL_MEASURE_DEFAULT_PCR,
+		TCL_MEASURE_DEFAULT_LOG, (unsigned long long)TCL_MEASURE_DEFAULT_LOG_MAX,
+		TCL_MEASURE_DEFAULT_PCR,
 		TCL_DEFAULT_GOLDEN_CACHE, TCL_ATTEST_CERT, TCL_ATTEST_KEY,
 		TCL_ATTEST_DEFAULT_INTERVAL, TCL_ATTEST_STATE);
 }
@@ -512,6 +516,8 @@ static void print_config(const struct agent *a)
 		printf("trust-key = %s\n", a->vopts.trust_keys[i]);
 	if (a->mopts.pcr)
 		printf("pcr = %u\n", a->mopts.pcr);
+	if (a->log_max_set)
+		printf("log-max-bytes = %llu\n", (unsigned long long)a->mopts.log_max_bytes);
 	if (a->bopts.max_digests)
 		printf("max-digests = %u\n", a->bopts.max_digests);
 	if (a->aopts.interval_s)
@@ -528,6 +534,7 @@ int main(int argc, char **argv)
 		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "registry", required_argument, NULL, 'R' },
 		{ "log", required_argument, NULL, 'L' },
+		{ "log-max-bytes", required_argument, NULL, 'M' },
 		{ "tpm", required_argument, NULL, 'T' },
 		{ "pcr", required_argument, NULL, 'N' },
 		{ "trust-key", required_argument, NULL, 'K' },
@@ -553,6 +560,7 @@ int main(int argc, char **argv)
 		.socket_path = TCL_DEFAULT_SOCKET,
 		.pin_dir = TCL_DEFAULT_PIN_DIR,
 		.cgroup_root = "/sys/fs/cgroup",
+		.mopts.log_max_bytes = TCL_MEASURE_DEFAULT_LOG_MAX,
 	};
 	struct tcl_config cfg;
 	struct timespec now;
@@ -605,6 +613,17 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			a.mopts.log_path = optarg;
+			break;
+		case 'M':
+			if (number_opt("log-max-bytes", optarg, 0, 1ul << 50, &num))
+				return 2;
+			if (num && num < TCL_LOG_BOUND_MIN) {
+				fprintf(stderr, "tcl-agent: --log-max-bytes is 0 (unbounded) or at "
+					"least %u\n", TCL_LOG_BOUND_MIN);
+				return 2;
+			}
+			a.mopts.log_max_bytes = num;
+			a.log_max_set = true;
 			break;
 		case 'T':
 			a.mopts.tcti = optarg;

@@ -41,6 +41,13 @@ int agent_status_json(struct agent *a, char *buf, size_t len)
 		tcl_json_add_int(m, "queued", st.queued);
 		tcl_json_add_int(m, "dropped", st.dropped);
 		tcl_json_add_int(m, "refused", st.refused);
+		/* log offsets: the end, the first kept byte; bytes kept on disk, the bound */
+		tcl_json_add_int(m, "bytes", (int64_t)st.log_bytes);
+		tcl_json_add_int(m, "start", (int64_t)st.log_start);
+		tcl_json_add_int(m, "disk_bytes", (int64_t)st.log_disk_bytes);
+		tcl_json_add_int(m, "max_bytes", (int64_t)st.log_max_bytes);
+		tcl_json_add_int(m, "segments_deleted", (int64_t)st.segments_deleted);
+		tcl_json_add_bool(m, "over_bound", st.log_over_bound);
 		tcl_json_add(o, "log", m);
 	}
 	if (a->attest) {

@@ -22,7 +22,7 @@ CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOU
 LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c) -lpthread"
 # shellcheck disable=SC2086
 gcc $CFLAGS tests/swtpm/measure_tool.c lib/measure.c ctl/log.c ctl/quote.c ctl/ak.c ctl/cmds.c \
-	lib/log.c lib/tpm.c lib/tpm_verify.c lib/canonjson.c lib/util.c lib/diag.c lib/fileio.c \
+	lib/log.c lib/logseg.c lib/tpm.c lib/tpm_verify.c lib/canonjson.c lib/util.c lib/diag.c lib/fileio.c \
 	lib/hexb64.c lib/escape.c lib/jsonb.c $LIBS -o "$TMP/measure_tool" ||
 	die "build failed"
 

@@ -9,6 +9,10 @@
  *              1 on a mismatch, a corrupt log or any error
  *   log pcrs   -o FILE [--tpm TCTI] [--bank sha256|sha1|sha384|sha512]
  *              write the live bank as evmctl's --pcrs file (24 lines "PCR-NN: <hex>")
+ *   log cat    -o FILE [--log PATH]
+ *              the kept segments of a bounded log as one IMA binary log file (for evmctl)
+ * A bounded log (tcl-agent --log-max-bytes) is segments plus a checkpoint (lib/logseg.h):
+ * every command reads the kept segments in order, and verify replays from the checkpoint.
  * Defaults: --log /var/lib/tcl/measurements.bin, --tpm device:/dev/tpmrm0, --pcr 13. */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +24,7 @@
 #include "cmds.h"
 #include "diag.h"
 #include "log.h"
+#include "logseg.h"
 #include "measure.h"
 #include "tpm.h"
 #include "fileio.h"
@@ -31,6 +36,7 @@ static const char log_usage[] =
 	"usage: %1$s log show [--log PATH]\n"
 	"       %1$s log verify [--log PATH] [--pcr N] [--tpm TCTI | --pcrs FILE] [--strict]\n"
 	"       %1$s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1|sha384|sha512]\n"
+	"       %1$s log cat -o FILE [--log PATH]\n"
 	"Each takes --help.\n";
 
 static const char show_help[] =
@@ -48,11 +54,22 @@ static const char verify_help[] =
 	"Exit 0 when the PCR is the replay of the whole log, or of a prefix of it (entries the\n"
 	"agent has logged and not extended yet; --strict makes that a failure too); exit 1 when\n"
 	"no prefix replays to the PCR, when the log is corrupt, or on any error.\n"
+	"A bounded log is replayed from its checkpoint (the PCR values after the segments\n"
+	"that were deleted) through every kept segment; a missing or cut segment is CORRUPT.\n"
 	"  --log PATH    the log (default " TCL_MEASURE_DEFAULT_LOG ")\n"
 	"  --pcr N       the PCR the log is extended into (default 13)\n"
 	"  --tpm TCTI    libtss2 TCTI (default " TCL_MEASURE_DEFAULT_TCTI ")\n"
 	"  --pcrs FILE   PCR values from FILE instead of a TPM\n"
 	"  --strict      the whole log must be extended\n";
+
+static const char cat_help[] =
+	"usage: %s log cat -o FILE [--log PATH]\n"
+	"Write the kept segments of the log, in order, as one IMA binary log file (complete\n"
+	"entries only). While no segment was deleted (checkpoint at offset 0) it is the whole\n"
+	"log, which `evmctl ima_measurement` replays from zero; after a deletion evmctl cannot\n"
+	"check it (it knows no starting values): use `log verify`.\n"
+	"  -o, --output FILE   where to write\n"
+	"  --log PATH          the log (default " TCL_MEASURE_DEFAULT_LOG ")\n";
 
 static const char pcrs_help[] =
 	"usage: %s log pcrs -o FILE [--tpm TCTI] [--bank sha256|sha1|sha384|sha512]\n"
@@ -239,6 +256,7 @@ static int cmd_verify(int argc, char **argv)
 	const char *path = TCL_MEASURE_DEFAULT_LOG, *tcti = NULL, *pcrs = NULL;
 	uint32_t pcr = TCL_MEASURE_DEFAULT_PCR;
 	struct count cnt = { 0 };
+	struct tcl_logseg_set set;
 	struct tcl_log_scan sc;
 	struct tcl_tpm *t = NULL;
 	bool strict = false, prefix = false, bad = false;
@@ -279,6 +297,28 @@ static int cmd_verify(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cnt.pcr = pcr;
+	err = tcl_logseg_list(path, &set);
+	if (err == -EBADMSG) {
+		printf("CORRUPT: %s: its segments or checkpoint are not whole (above): the log "
+		       "was altered or damaged\n", path);
+		return 1;
+	}
+	if (!err) {
+		if (set.n > 1 || set.have_ckpt)
+			printf("segments: %zu kept (%zu closed + the live one), log offsets %llu to "
+			       "%llu\n", set.n, set.n - 1,
+			       (unsigned long long)set.seg[0].offset,
+			       (unsigned long long)(set.seg[set.n - 1].offset +
+						    set.seg[set.n - 1].size));
+		if (set.have_ckpt && set.ckpt.entries)
+			printf("checkpoint: %llu entries (%llu bytes) deleted before segment %llu "
+			       "after the attestor acknowledged them; the replay starts from the "
+			       "checkpoint's PCR values (evmctl cannot check this log: it replays "
+			       "from zero)\n", (unsigned long long)set.ckpt.entries,
+			       (unsigned long long)set.ckpt.offset,
+			       (unsigned long long)set.ckpt.seq);
+		tcl_logseg_set_free(&set);
+	}
 	err = tcl_log_foreach(path, count_cb, &cnt, &sc);
 	if (err == -EBADMSG) {
 		printf("CORRUPT: %s: entry at offset %llu is malformed or its template hash is "
@@ -355,6 +395,83 @@ out:
 	return ret;
 }
 
+/* ---- log cat ---- */
+
+static int cmd_cat(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = TCL_MEASURE_DEFAULT_LOG, *out = NULL;
+	struct tcl_log_scan sc;
+	uint64_t at;
+	FILE *f = NULL;
+	int c, err, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_LOG:
+			path = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			printf(cat_help, tcl_prog);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !out) {
+		fprintf(stderr, "%s: log cat needs -o FILE and nothing else (--help)\n", tcl_prog);
+		return EXIT_USAGE;
+	}
+	err = tcl_log_foreach(path, NULL, NULL, &sc);
+	if (err) {
+		fprintf(stderr, "%s: log cat %s: %s\n", tcl_prog, path,
+			err == -EBADMSG ? "corrupt (above)" : strerror(-err));
+		return 1;
+	}
+	f = fopen(out, "we");
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", tcl_prog, out, strerror(errno));
+		return 1;
+	}
+	for (at = sc.start; at < sc.valid_len;) {
+		uint64_t want = sc.valid_len - at < (4u << 20) ? sc.valid_len - at : (4u << 20);
+		uint8_t *b = NULL;
+		size_t len = 0;
+
+		err = tcl_logseg_read(path, at, (size_t)want, &b, &len);
+		if (!err && !len)
+			err = -ENODATA;	/* deleted or cut meanwhile */
+		if (!err && fwrite(b, 1, len, f) != len)
+			err = -EIO;
+		free(b);
+		if (err) {
+			fprintf(stderr, "%s: log cat %s at offset %llu: %s\n", tcl_prog, path,
+				(unsigned long long)at, strerror(-err));
+			goto out;
+		}
+		at += len;
+	}
+	if (sc.start)
+		fprintf(stderr, "%s: log cat: the log starts at offset %llu (older segments "
+			"deleted): evmctl cannot replay it from zero\n", tcl_prog,
+			(unsigned long long)sc.start);
+	ret = 0;
+out:
+	if (fclose(f) && !ret) {
+		fprintf(stderr, "%s: %s: %s\n", tcl_prog, out, strerror(errno));
+		ret = 1;
+	}
+	return ret;
+}
+
 /* ---- log pcrs ---- */
 
 static int cmd_pcrs(int argc, char **argv)
@@ -427,6 +544,7 @@ int tcl_cmd_log(int argc, char **argv)
 		{ "show", cmd_show },
 		{ "verify", cmd_verify },
 		{ "pcrs", cmd_pcrs },
+		{ "cat", cmd_cat },
 		{ NULL, NULL },
 	};
 

@@ -15,6 +15,7 @@
 #include "escape.h"
 #include "hexb64.h"
 #include "log.h"
+#include "logseg.h"
 
 #define HDR_LEN		(4 + 20 + 4)	/* pcr, template sha1, template name length */
 #define DNG_LEN		(sizeof("sha256:") + 32)
@@ -411,6 +412,7 @@ struct src {
 	uint8_t *buf;
 	size_t cap, start, end;
 	uint64_t nread;		/* bytes taken from the source so far */
+	uint64_t base;		/* log offset of the source's first byte (its segment's) */
 	bool eof;
 };
 
@@ -497,7 +499,7 @@ static int walk(struct src *s, tcl_log_cb cb, void *arg, struct tcl_log_scan *sc
 			sc->entries++;
 			sc->valid_len = off + n;
 			if (cb) {
-				err = cb(&e, off, arg);
+				err = cb(&e, s->base + off, arg);
 				if (err)
 					return err;
 			}
@@ -530,18 +532,18 @@ static int walk(struct src *s, tcl_log_cb cb, void *arg, struct tcl_log_scan *sc
 			sc->tail_len = s->nread - off;
 			break;
 		}
-		sc->bad_off = off;
+		sc->bad_off = s->base + off;
 		pr_err("log", "%s: corrupt entry at offset %llu: %s", s->label,
-		       (unsigned long long)off, why);
+		       (unsigned long long)(s->base + off), why);
 		return -EBADMSG;
 	}
 	return 0;
 }
 
-static int walk_fd(int fd, const char *label, tcl_log_cb cb, void *arg,
+static int walk_fd(int fd, const char *label, uint64_t base, tcl_log_cb cb, void *arg,
 		   struct tcl_log_scan *sc)
 {
-	struct src s = { .label = label, .fd = fd, .cap = 64 * 1024 };
+	struct src s = { .label = label, .fd = fd, .cap = 64 * 1024, .base = base };
 	int err;
 
 	s.buf = malloc(s.cap);
@@ -552,19 +554,107 @@ static int walk_fd(int fd, const char *label, tcl_log_cb cb, void *arg,
 	return err;
 }
 
-int tcl_log_foreach(const char *path, tcl_log_cb cb, void *arg, struct tcl_log_scan *s)
+/*
+ * Walk the kept segments of @set in order, then the live one. Every file is opened first, so
+ * a segment the agent deletes meanwhile is still read whole. A closed segment must end on an
+ * entry boundary; only the live one may have an incomplete tail.
+ */
+static int foreach_set(const char *path, const struct tcl_logseg_set *set, tcl_log_cb cb,
+		       void *arg, struct tcl_log_scan *s)
 {
-	struct tcl_log_scan dummy;
-	int fd, err;
+	char seg[PATH_MAX];
+	struct tcl_log_scan one;
+	int *fds, err = 0;
+	size_t i;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	memset(s, 0, sizeof(*s));
+	fds = malloc(set->n * sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	for (i = 0; i < set->n; i++)
+		fds[i] = -1;
+	for (i = 0; i < set->n; i++) {
+		bool live = i + 1 == set->n;
+
+		if (!live) {
+			err = tcl_logseg_path(path, set->seg[i].seq, seg);
+			if (err)
+				goto out;
+		}
+		fds[i] = open(live ? path : seg, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			err = -errno;
+			/* the live segment is being created by a rotation: empty */
+			if (live && err == -ENOENT && set->n > 1) {
+				err = 0;
+				continue;
+			}
+			pr_err("log", "%s: %s", live ? path : seg, strerror(-err));
+			goto out;
+		}
+	}
+	s->start = set->seg[0].offset;
+	s->live_base = set->seg[set->n - 1].offset;
+	s->valid_len = s->start;
+	for (i = 0; i < set->n; i++) {
+		bool live = i + 1 == set->n;
+
+		if (fds[i] < 0)
+			continue;
+		if (!live && tcl_logseg_path(path, set->seg[i].seq, seg))
+			goto out;
+		err = walk_fd(fds[i], live ? path : seg, set->seg[i].offset, cb, arg, &one);
+		s->entries += one.entries;
+		if (err == -EBADMSG)
+			s->bad_off = one.bad_off;
+		if (err)
+			goto out;
+		if (!live && one.tail_len) {
+			s->bad_off = set->seg[i].offset + one.valid_len;
+			pr_err("log", "%s: closed segment ends inside an entry (offset %llu)",
+			       seg, (unsigned long long)s->bad_off);
+			err = -EBADMSG;
+			goto out;
+		}
+		s->valid_len = set->seg[i].offset + one.valid_len;
+		s->tail_len = one.tail_len;
+	}
+out:
+	for (i = 0; i < set->n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return err;
+}
+
+/* Whether @path has no segments and no live file: the log does not exist. */
+static int list_existing(const char *path, struct tcl_logseg_set *set)
+{
+	struct stat st;
+	int err;
+
+	err = tcl_logseg_list(path, set);
+	if (err)
+		return err;
+	if (set->n == 1 && !set->have_ckpt && stat(path, &st)) {
 		err = -errno;
 		pr_err("log", "%s: %s", path, strerror(-err));
-		return err;
+		tcl_logseg_set_free(set);
 	}
-	err = walk_fd(fd, path, cb, arg, s ? s : &dummy);
-	close(fd);
+	return err;
+}
+
+int tcl_log_foreach(const char *path, tcl_log_cb cb, void *arg, struct tcl_log_scan *s)
+{
+	struct tcl_logseg_set set;
+	struct tcl_log_scan dummy;
+	int err;
+
+	err = list_existing(path, &set);
+	if (err)
+		return err;
+	err = foreach_set(path, &set, cb, arg, s ? s : &dummy);
+	tcl_logseg_set_free(&set);
 	return err;
 }
 
@@ -612,13 +702,41 @@ static int replay_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 	return err;
 }
 
+/* Where the kept log starts on @pcr: the checkpoint's values, or zero. */
+static int start_values(const char *path, const struct tcl_logseg_set *set, uint32_t pcr,
+			struct tcl_log_pcr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->index = pcr;
+	if (!set->have_ckpt)
+		return 0;
+	if (set->ckpt.values.index != pcr) {
+		pr_err("log", "%s: the checkpoint is for PCR %u, not PCR %u", path,
+		       set->ckpt.values.index, pcr);
+		return -EBADMSG;
+	}
+	*out = set->ckpt.values;
+	return 0;
+}
+
 int tcl_log_replay(const char *path, uint32_t pcr, struct tcl_log_pcr *out)
 {
+	struct tcl_logseg_set set;
+	struct tcl_log_scan sc;
+	int err;
+
 	memset(out, 0, sizeof(*out));
 	out->index = pcr;
 	if (pcr >= TCL_LOG_NR_PCRS)
 		return -EINVAL;
-	return tcl_log_foreach(path, replay_cb, out, NULL);
+	err = list_existing(path, &set);
+	if (err)
+		return err;
+	err = start_values(path, &set, pcr, out);
+	if (!err)
+		err = foreach_set(path, &set, replay_cb, out, &sc);
+	tcl_logseg_set_free(&set);
+	return err;
 }
 
 struct match {
@@ -677,15 +795,25 @@ int tcl_log_match_prefix(const char *path, uint32_t pcr, enum tcl_log_alg alg,
 			 struct tcl_log_digests **rest, size_t *n_rest)
 {
 	struct match m = { .pcr.index = pcr, .alg = alg, .want = pcr_value };
+	struct tcl_logseg_set set = { 0 };
+	struct tcl_log_scan sc;
 	int err;
 
 	*matched = *total = *n_rest = 0;
 	*rest = NULL;
 	if (pcr >= TCL_LOG_NR_PCRS || !tcl_log_alg_size(alg))
 		return -EINVAL;
-	/* The empty prefix: a fresh PCR and a log with nothing extended yet. */
+	err = list_existing(path, &set);
+	if (err)
+		return err;
+	err = start_values(path, &set, pcr, &m.pcr);
+	if (err)
+		goto out;
+	/* The empty prefix: a fresh PCR (or the checkpoint's values) with nothing extended
+	 * since. */
 	m.found = match_now(&m);
-	err = tcl_log_foreach(path, match_cb, &m, NULL);
+	m.matched = m.pcr.entries;
+	err = foreach_set(path, &set, match_cb, &m, &sc);
 	if (err)
 		goto out;
 	*total = m.pcr.entries;
@@ -700,6 +828,7 @@ int tcl_log_match_prefix(const char *path, uint32_t pcr, enum tcl_log_alg alg,
 	*rest = m.rest;
 	m.rest = NULL;
 out:
+	tcl_logseg_set_free(&set);
 	free(m.rest);
 	return err;
 }
@@ -784,11 +913,20 @@ out:
 /* ---- the log file ---- */
 
 struct tcl_log {
-	int fd;
+	int fd;			/* the live segment */
 	char *path;
-	uint64_t size;
-	size_t entries;
+	uint64_t size;		/* log offset of the end: every entry since the log began */
+	size_t entries;		/* entries since the log began, deleted ones included */
+	uint64_t live_base;	/* log offset of the live segment's first byte */
 	bool broken;
+	/* segments (tcl_log_set_bound) */
+	struct tcl_log_ckpt ckpt;
+	bool have_ckpt;
+	struct tcl_logseg *closed;	/* kept closed segments, oldest first */
+	size_t n_closed, cap_closed;
+	uint64_t live_seq;
+	uint64_t max_bytes, seg_bytes;	/* 0: unbounded, one segment */
+	bool over_warned;
 };
 
 static int mkdir_parents(const char *path)
@@ -835,12 +973,51 @@ static int fsync_parent(const char *path)
 	return err;
 }
 
+/* Open (creating) the live segment @path and lock it. */
+static int open_live(struct tcl_log *l, bool *created)
+{
+	struct stat st;
+	int err;
+
+	*created = false;
+	l->fd = open(l->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (l->fd < 0 && errno == ENOENT) {
+		l->fd = open(l->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+		*created = l->fd >= 0;
+	}
+	if (l->fd < 0) {
+		err = -errno;
+		pr_err("log", "%s: %s", l->path, strerror(-err));
+		return err;
+	}
+	if (flock(l->fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		pr_err("log", "%s: held by another process (%s)", l->path, strerror(-err));
+		return err;
+	}
+	if (fstat(l->fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("log", "%s: not a regular file", l->path);
+		return -EINVAL;
+	}
+	if (*created) {
+		err = fsync_parent(l->path);
+		if (err) {
+			pr_err("log", "%s: fsync of directory: %s", l->path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int tcl_log_open(const char *path, struct tcl_log **out, struct tcl_log_open_report *r)
 {
 	struct tcl_log_open_report dummy;
+	struct tcl_logseg_set set = { 0 };
 	struct tcl_log *l = NULL;
 	struct tcl_log_scan sc;
-	struct stat st;
+	bool created;
 	int err;
 
 	*out = NULL;
@@ -861,46 +1038,27 @@ int tcl_log_open(const char *path, struct tcl_log **out, struct tcl_log_open_rep
 	err = mkdir_parents(path);
 	if (err)
 		goto fail;
-	l->fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (l->fd < 0 && errno == ENOENT) {
-		l->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
-		r->created = l->fd >= 0;
-	}
-	if (l->fd < 0) {
-		err = -errno;
-		pr_err("log", "%s: %s", path, strerror(-err));
+	err = open_live(l, &created);
+	if (err)
 		goto fail;
-	}
-	if (flock(l->fd, LOCK_EX | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		pr_err("log", "%s: held by another process (%s)", path, strerror(-err));
+	err = tcl_logseg_list(path, &set);
+	if (err == -EBADMSG)
+		r->bad_off = 0;
+	if (err)
 		goto fail;
-	}
-	if (fstat(l->fd, &st)) {
-		err = -errno;
+	/* a deletion cut short: the checkpoint already covers them */
+	err = tcl_logseg_remove_stale(path, &set);
+	if (err)
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		pr_err("log", "%s: not a regular file", path);
-		goto fail;
-	}
-	if (r->created) {
-		err = fsync_parent(path);
-		if (err) {
-			pr_err("log", "%s: fsync of directory: %s", path, strerror(-err));
-			goto fail;
-		}
-	}
-
-	err = walk_fd(l->fd, path, NULL, NULL, &sc);
+	r->created = created && set.n == 1 && !set.have_ckpt;
+	err = foreach_set(path, &set, NULL, NULL, &sc);
 	if (err == -EBADMSG)
 		r->bad_off = sc.bad_off;
 	if (err)
 		goto fail;
 	if (sc.tail_len) {
 		/* Never extended: the PCR extend only follows a completed fdatasync. */
-		if (ftruncate(l->fd, sc.valid_len) || fsync(l->fd)) {
+		if (ftruncate(l->fd, sc.valid_len - sc.live_base) || fsync(l->fd)) {
 			err = -errno;
 			pr_err("log", "%s: cannot drop torn tail: %s", path, strerror(-err));
 			goto fail;
@@ -909,20 +1067,29 @@ int tcl_log_open(const char *path, struct tcl_log **out, struct tcl_log_open_rep
 			path, (unsigned long long)sc.tail_len,
 			(unsigned long long)sc.valid_len);
 	}
+	l->have_ckpt = set.have_ckpt;
+	l->ckpt = set.ckpt;
+	l->live_seq = set.seg[set.n - 1].seq;
+	l->live_base = sc.live_base;
+	l->n_closed = l->cap_closed = set.n - 1;
+	l->closed = set.seg;		/* the live one at the end is spare room */
+	set.seg = NULL;
 	l->size = sc.valid_len;
-	l->entries = sc.entries;
-	r->entries = sc.entries;
+	l->entries = (set.have_ckpt ? set.ckpt.entries : 0) + sc.entries;
+	r->entries = l->entries;
 	r->size = sc.valid_len;
 	r->dropped = sc.tail_len;
 	*out = l;
 	return 0;
 fail:
+	tcl_logseg_set_free(&set);
 	tcl_log_close(l);
 	return err;
 }
 
 int tcl_log_append(struct tcl_log *l, const uint8_t *entries, size_t len)
 {
+	uint64_t at = l->size - l->live_base;
 	struct tcl_log_scan sc;
 	size_t done = 0;
 	ssize_t n;
@@ -939,14 +1106,14 @@ int tcl_log_append(struct tcl_log *l, const uint8_t *entries, size_t len)
 		return -EINVAL;
 	}
 	while (done < len) {
-		n = pwrite(l->fd, entries + done, len - done, l->size + done);
+		n = pwrite(l->fd, entries + done, len - done, at + done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			err = n < 0 ? -errno : -EIO;
 			pr_err("log", "%s: append: %s", l->path, strerror(-err));
 			/* Take back a partial batch so no reader ever sees half of it. */
-			if (ftruncate(l->fd, l->size)) {
+			if (ftruncate(l->fd, at)) {
 				pr_err("log", "%s: cannot take back a partial append: %s",
 				       l->path, strerror(errno));
 				l->broken = true;
@@ -967,9 +1134,174 @@ int tcl_log_append(struct tcl_log *l, const uint8_t *entries, size_t len)
 	return 0;
 }
 
+int tcl_log_set_bound(struct tcl_log *l, uint32_t pcr, uint64_t max_bytes)
+{
+	int err;
+
+	if (max_bytes && max_bytes < TCL_LOG_BOUND_MIN) {
+		pr_err("log", "%s: a bound of %llu bytes is too small (at least %u)", l->path,
+		       (unsigned long long)max_bytes, TCL_LOG_BOUND_MIN);
+		return -EINVAL;
+	}
+	if (l->have_ckpt && l->ckpt.values.index != pcr) {
+		pr_err("log", "%s: its checkpoint is for PCR %u, not PCR %u", l->path,
+		       l->ckpt.values.index, pcr);
+		return -EBADMSG;
+	}
+	l->max_bytes = max_bytes;
+	l->seg_bytes = max_bytes / TCL_LOG_SEGMENTS;
+	if (!max_bytes || l->have_ckpt)
+		return 0;
+	/* The log's identity and start, before any segment can be closed or deleted. */
+	err = tcl_logseg_ckpt_init(&l->ckpt, pcr);
+	if (!err)
+		err = tcl_logseg_ckpt_save(l->path, &l->ckpt);
+	if (err)
+		return err;
+	l->have_ckpt = true;
+	return 0;
+}
+
+/* Close the live segment: it becomes LOG.<live_seq>, a new empty live segment follows. */
+static int rotate(struct tcl_log *l)
+{
+	char seg[PATH_MAX];
+	int fd = l->fd, err;
+	bool created;
+
+	err = tcl_logseg_path(l->path, l->live_seq, seg);
+	if (err)
+		return err;
+	if (l->n_closed == l->cap_closed) {
+		size_t cap = l->cap_closed ? 2 * l->cap_closed : 16;
+		struct tcl_logseg *p = realloc(l->closed, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->closed = p;
+		l->cap_closed = cap;
+	}
+	if (rename(l->path, seg)) {
+		err = -errno;
+		pr_err("log", "%s: cannot close the segment as %s: %s", l->path, seg,
+		       strerror(-err));
+		return err;
+	}
+	l->fd = -1;
+	err = open_live(l, &created);
+	if (err) {
+		/* appends go on into the closed file; the next open sees it as closed */
+		pr_err("log", "%s: cannot start a new segment: %s", l->path, strerror(-err));
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = fd;
+		l->broken = true;
+		return err;
+	}
+	close(fd);
+	l->closed[l->n_closed++] = (struct tcl_logseg){ .seq = l->live_seq,
+		.size = l->size - l->live_base, .offset = l->live_base };
+	l->live_seq++;
+	l->live_base = l->size;
+	return 0;
+}
+
+/* Delete the oldest closed segment: the checkpoint moves past it first. */
+static int drop_oldest(struct tcl_log *l)
+{
+	struct tcl_logseg *g = &l->closed[0];
+	struct tcl_log_ckpt c = l->ckpt;
+	char seg[PATH_MAX];
+	struct tcl_log_scan sc;
+	int fd, err;
+
+	err = tcl_logseg_path(l->path, g->seq, seg);
+	if (err)
+		return err;
+	fd = open(seg, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("log", "%s: %s", seg, strerror(-err));
+		return err;
+	}
+	err = walk_fd(fd, seg, g->offset, replay_cb, &c.values, &sc);
+	close(fd);
+	if (!err && (sc.tail_len || sc.valid_len != g->size))
+		err = -EBADMSG;
+	if (err) {
+		pr_err("log", "%s: cannot replay the segment before deleting it: %s", seg,
+		       strerror(-err));
+		return err;
+	}
+	c.seq = g->seq + 1;
+	c.entries += sc.entries;
+	c.values.entries = c.entries;
+	c.offset = g->offset + g->size;
+	err = tcl_logseg_ckpt_save(l->path, &c);
+	if (err)
+		return err;
+	l->ckpt = c;
+	if (unlink(seg) || tcl_logseg_fsync_dir(seg)) {
+		/* the checkpoint covers it: the next open removes it */
+		pr_warn("log", "%s: %s", seg, strerror(errno));
+	}
+	memmove(l->closed, l->closed + 1, --l->n_closed * sizeof(*l->closed));
+	return 0;
+}
+
+uint64_t tcl_log_disk_bytes(const struct tcl_log *l)
+{
+	return l->size - (l->have_ckpt ? l->ckpt.offset : 0);
+}
+
+int tcl_log_maintain(struct tcl_log *l, uint64_t acked, struct tcl_log_maint *r)
+{
+	int err = 0;
+
+	if (r)
+		memset(r, 0, sizeof(*r));
+	if (!l->max_bytes || l->broken)
+		return 0;
+	if (l->size - l->live_base >= l->seg_bytes) {
+		err = rotate(l);
+		if (err)
+			return err;
+		if (r)
+			r->rotated = true;
+	}
+	/* Keep room for the live segment to fill; only what the attestor acknowledged goes. */
+	while (l->n_closed && tcl_log_disk_bytes(l) + l->seg_bytes > l->max_bytes &&
+	       l->closed[0].offset + l->closed[0].size <= acked) {
+		err = drop_oldest(l);
+		if (err)
+			return err;
+		if (r)
+			r->deleted++;
+	}
+	if (tcl_log_disk_bytes(l) > l->max_bytes) {
+		if (!l->over_warned)
+			pr_warn("log", "%s: %llu bytes kept, over the bound of %llu: segments are "
+				"only deleted once the attestor acknowledged them (acknowledged "
+				"up to offset %llu)", l->path,
+				(unsigned long long)tcl_log_disk_bytes(l),
+				(unsigned long long)l->max_bytes, (unsigned long long)acked);
+		l->over_warned = true;
+		if (r)
+			r->over_bound = true;
+	} else {
+		l->over_warned = false;
+	}
+	return 0;
+}
+
 uint64_t tcl_log_size(const struct tcl_log *l)
 {
 	return l->size;
+}
+
+uint64_t tcl_log_start(const struct tcl_log *l)
+{
+	return l->have_ckpt ? l->ckpt.offset : 0;
 }
 
 size_t tcl_log_count(const struct tcl_log *l)
@@ -983,6 +1315,7 @@ void tcl_log_close(struct tcl_log *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	free(l->closed);
 	free(l->path);
 	free(l);
 }

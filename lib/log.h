@@ -113,21 +113,27 @@ int tcl_log_boot_aggregate(const uint8_t pcr_sha256[10][32], uint8_t out[32]);
 int tcl_log_parse_entry(const uint8_t *p, size_t len, struct tcl_log_entry *e,
 			size_t *consumed, const char **why);
 
-/* Scan result. tail_len: bytes of an incomplete last entry (torn, or being written). */
+/* Scan result. tail_len: bytes of an incomplete last entry (torn, or being written).
+ * Offsets are log offsets (logseg.h): bytes since the log's first entry, deleted
+ * segments included; for a buffer they start at 0. */
 struct tcl_log_scan {
-	size_t entries;
-	uint64_t valid_len;	/* bytes of complete, valid entries */
+	size_t entries;		/* entries walked (the kept ones) */
+	uint64_t valid_len;	/* log offset of the end of the complete, valid entries */
 	uint64_t tail_len;
 	uint64_t bad_off;	/* offset of the bad entry when -EBADMSG is returned */
+	uint64_t start;		/* log offset of the first kept byte (the checkpoint's) */
+	uint64_t live_base;	/* log offset of the live segment's first byte */
 };
 
-/* Return non-zero to stop the walk; that value is returned. @off = entry's offset. */
+/* Return non-zero to stop the walk; that value is returned. @off = entry's log offset. */
 typedef int (*tcl_log_cb)(const struct tcl_log_entry *e, uint64_t off, void *arg);
 
 /*
- * Walk every complete entry of a log file / buffer. An incomplete or zero-filled tail
- * is not an error (s->tail_len says how long it is); any other bad entry, even the
- * last one, is -EBADMSG, logged with its offset. @cb and @s may be NULL.
+ * Walk every complete entry of a log / buffer. A log is its kept segments in order, then the
+ * live file @path (logseg.h); a log that was never segmented is the one file. An incomplete
+ * or zero-filled tail of the live file is not an error (s->tail_len says how long it is); any
+ * other bad entry, even the last one, a closed segment that ends inside an entry or a missing
+ * segment is -EBADMSG, logged with its offset. @cb and @s may be NULL.
  */
 int tcl_log_foreach(const char *path, tcl_log_cb cb, void *arg, struct tcl_log_scan *s);
 int tcl_log_foreach_buf(const uint8_t *p, size_t len, tcl_log_cb cb, void *arg,
@@ -152,12 +158,14 @@ const uint8_t *tcl_log_pcr_value(const struct tcl_log_pcr *p, enum tcl_log_alg a
 /* Extend every bank of @p with @d, as PCR_Extend does: new = H(old || digest). */
 int tcl_log_pcr_extend(struct tcl_log_pcr *p, const struct tcl_log_digests *d);
 
-/* Replay every entry of @path on PCR @pcr into @out (a torn tail is ignored). */
+/* Replay every kept entry of @path on PCR @pcr into @out (a torn tail is ignored), from the
+ * checkpoint's values when segments were deleted (out->entries counts the deleted ones). */
 int tcl_log_replay(const char *path, uint32_t pcr, struct tcl_log_pcr *out);
 
 /*
  * After a crash the TPM holds the replay of a prefix of the log's entries on @pcr.
- * Find the shortest prefix whose @alg replay equals @pcr_value (@matched entries on that
+ * Find (from the checkpoint's values, counting its entries, when segments were deleted) the
+ * shortest prefix whose @alg replay equals @pcr_value (@matched entries on that
  * PCR, of @total) and give back in *@rest (malloc'd, caller frees; NULL if none) the
  * digests of the *@n_rest = total - matched remaining entries, in log order, for the
  * caller to extend. -ENOMSG if no prefix matches (the log and the PCR disagree).
@@ -181,8 +189,11 @@ int tcl_log_format_ascii(const struct tcl_log_entry *e, FILE *out);
  */
 int tcl_log_write_pcrs_file(const char *path, enum tcl_log_alg alg, const uint8_t *pcrs);
 
-/* An open log file, appended to by one process (held with an exclusive flock). */
+/* An open log, appended to by one process (its live file held with an exclusive flock). */
 struct tcl_log;
+
+#define TCL_LOG_BOUND_MIN	(64u << 10)	/* smallest --log-max-bytes */
+#define TCL_LOG_SEGMENTS	8		/* a segment is a bound / 8 */
 
 struct tcl_log_open_report {
 	bool created;		/* the file did not exist */
@@ -208,8 +219,34 @@ int tcl_log_open(const char *path, struct tcl_log **out, struct tcl_log_open_rep
  */
 int tcl_log_append(struct tcl_log *l, const uint8_t *entries, size_t len);
 
+/*
+ * Bound the log to @max_bytes on disk (0: unbounded, the live file only grows). Creates the
+ * checkpoint (the log's identity and start) if there is none. -EINVAL below
+ * TCL_LOG_BOUND_MIN, -EBADMSG when the log's checkpoint is for another PCR.
+ */
+int tcl_log_set_bound(struct tcl_log *l, uint32_t pcr, uint64_t max_bytes);
+
+struct tcl_log_maint {
+	bool rotated;		/* the live segment was closed */
+	size_t deleted;		/* closed segments deleted */
+	bool over_bound;	/* more kept than the bound: nothing acknowledged to delete */
+};
+
+/*
+ * After an append (the writer, between appends): close the live segment once it holds
+ * max/TCL_LOG_SEGMENTS bytes, then delete the oldest closed segments while the log keeps
+ * more than max - max/TCL_LOG_SEGMENTS bytes, but only those that end at or before log
+ * offset @acked (what the attestor acknowledged). Each deletion first replays the segment
+ * onto the checkpoint and saves the checkpoint past it, then unlinks it. @r may be NULL.
+ */
+int tcl_log_maintain(struct tcl_log *l, uint64_t acked, struct tcl_log_maint *r);
+
+/* Log offset of the end (every entry since the log began) and of the first kept byte; the
+ * entries since the log began, deleted ones included; the bytes kept on disk. */
 uint64_t tcl_log_size(const struct tcl_log *l);
+uint64_t tcl_log_start(const struct tcl_log *l);
 size_t tcl_log_count(const struct tcl_log *l);
+uint64_t tcl_log_disk_bytes(const struct tcl_log *l);
 void tcl_log_close(struct tcl_log *l);
 
 #endif

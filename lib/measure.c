@@ -22,6 +22,7 @@
 #include "hexb64.h"
 #include "jsonb.h"
 #include "log.h"
+#include "logseg.h"
 #include "measure.h"
 #include "tpm.h"
 #include "util.h"
@@ -61,6 +62,7 @@ struct tcl_measure {
 	int block_ms;
 	unsigned int test_exit_after_appends;
 	unsigned int test_append_delay_ms;
+	uint64_t max_bytes;		/* the log's bound, 0: none */
 	struct tcl_tpm_digests *dv;	/* EXTEND_CHUNK, the worker's */
 
 	pthread_t worker;
@@ -86,6 +88,9 @@ struct tcl_measure {
 	struct seen seen;
 	size_t base_entries;		/* in the log (and extended) when the worker started */
 	uint64_t log_bytes;
+	uint64_t log_start, log_disk_bytes, segments_deleted;
+	bool log_over_bound;
+	uint64_t acked, acked_seen;	/* log offset the attestor acknowledged; the worker's */
 	uint64_t measured, deduped, dropped, refused, recovered, appends;
 	/* Records lost per source (enum tcl_measure_lost_source) whose records_lost entry is
 	 * not queued yet, and what the queued ones counted. */
@@ -382,6 +387,25 @@ static void to_tpm(const struct tcl_log_digests *d, struct tcl_tpm_digests *t)
 		tcl_tpm_digests_add(t, tpm_alg_of(i), tcl_log_digest_of(d, i));
 }
 
+/* Close a full segment, delete acknowledged ones past the bound; under m->lock, dropped
+ * around the files. A failure leaves the log longer, never shorter: it is logged and the
+ * next append tries again (a segment that cannot be started halts appends: LOG_ERROR). */
+static void do_maintain(struct tcl_measure *m)
+{
+	struct tcl_log_maint r;
+	uint64_t acked = m->acked;
+
+	m->acked_seen = acked;
+	pthread_mutex_unlock(&m->lock);
+	tcl_log_maintain(m->log, acked, &r);
+	pthread_mutex_lock(&m->lock);
+	m->segments_deleted += r.deleted;
+	m->log_over_bound = r.over_bound;
+	m->log_bytes = tcl_log_size(m->log);
+	m->log_start = tcl_log_start(m->log);
+	m->log_disk_bytes = tcl_log_disk_bytes(m->log);
+}
+
 /* Log what was queued; under m->lock, dropped around the write. false on failure. */
 static bool do_append(struct tcl_measure *m, unsigned int *appends)
 {
@@ -411,7 +435,7 @@ static bool do_append(struct tcl_measure *m, unsigned int *appends)
 	}
 	m->app += n;
 	m->appends++;
-	m->log_bytes = tcl_log_size(m->log);
+	do_maintain(m);
 	if (!m->tpm)
 		m->ext = m->app;
 	if (m->test_exit_after_appends && ++*appends >= m->test_exit_after_appends) {
@@ -500,6 +524,9 @@ static void *worker_main(void *arg)
 		if (m->app < m->enq) {
 			if (!do_append(m, &appends))
 				continue;
+			worked = true;
+		} else if (m->acked != m->acked_seen) {
+			do_maintain(m);
 			worked = true;
 		}
 		extend_due = m->tpm && m->ext < m->app &&
@@ -892,6 +919,12 @@ void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st)
 	st->extended = m->tpm ? m->base_entries + m->ext : st->entries;
 	st->queued = m->enq - m->app;
 	st->log_bytes = m->log_bytes;
+	st->log_start = m->log_start;
+	st->log_disk_bytes = m->log_disk_bytes;
+	st->log_max_bytes = m->max_bytes;
+	st->log_acked = m->acked;
+	st->segments_deleted = m->segments_deleted;
+	st->log_over_bound = m->log_over_bound;
 	st->measured = m->measured;
 	st->deduped = m->deduped;
 	st->dropped = m->dropped;
@@ -906,6 +939,16 @@ void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st)
 	st->extended_since_open = m->tpm ? m->ext : 0;
 	memcpy(st->extend_hist, m->extend_hist, sizeof(st->extend_hist));
 	st->extend_seconds = m->extend_seconds;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void tcl_measure_set_acked(struct tcl_measure *m, uint64_t offset)
+{
+	pthread_mutex_lock(&m->lock);
+	if (offset > m->acked) {
+		m->acked = offset;
+		pthread_cond_signal(&m->work);
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -956,6 +999,7 @@ struct scan {
 	size_t other;			/* entries on another PCR */
 	uint32_t other_pcr;
 	bool first_is_aggregate;
+	bool from_ckpt;
 	uint8_t aggregate[32];
 	int err;
 };
@@ -1005,6 +1049,8 @@ static int scan_cb(const struct tcl_log_entry *e, uint64_t off, void *arg)
 	int err;
 
 	if (!sc->entries++) {
+		/* after a checkpoint (segments deleted) the log starts elsewhere */
+		sc->from_ckpt = off != 0;
 		sc->first_is_aggregate = ng && sha256 && !strcmp(e->name, "boot_aggregate");
 		if (sc->first_is_aggregate)
 			memcpy(sc->aggregate, e->digest, 32);
@@ -1097,7 +1143,7 @@ static int scan_log(struct tcl_measure *m, struct scan *sc)
 			  "agent measures into PCR %u: start it with the --pcr the log was "
 			  "written for, or move the log aside", m->log_path, sc->other,
 			  sc->other_pcr, m->pcr);
-	else if (sc->entries && !sc->first_is_aggregate)
+	else if (sc->entries && !sc->first_is_aggregate && !sc->from_ckpt)
 		set_state(m, TCL_MEASURE_MISMATCH, "%s does not start with a sha256 "
 			  "boot_aggregate entry: not a log tcl started; move it aside",
 			  m->log_path);
@@ -1123,8 +1169,10 @@ static int rotate(struct tcl_measure *m, struct tcl_measure_report *r)
 		if (lstat(dst, &st) && errno == ENOENT)
 			break;
 	}
-	if (i == 100 || rename(m->log_path, dst)) {
-		err = i == 100 ? -EEXIST : -errno;
+	tcl_log_close(m->log);
+	m->log = NULL;
+	err = i == 100 ? -EEXIST : tcl_logseg_move(m->log_path, dst);
+	if (err) {
 		pr_err(SUB, "cannot move %s aside to %s: %s", m->log_path, dst, strerror(-err));
 		dst[0] = '\0';
 		return err;
@@ -1132,10 +1180,11 @@ static int rotate(struct tcl_measure *m, struct tcl_measure_report *r)
 	pr_warn(SUB, "PCR %u is zero but %s holds a log from before the last TPM reset "
 		"(reboot) or from a run without TPM: moved it to %s, starting a new log",
 		m->pcr, m->log_path, dst);
-	tcl_log_close(m->log);
-	m->log = NULL;
 	seen_free(&m->seen);
-	return tcl_log_open(m->log_path, &m->log, &lr);
+	err = tcl_log_open(m->log_path, &m->log, &lr);
+	if (!err)
+		err = tcl_log_set_bound(m->log, m->pcr, m->max_bytes);
+	return err;
 }
 
 /* Bring the PCR and the log into agreement, or find that they cannot be (MISMATCH). */
@@ -1161,8 +1210,8 @@ static int anchor(struct tcl_measure *m, struct scan *sc, const uint8_t agg[32],
 	}
 	/* A fresh log's boot_aggregate is extended before anything else is appended, so a
 	 * zero PCR under more than that one entry means the TPM was reset since (a reboot). */
-	if (zero && sc->entries &&
-	    !(sc->entries == 1 && !memcmp(sc->aggregate, agg, 32))) {
+	if (zero && tcl_log_count(m->log) &&
+	    !(tcl_log_count(m->log) == 1 && !memcmp(sc->aggregate, agg, 32))) {
 		err = rotate(m, r);
 		if (!err)
 			err = scan_log(m, sc);
@@ -1281,7 +1330,7 @@ static int save_tail(struct tcl_measure *m, struct tcl_measure_report *r)
 		err = -ENOMEM;
 		goto out;
 	}
-	n = pread(fd, buf, len, sc.valid_len);
+	n = pread(fd, buf, len, sc.valid_len - sc.live_base);
 	if (n < 0) {
 		err = -errno;
 		goto out;
@@ -1332,6 +1381,15 @@ static int open_log(struct tcl_measure *m, struct tcl_measure_report *r)
 	if (err)
 		return err;
 	r->torn_bytes = lr.dropped;
+	err = tcl_log_set_bound(m->log, m->pcr, m->max_bytes);
+	if (err == -EBADMSG) {
+		set_state(m, TCL_MEASURE_MISMATCH, "%s: its checkpoint is for another PCR than "
+			  "%u: start the agent with the --pcr the log was written for, or move "
+			  "the log aside", m->log_path, m->pcr);
+		return 0;
+	}
+	if (err)
+		return err;
 	err = current_aggregate(m, agg);
 	if (!err)
 		err = scan_log(m, &sc);
@@ -1349,6 +1407,8 @@ out:
 	if (m->log) {
 		m->base_entries = tcl_log_count(m->log);
 		m->log_bytes = tcl_log_size(m->log);
+		m->log_start = tcl_log_start(m->log);
+		m->log_disk_bytes = tcl_log_disk_bytes(m->log);
 	}
 	return err;
 }
@@ -1407,6 +1467,7 @@ int tcl_measure_open(const struct tcl_measure_opts *o, struct tcl_measure **out,
 	m->block_ms = o->block_ms ? o->block_ms : TCL_MEASURE_DEFAULT_BLOCK_MS;
 	m->test_exit_after_appends = o->test_exit_after_appends;
 	m->test_append_delay_ms = o->test_append_delay_ms;
+	m->max_bytes = o->log_max_bytes;
 	if (!pcr_allowed(m->pcr)) {
 		pr_err(SUB, "PCR %u cannot anchor the log: use 10-15 (0-9 belong to "
 		       "the firmware and boot loader, 16 and 23 can be reset by anyone)", m->pcr);

@@ -62,6 +62,7 @@
 #define TCL_MEASURE_DEFAULT_TCTI	"device:/dev/tpmrm0"	/* tclctl's default */
 #define TCL_MEASURE_DEFAULT_QUEUE	65536
 #define TCL_MEASURE_DEFAULT_BLOCK_MS	20
+#define TCL_MEASURE_DEFAULT_LOG_MAX	(64ull << 20)	/* the agent's --log-max-bytes */
 #define TCL_MEASURE_WHY_MAX		512
 #define TCL_MEASURE_RECORDS_LOST	"records_lost"	/* ima-buf event name of a loss */
 #define TCL_MEASURE_EXEC_REFUSED	"exec_refused"	/* ima-buf event name of a refusal */
@@ -85,6 +86,8 @@ struct tcl_measure_opts {
 				 * 17-22 belong to D-RTM (locality 4: not extendable here) */
 	unsigned int queue_max;	/* 0: TCL_MEASURE_DEFAULT_QUEUE */
 	int block_ms;		/* 0: TCL_MEASURE_DEFAULT_BLOCK_MS; < 0: never wait */
+	uint64_t log_max_bytes;	/* bound of the log on disk (segments, log.h
+				 * tcl_log_maintain); 0: unbounded */
 	/* Tests only; 0 in production. */
 	unsigned int test_exit_after_appends;	/* _exit(99) right after the Nth log append,
 						 * before its extends: a crash in the window */
@@ -124,7 +127,13 @@ struct tcl_measure_status {
 	uint64_t entries;	/* complete entries in the log file */
 	uint64_t extended;	/* of those, in the PCR (anchored only; == entries when idle) */
 	uint64_t queued;	/* accepted, not yet in the log */
-	uint64_t log_bytes;
+	uint64_t log_bytes;	/* log offset of the end: every entry since the log began */
+	uint64_t log_start;	/* log offset of the first kept byte (segments deleted before) */
+	uint64_t log_disk_bytes;	/* kept on disk: log_bytes - log_start */
+	uint64_t log_max_bytes;	/* the bound, 0: none */
+	uint64_t log_acked;	/* what the attestor acknowledged (tcl_measure_set_acked) */
+	uint64_t segments_deleted;	/* since open */
+	bool log_over_bound;	/* more kept than the bound: waiting for acknowledgements */
 	uint64_t measured;	/* accepted since open */
 	uint64_t deduped;	/* file measurements already in the log */
 	uint64_t dropped;	/* measurement_dropped: queue full, or lost to a log error */
@@ -207,6 +216,12 @@ int tcl_measure_lost(struct tcl_measure *m, enum tcl_measure_lost_source src, ui
 int tcl_measure_flush(struct tcl_measure *m);
 
 void tcl_measure_status(struct tcl_measure *m, struct tcl_measure_status *st);
+
+/* The attestor acknowledged the log up to log offset @offset (it replayed everything before
+ * it against a quote): with a bound, closed segments before it may now be deleted (the worker
+ * does it). Offsets only grow; a smaller one is ignored. Without an attestor nobody calls
+ * this, and nothing is ever deleted (docs/measurement-log.md). */
+void tcl_measure_set_acked(struct tcl_measure *m, uint64_t offset);
 /* "ok", "mismatch", "log_error", "tpm_error" */
 const char *tcl_measure_state_name(enum tcl_measure_state s);
 

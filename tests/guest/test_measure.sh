@@ -36,7 +36,7 @@ if [ $fresh = 1 ] && ar t "$B/libtcl.a" | grep -q '^measure.o$'; then
 else
 	# shellcheck disable=SC2086
 	gcc $CF "$TOP/tests/swtpm/measure_tool.c" "$TOP/lib/measure.c" "$TOP/ctl/log.c" \
-		"$TOP/ctl/quote.c" "$TOP/ctl/ak.c" "$TOP/ctl/cmds.c" "$TOP/lib/log.c" \
+		"$TOP/ctl/quote.c" "$TOP/ctl/ak.c" "$TOP/ctl/cmds.c" "$TOP/lib/log.c" "$TOP/lib/logseg.c" \
 		"$TOP/lib/tpm.c" "$TOP/lib/tpm_verify.c" "$TOP/lib/canonjson.c" "$TOP/lib/util.c" \
 		"$TOP/lib/diag.c" "$TOP/lib/fileio.c" "$TOP/lib/hexb64.c" "$TOP/lib/escape.c" \
 		"$TOP/lib/jsonb.c" \

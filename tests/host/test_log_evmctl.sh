@@ -42,7 +42,7 @@ check() { # check "description" expected_rc command...; output kept in $tmp/out
 tool=$tmp/logtool
 if ! gcc -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude \
 	-Ilib -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-	tests/host/logtool.c lib/log.c lib/diag.c lib/hexb64.c lib/escape.c -lcrypto -o "$tool"; then
+	tests/host/logtool.c lib/log.c lib/logseg.c lib/fileio.c lib/diag.c lib/hexb64.c lib/escape.c -lcrypto -o "$tool"; then
 	echo "0 passed, 1 failed (logtool does not build)"
 	exit 1
 fi

@@ -3,13 +3,16 @@
  * tests/guest/test_measure.sh and bench/tpm_extend.sh until tcl-agent and tclctl carry them.
  *
  * usage: measure_tool [--log PATH] [--tpm TCTI|none] [--pcr N] [--queue N] [--block-ms MS]
- *                     [--crash-after-appends N] COMMAND ...
+ *                     [--crash-after-appends N] [--log-max-bytes N] COMMAND ...
  *   burst N [--containers K] [--start S] [--bufs M] [--names FILE] [--lost L]
  *         N file measurements ("ctr<i%K>:/bin/f<i>", digest SHA-256("f<i>"), i = S..S+N-1)
  *         and M ima-buf container_start events, then (--lost) L records lost by the kernel
  *         (tcl_measure_lost), then flush; prints the rate and the status
  *         --refused R: R refusals (tcl_measure_refused, "ctr<j%K>", "/tmp/r<j>", digest
  *         SHA-256("r<j>")), each attempted 100 times
+ *         --batch B: flush after every B file measurements (small appends, as a node's
+ *         trickle of execs); --ack: then acknowledge the whole log (tcl_measure_set_acked, as the attestation
+ *         worker does after a push) and wait until the worker deleted what it may
  *   status          open (replay, recovery), print the report and status, close
  *   quote HEX DIR   tcl_measure_quote with nonce HEX into DIR
  *   tclctl log|quote|ak ...   the tclctl commands of ctl/{log,quote,ak}.c
@@ -17,6 +20,7 @@
  * Exit: 0 ok, 3 the pipeline is in state mismatch, 1 other failure, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,14 +60,17 @@ static void print_status(struct tcl_measure *m)
 	tcl_measure_status(m, &st);
 	printf("status: state=%s anchored=%d pcr=%u entries=%llu extended=%llu queued=%llu "
 	       "measured=%llu deduped=%llu dropped=%llu refused=%llu recovered=%llu "
-	       "appends=%llu log_bytes=%llu lost_pending=%llu lost_logged=%llu\n",
+	       "appends=%llu log_bytes=%llu lost_pending=%llu lost_logged=%llu log_start=%llu "
+	       "disk_bytes=%llu segments_deleted=%llu over_bound=%d\n",
 	       tcl_measure_state_name(st.state), st.anchored, st.pcr,
 	       (unsigned long long)st.entries, (unsigned long long)st.extended,
 	       (unsigned long long)st.queued, (unsigned long long)st.measured,
 	       (unsigned long long)st.deduped, (unsigned long long)st.dropped,
 	       (unsigned long long)st.refused, (unsigned long long)st.recovered,
 	       (unsigned long long)st.appends, (unsigned long long)st.log_bytes,
-	       (unsigned long long)st.lost_pending, (unsigned long long)st.lost_logged);
+	       (unsigned long long)st.lost_pending, (unsigned long long)st.lost_logged,
+	       (unsigned long long)st.log_start, (unsigned long long)st.log_disk_bytes,
+	       (unsigned long long)st.segments_deleted, st.log_over_bound);
 	if (st.why[0])
 		printf("status-why: %s\n", st.why);
 	fflush(stdout);
@@ -78,8 +85,12 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 		{ "names", required_argument, NULL, 'n' },
 		{ "lost", required_argument, NULL, 'L' },
 		{ "refused", required_argument, NULL, 'R' },
+		{ "ack", no_argument, NULL, 'A' },
+		{ "batch", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool ack = false;
+	unsigned long batch = 0;
 	unsigned long n, k = 3, start = 0, bufs = 0, dropped = 0, lost = 0, refused = 0;
 	const char *names = NULL;
 	FILE *nf = NULL;
@@ -106,6 +117,12 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 			break;
 		case 'R':
 			refused = strtoul(optarg, NULL, 10);
+			break;
+		case 'A':
+			ack = true;
+			break;
+		case 'T':
+			batch = strtoul(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
@@ -142,6 +159,9 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 		}
 		if (nf)
 			fprintf(nf, "%s:%s\n", cid, path);
+		/* small batches, as a node's trickle of execs: segments close near their size */
+		if (batch && (i - start) % batch == batch - 1 && tcl_measure_flush(m))
+			return 1;
 	}
 	for (unsigned long j = 0; j < bufs; j++) {
 		char json[128];
@@ -184,6 +204,18 @@ static int burst(struct tcl_measure *m, int argc, char **argv)
 	t1 = now();
 	err = tcl_measure_flush(m);
 	t2 = now();
+	if (!err && ack) {
+		struct tcl_measure_status st;
+
+		tcl_measure_status(m, &st);
+		tcl_measure_set_acked(m, st.log_bytes);
+		for (int i = 0; i < 500; i++) {
+			tcl_measure_status(m, &st);
+			if (!st.log_max_bytes || st.log_disk_bytes <= st.log_max_bytes)
+				break;
+			nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+		}
+	}
 	printf("burst: %lu measurements + %lu events queued in %.3f s, all logged and "
 	       "extended after %.3f s: %.0f measurements/s; %lu dropped\n", n, bufs, t1 - t0,
 	       t2 - t0, (n + bufs) / (t2 - t0), dropped);
@@ -219,6 +251,7 @@ int main(int argc, char **argv)
 		{ "queue", required_argument, NULL, 'q' },
 		{ "block-ms", required_argument, NULL, 'B' },
 		{ "crash-after-appends", required_argument, NULL, 'c' },
+		{ "log-max-bytes", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tcl_measure_opts o = { .tcti = "none" };
@@ -247,6 +280,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.test_exit_after_appends = strtoul(optarg, NULL, 10);
+			break;
+		case 'M':
+			o.log_max_bytes = strtoull(optarg, NULL, 10);
 			break;
 		default:
 			return 2;

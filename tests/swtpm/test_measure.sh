@@ -17,6 +17,10 @@
 #     appends, files untouched; a TPM reset (reboot) moves the old log aside
 #   - measurements dropped by a full queue and records lost by the kernel: records_lost entries
 #     that count them all, the log still replays to the PCR and evmctl accepts it
+#   - a bounded log (--log-max-bytes): segments, none deleted without acknowledgement, deleted
+#     after it down to the bound, replayed from the checkpoint by log verify and at reopen;
+#     evmctl only while nothing was deleted; tampered, missing segments and a forged checkpoint
+#     caught
 # Prints "N passed, N failed"; exits non-zero on any failure.
 # Needs: swtpm, swtpm-tools, tpm2-tools, ima-evm-utils, libtss2, OpenSSL 3, json-c, python3.
 set -u
@@ -71,7 +75,7 @@ CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -
 	-D_GNU_SOURCE -Iinclude -Ilib -Ictl $(pkg-config --cflags json-c)"
 LIBS="$(pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr openssl json-c) -lpthread"
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/log.c ctl/quote.c ctl/ak.c ctl/cmds.c lib/log.c
+SRC="tests/swtpm/measure_tool.c lib/measure.c ctl/log.c ctl/quote.c ctl/ak.c ctl/cmds.c lib/log.c lib/logseg.c
 	lib/tpm.c lib/tpm_verify.c lib/canonjson.c lib/util.c lib/diag.c lib/fileio.c lib/hexb64.c
 	lib/escape.c lib/jsonb.c"
 T=$TMP/measure_tool
@@ -373,7 +377,7 @@ check "a burst into a queue of 2 that never waits, 7 kernel records lost" 0 \
 grep '^burst:' "$TMP/out"
 dropped=$(field dropped)
 has "... every loss queued in the log (lost_logged = dropped + 7), none pending" \
-	"status: state=ok .*queued=0 .*lost_pending=0 lost_logged=$((${dropped:-0} + 7))\$"
+	"status: state=ok .*queued=0 .*lost_pending=0 lost_logged=$((${dropped:-0} + 7)) "
 check "... some measurements dropped ($dropped)" 0 test "${dropped:-0}" -gt 0
 ctl log show --log "$L" >"$TMP/show.lost" 2>&1
 sum=$(grep -E '^13 [0-9a-f]{40} ima-buf sha256:[0-9a-f]{64} records_lost ' "$TMP/show.lost" |
@@ -390,6 +394,56 @@ check "records_lost counts in the log: agent $dropped, kernel 7 (got: $sum)" 0 \
 check "tclctl log verify --strict: the log with records_lost = the PCR" 0 verify_live --strict
 pcrs_files
 check "evmctl accepts the log with records_lost entries (every bank)" 0 evm_ok "$L"
+
+echo "== a bounded log: segments, deleted after acknowledgement, replayed from the checkpoint"
+# PCR 14 (nothing else here extends it), a bound of 64 KiB: segments of 8 KiB.
+LB=$TMP/bounded/measurements.bin
+mb() { "$TS" --log "$LB" --tpm "$SWTPM_TCTI" --pcr 14 --log-max-bytes 65536 "$@"; }
+vb() { ctl log verify --log "$LB" --pcr 14 --tpm "$SWTPM_TCTI" "$@"; }
+
+check "1,500 measurements, nothing acknowledged" 0 mb burst 1500 --batch 50
+has "... segments closed, none deleted, the bound is passed and said so" \
+	'log_start=0 disk_bytes=[0-9]+ segments_deleted=0 over_bound=1'
+nseg=$(ls "$LB".[0-9]* 2>/dev/null | wc -l)
+check "... $nseg closed segments and a checkpoint at offset 0" 0 \
+	bash -c "[ $nseg -ge 5 ] && grep -qx 'offset 0' $LB.checkpoint"
+check "tclctl log cat: the segments as one file" 0 ctl log cat --log "$LB" -o "$TMP/cat.bin"
+pcrs_files
+check "evmctl accepts it while nothing was deleted" 0 \
+	evmctl ima_measurement --pcrs "sha256,$TMP/pcrs.sha256" "$TMP/cat.bin"
+check "1,500 more, the whole log acknowledged" 0 mb burst 1500 --start 20000 --batch 50 --ack
+has "... acknowledged segments deleted, the kept log under the bound" \
+	'log_start=[1-9][0-9]* disk_bytes=([0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-6]) segments_deleted=[1-9][0-9]* over_bound=0'
+check "tclctl log verify --strict: replay from the checkpoint = the TPM, every bank" 0 vb --strict
+has "... it names the checkpoint" '^checkpoint: [0-9]+ entries'
+check "the pipeline reopens on it (replay from the checkpoint)" 0 mb status
+has "... every entry counted, nothing recovered" 'state=ok .*entries=3001 '
+check "tclctl log cat after a deletion" 0 ctl log cat --log "$LB" -o "$TMP/cat2.bin"
+has "... says evmctl cannot replay it from zero" 'evmctl cannot'
+pcrs_files
+check "... and evmctl indeed rejects it (it replays from zero)" 1 \
+	evmctl ima_measurement --pcrs "sha256,$TMP/pcrs.sha256" "$TMP/cat2.bin"
+SEG=$(ls "$LB".[0-9]* | sed -n 2p)
+cp "$SEG" "$TMP/seg.orig"
+logedit flip "$SEG" 3 reseal
+check "a kept segment rewritten consistently: log verify fails" 1 vb
+has "... MISMATCH" '^MISMATCH sha256'
+check "... and the pipeline refuses to append (mismatch)" 3 mb status
+cp "$TMP/seg.orig" "$SEG"
+logedit flip "$SEG" 3
+check "a kept segment with a broken entry: log verify fails" 1 vb
+has "... CORRUPT" '^CORRUPT'
+cp "$TMP/seg.orig" "$SEG"
+mv "$SEG" "$TMP/seg.moved"
+check "a middle segment deleted: log verify fails" 1 vb
+has "... CORRUPT" '^CORRUPT'
+mv "$TMP/seg.moved" "$SEG"
+cp "$LB.checkpoint" "$TMP/ckpt.orig"
+sed -i 's/^sha256 0/sha256 X/; s/^sha256 [1-9a-f]/sha256 0/; s/^sha256 X/sha256 1/' "$LB.checkpoint"
+check "a forged checkpoint: log verify fails" 1 vb
+has "... MISMATCH" '^MISMATCH sha256'
+cp "$TMP/ckpt.orig" "$LB.checkpoint"
+check "restored: the log verifies again" 0 vb --strict
 
 echo "== --tpm none"
 check "a log without TPM is written and not anchored" 0 \

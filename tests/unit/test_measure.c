@@ -983,6 +983,74 @@ static size_t count_lines(const char *path, const char *prefix)
 	return n;
 }
 
+/* A bounded log through the pipeline: segments close as it grows, nothing goes before the
+ * attestor's acknowledgement, then the acknowledged ones go; a reopen starts from the
+ * checkpoint (no boot_aggregate first) and the dedup set is what the kept segments hold. */
+static void test_bounded_log(void **state)
+{
+	const char *log = tu_path("bounded.bin");
+	struct tcl_measure_opts o = { .log_path = log, .tcti = "none",
+				      .log_max_bytes = 64u << 10 };
+	struct tcl_measure_status st;
+	struct tcl_measure_report r;
+	struct tcl_measure *m = NULL;
+	struct tcl_log_pcr p;
+	uint8_t d[32];
+	char path[64];
+	unsigned int i;
+	uint64_t end;
+
+	assert_int_equal(tcl_measure_open(&o, &m, &r), 0);
+	assert_int_equal(r.state, TCL_MEASURE_OK);
+	for (i = 0; i < 2000; i++) {
+		digest_of(i, d);
+		snprintf(path, sizeof(path), "/usr/bin/tool-%u", i);
+		assert_int_equal(tcl_measure_file(m, "c1", path, d), 0);
+		if (i % 50 == 49)
+			assert_int_equal(tcl_measure_flush(m), 0);
+	}
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.log_start, 0);
+	assert_true(st.log_bytes > 2 * o.log_max_bytes);
+	assert_int_equal(st.log_disk_bytes, st.log_bytes);
+	assert_int_equal(st.segments_deleted, 0);
+	assert_true(st.log_over_bound);
+	end = st.log_bytes;
+	/* the attestor acknowledges everything: the worker deletes down to the bound */
+	tcl_measure_set_acked(m, end);
+	for (i = 0; i < 500; i++) {
+		tcl_measure_status(m, &st);
+		if (st.segments_deleted)
+			break;
+		usleep(10000);
+	}
+	assert_true(st.segments_deleted > 0);
+	assert_true(st.log_disk_bytes <= o.log_max_bytes);
+	assert_true(st.log_start > 0);
+	assert_int_equal(st.log_bytes, end);
+	assert_false(st.log_over_bound);
+	tcl_measure_close(m);
+
+	assert_int_equal(tcl_log_replay(log, PCR, &p), 0);
+	assert_int_equal(p.entries, 2001);	/* boot_aggregate + 2000 */
+	m = NULL;
+	assert_int_equal(tcl_measure_open(&o, &m, &r), 0);
+	assert_int_equal(r.state, TCL_MEASURE_OK);
+	assert_false(r.created);
+	assert_int_equal(r.entries, 2001);
+	/* the last file is in a kept segment: deduplicated; the first was deleted: logged anew */
+	digest_of(1999, d);
+	assert_int_equal(tcl_measure_file(m, "c1", "/usr/bin/tool-1999", d), 0);
+	digest_of(0, d);
+	assert_int_equal(tcl_measure_file(m, "c1", "/usr/bin/tool-0", d), 0);
+	assert_int_equal(tcl_measure_flush(m), 0);
+	tcl_measure_status(m, &st);
+	assert_int_equal(st.entries, 2002);
+	assert_int_equal(st.deduped, 1);
+	tcl_measure_close(m);
+}
+
 static void test_cmd_log_offline(void **state)
 {
 	const char *log = tu_path("dedup.bin"), *pcrs = tu_path("pcrs.txt");
@@ -1088,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_log_write_error),
 		cmocka_unit_test(test_crash_hook),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_bounded_log),
 		cmocka_unit_test(test_cmd_log_offline),
 	};
 
