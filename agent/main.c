@@ -534,7 +534,7 @@ int main(int argc, char **argv)
 		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "registry", required_argument, NULL, 'R' },
 		{ "log", required_argument, NULL, 'L' },
-		{ "log-max-bytes", required_argument, NULL, 'M' },
+		{ "log-max-bytes", required_argument, NULL, 'B' },
 		{ "tpm", required_argument, NULL, 'T' },
 		{ "pcr", required_argument, NULL, 'N' },
 		{ "trust-key", required_argument, NULL, 'K' },
@@ -614,7 +614,7 @@ int main(int argc, char **argv)
 		case 'L':
 			a.mopts.log_path = optarg;
 			break;
-		case 'M':
+		case 'B':
 			if (number_opt("log-max-bytes", optarg, 0, 1ul << 50, &num))
 				return 2;
 			if (num && num < TCL_LOG_BOUND_MIN) {
