@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The PostgreSQL back end of store.h (libpq): one connection per replica, READ COMMITTED, rows
- * locked with SELECT ... FOR UPDATE; a lost connection is re-established on the next request
- * (the request that saw it fails with 503 and the node retries). */
+ * locked with SELECT ... FOR UPDATE, statements prepared once per connection; a lost connection
+ * is re-established on the next request (the request that saw it fails with 503 and the node
+ * retries). */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 
 #include "diag.h"
+#include "hashmap.h"
 #include "store.h"
 
 #define SUB "db"
@@ -16,6 +20,8 @@
 struct pg {
 	PGconn *c;
 	char *target;
+	struct tcl_map prepared;	/* SQL text -> statement number (as a pointer) */
+	size_t nprep;
 };
 
 static void pg_close(void *h)
@@ -25,6 +31,7 @@ static void pg_close(void *h)
 	if (!p)
 		return;
 	PQfinish(p->c);
+	tcl_map_free(&p->prepared, NULL);
 	free(p->target);
 	free(p);
 }
@@ -38,6 +45,7 @@ static void quiet(void *arg, const PGresult *res)
 static int connect_db(struct pg *p)
 {
 	PQfinish(p->c);
+	tcl_map_free(&p->prepared, NULL);	/* statements live as long as their connection */
 	p->c = PQconnectdb(p->target);
 	if (!p->c)
 		return -ENOMEM;
@@ -67,7 +75,32 @@ static int pg_exec(void *h, const char *sql, int np, const char *const *params,
 	}
 	if (!p->c)
 		return -ECONNRESET;
-	r = PQexecParams(p->c, sql, np, NULL, params, NULL, NULL, 0);
+	/* statements with parameters are prepared once (parse and plan), the others sent as
+	 * they are (BEGIN, COMMIT, DDL) */
+	if (np) {
+		char name[24];
+		size_t k = (size_t)(uintptr_t)tcl_map_get(&p->prepared, sql);
+
+		if (!k) {
+			k = p->nprep + 1;
+			snprintf(name, sizeof(name), "tcl%zu", k);
+			r = PQprepare(p->c, name, sql, np, NULL);
+			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+				pr_err(SUB, "postgresql: prepare %.80s: %s", sql, PQerrorMessage(p->c));
+				rc = PQstatus(p->c) != CONNECTION_OK ? -ECONNRESET : -EIO;
+				PQclear(r);
+				return rc;
+			}
+			PQclear(r);
+			if (tcl_map_put(&p->prepared, sql, (void *)(uintptr_t)k))
+				return -ENOMEM;
+			p->nprep = k;
+		}
+		snprintf(name, sizeof(name), "tcl%zu", k);
+		r = PQexecPrepared(p->c, name, np, params, NULL, NULL, 0);
+	} else {
+		r = PQexecParams(p->c, sql, 0, NULL, NULL, NULL, NULL, 0);
+	}
 	switch (PQresultStatus(r)) {
 	case PGRES_COMMAND_OK:
 		break;

@@ -16,7 +16,8 @@
 #     attestor's RSS, and POST /scheduler/filter naming FILTER_NODES of them, FILTER_CALLS
 #     calls on one keep-alive TLS connection: p50, p99 and max latency.
 # Not part of `make test` (no timed tests): prints the figures, writes
-# bench/results/attestor_db.json with the date and the machine.
+# bench/results/attestor_db.json with the date and the machine.  TCL_BENCH_PARTS=B runs part B
+# only and keeps part A's figures (and their date) from the results file already there.
 # usage: bench/attestor_db_bench.sh [NODES (16)] [SECONDS (30)] [ENTRIES (100)]
 #                                   [ENROLLED (10000)] [FILTER_NODES (5000)] [FILTER_CALLS (200)]
 # Needs what tests/service/test_attestor_replicas.sh needs (swtpm, postgresql, openssl).
@@ -31,6 +32,7 @@ ENTRIES=${3:-100}
 ENROLLED=${4:-10000}
 FILTER_NODES=${5:-5000}
 FILTER_CALLS=${6:-200}
+PARTS=${TCL_BENCH_PARTS:-AB}
 PY=/usr/bin/python3
 . tests/service/attestor/lib.sh
 . tests/service/attestor/pg.sh
@@ -116,6 +118,7 @@ ns() {		# ns NODE REPLICA CMD...
 }
 
 # ---- A. evidence per second ----
+if [[ $PARTS == *A* ]]; then
 echo "A: $NODES swtpm nodes..."
 for i in $(seq "$NODES"); do
 	att_cert "$T" "node-n$i" "node-n$i" || die "openssl"
@@ -195,6 +198,9 @@ echo "   end to end: $RATIO x one replica; by CPU per evidence (two replicas on 
 	"the database's CPU counted): $CAP_RATIO x"
 for r in pa pb; do stop "$r"; done
 for i in $(seq "$NODES"); do att_tpm_stop "n$i"; done
+else
+	pg_start -c synchronous_commit=off -c max_connections=50 || die "PostgreSQL does not start"
+fi
 
 # ---- B. ENROLLED nodes ----
 echo "B: a state file with $ENROLLED enrolled nodes..."
@@ -233,12 +239,11 @@ for i in range(n):
                   "findings_total": len(f), "containers": cs})
 json.dump({"version": 1, "nodes": nodes}, open(path, "w"))
 PY
-# the FILTER_NODES names: every other node (9 in 10 of them trusted), as the scheduler sends
+# the FILTER_NODES names: the first ones (9 in 10 of them trusted), as the scheduler sends them
 $PY - "$T/args.json" "$ENROLLED" "$FILTER_NODES" <<'PY'
 import json, sys
 n, k = int(sys.argv[2]), int(sys.argv[3])
-step = max(n // k, 1)
-names = ["node-%05d" % i for i in range(0, n, step)][:k]
+names = ["node-%05d" % i for i in range(min(n, k))]
 json.dump({"Pod": {"metadata": {"name": "p"}}, "NodeNames": names}, open(sys.argv[1], "w"))
 PY
 filter_bench() {	# filter_bench REPLICA: "p50 p99 max kept" in ms over FILTER_CALLS calls
@@ -267,51 +272,77 @@ print("%.1f %.1f %.1f %d" % (pick(0.5), pick(0.99), lat[-1], kept))
 PY
 }
 big_run() {	# big_run NAME ARGS...: import, RSS, filter; sets IMPORT_S RSS HWM F50 F99 FMAX KEPT
-	local r=$1 t0
+		# FCPU (the attestor's CPU ms per filter call)
+	local r=$1 t0 c0
 	shift
 	cp "$T/big.json" "$T/big-$r.json"
 	t0=$(date +%s%N)
 	launch "$r" --state "$T/big-$r.json" "${ARGS[@]}" "$@" || die "$r does not start"
 	IMPORT_S=$($PY -c "print(round(($(date +%s%N) - $t0) / 1e9, 1))")
-	grep -q "imported $ENROLLED nodes" "$T/$r.log" || die "$r: no import: $(tail -3 "$T/$r.log")"
+	[ -e "$T/big-$r.json.imported" ] && [ ! -e "$T/big-$r.json" ] ||
+		die "$r: no import: $(tail -3 "$T/$r.log")"
+	c0=$(cpu_ms "${PID[$r]}")
 	read -r F50 F99 FMAX KEPT < <(filter_bench "$r") || die "filter on $r failed"
+	FCPU=$($PY -c "print(round(($(cpu_ms "${PID[$r]}") - $c0) / ($FILTER_CALLS + 5), 1))")
 	read -r RSS HWM < <(rss_kb "${PID[$r]}")
 	stop "$r"
 }
 big_run blite --db "sqlite:$T/big.db"
 L_IMPORT=$IMPORT_S L_RSS=$RSS L_HWM=$HWM L_F50=$F50 L_F99=$F99 L_FMAX=$FMAX L_KEPT=$KEPT
+L_FCPU=$FCPU
 echo "B1 SQLite, $ENROLLED nodes: imported and serving in $L_IMPORT s; RSS $((L_RSS / 1024)) MB" \
 	"(peak $((L_HWM / 1024)) MB); filter over $FILTER_NODES nodes: p50 $L_F50 ms," \
-	"p99 $L_F99 ms, max $L_FMAX ms ($L_KEPT kept)"
+	"p99 $L_F99 ms, max $L_FMAX ms ($L_KEPT kept); attestor CPU $L_FCPU ms per call"
 pg_as "$PG_BIN/createdb" -h "$PG_DIR" tcl_big || die "createdb"
 big_run bpg --db "postgresql:host=$PG_DIR dbname=tcl_big user=postgres"
 echo "B2 PostgreSQL, $ENROLLED nodes: imported and serving in $IMPORT_S s; RSS" \
 	"$((RSS / 1024)) MB (peak $((HWM / 1024)) MB); filter over $FILTER_NODES nodes: p50 $F50 ms," \
-	"p99 $F99 ms, max $FMAX ms ($KEPT kept)"
+	"p99 $F99 ms, max $FMAX ms ($KEPT kept); attestor CPU $FCPU ms per call"
 
 mkdir -p bench/results
-$PY - <<PY >bench/results/attestor_db.json
-import json, os, platform, time
+if [[ $PARTS != *A* ]]; then
+	$PY - bench/results/attestor_db.json <<'PY' >"$T/b.json" || die "no part A figures to keep"
+import json, sys
+r = json.load(open(sys.argv[1]))
+e = r["evidence"]
+e.setdefault("date", r["date"])
+e.setdefault("load_at_end", r["machine"]["load_at_end"])
+print(json.dumps({"evidence": e, "enrolled": {}}))
+PY
+fi
+$PY - "$T/b.json" <<PY >"$T/results.json" || die "results"
+import json, os, platform, sys, time
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
             if l.startswith("model name")), "?")
+now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+load = os.getloadavg()[0]
+if os.path.exists(sys.argv[1]):
+    evidence = json.load(open(sys.argv[1]))["evidence"]     # part A of an earlier run
+else:
+    evidence = {"date": now, "load_at_end": load, "nodes": $NODES, "seconds": $SECONDS_,
+        "entries_per_evidence": $ENTRIES,
+        "sqlite_one_replica": {"evidence_per_s": ${LITE_RATE:-0}, "rounds_ok": ${LITE_OK:-0},
+            "rounds_failed": ${LITE_FAIL:-0},
+            "attestor_cpu_ms_per_evidence": ${LITE_CPU:-0},
+            "per_core_evidence_per_s": round(1000 / max(${LITE_CPU:-0}, 0.001))},
+        "postgresql_two_replicas": {"evidence_per_s": ${PG_RATE:-0}, "rounds_ok": ${PG_OK:-0},
+            "rounds_failed": ${PG_FAIL:-0}, "replicas_cpu_ms_per_evidence": ${PG_ATT:-0},
+            "postgresql_cpu_ms_per_evidence": ${PG_DB:-0}, "synchronous_commit": "off"},
+        "ratio_end_to_end": ${RATIO:-0}, "ratio_by_cpu_per_evidence": ${CAP_RATIO:-0}}
 print(json.dumps({
-    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "date": now,
     "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
-                "load_at_end": os.getloadavg()[0]},
-    "evidence": {"nodes": $NODES, "seconds": $SECONDS_, "entries_per_evidence": $ENTRIES,
-        "sqlite_one_replica": {"evidence_per_s": $LITE_RATE, "rounds_ok": $LITE_OK,
-            "rounds_failed": $LITE_FAIL, "attestor_cpu_ms_per_evidence": $LITE_CPU,
-            "per_core_evidence_per_s": round(1000 / max($LITE_CPU, 0.001))},
-        "postgresql_two_replicas": {"evidence_per_s": $PG_RATE, "rounds_ok": $PG_OK,
-            "rounds_failed": $PG_FAIL, "replicas_cpu_ms_per_evidence": $PG_ATT,
-            "postgresql_cpu_ms_per_evidence": $PG_DB, "synchronous_commit": "off"},
-        "ratio_end_to_end": $RATIO, "ratio_by_cpu_per_evidence": $CAP_RATIO},
+                "load_at_end": load},
+    "evidence": evidence,
     "enrolled": {"nodes": $ENROLLED, "filter_nodes": $FILTER_NODES, "filter_calls": $FILTER_CALLS,
         "sqlite": {"import_and_start_s": $L_IMPORT, "rss_mb": round($L_RSS / 1024, 1),
             "peak_rss_mb": round($L_HWM / 1024, 1), "filter_ms": {"p50": $L_F50,
-            "p99": $L_F99, "max": $L_FMAX}, "kept": $L_KEPT},
+            "p99": $L_F99, "max": $L_FMAX}, "kept": $L_KEPT,
+            "attestor_cpu_ms_per_filter": $L_FCPU},
         "postgresql": {"import_and_start_s": $IMPORT_S, "rss_mb": round($RSS / 1024, 1),
             "peak_rss_mb": round($HWM / 1024, 1), "filter_ms": {"p50": $F50, "p99": $F99,
-            "max": $FMAX}, "kept": $KEPT}}}, indent=1))
+            "max": $FMAX}, "kept": $KEPT, "attestor_cpu_ms_per_filter": $FCPU}}},
+    indent=1))
 PY
+mv "$T/results.json" bench/results/attestor_db.json
 echo "results in bench/results/attestor_db.json"

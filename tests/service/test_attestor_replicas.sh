@@ -189,16 +189,16 @@ check "... evidence_ok went up by exactly one" "d['evidence_ok'] == $ok0 + 1"
 get b /v1/nodes/node-n1
 off0=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["log_offset"])' "$T/get.json")
 ns n1 append "host,/usr/bin/runc,$RUNC" >/dev/null || die "append n1"
-ns n1 stale 2 >"$T/killed.out" 2>&1 &	# challenge now, the evidence 2 s later
-KPID=$!
-for _ in $(seq 50); do
-	[ "$(pg_sql "SELECT count(*) FROM tcl_nonces WHERE node = 'node-n1'")" -ge 1 ] && break
-	sleep 0.1
-done
-# hold node-n1's nonces: replica a takes node-n1's row lock, then waits for its nonce
-pg_as "$PG_BIN/psql" -h "$PG_DIR" -U postgres -d tcl -XAtq -c "BEGIN; SELECT nonce FROM
-	tcl_nonces WHERE node = 'node-n1' FOR UPDATE; SELECT pg_sleep(6); COMMIT;" >/dev/null &
+# a session that locks node-n1's next nonce as soon as it exists and holds it 8 s: replica a
+# takes node-n1's row lock, then waits for that nonce
+pg_sql "DELETE FROM tcl_nonces WHERE node = 'node-n1'"
+pg_as "$PG_BIN/psql" -h "$PG_DIR" -U postgres -d tcl -XAtq -c "BEGIN; DO \$\$ BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM tcl_nonces WHERE node = 'node-n1') LOOP
+	PERFORM pg_sleep(0.05); END LOOP; END \$\$; SELECT nonce FROM tcl_nonces WHERE
+	node = 'node-n1' FOR UPDATE; SELECT pg_sleep(8); COMMIT;" >/dev/null &
 HOLDER=$!
+ns n1 stale 3 >"$T/killed.out" 2>&1 &	# challenge now, the evidence 3 s later
+KPID=$!
 waiting=0
 for _ in $(seq 100); do
 	waiting=$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
