@@ -48,6 +48,24 @@ static int cgroup_of_pid(struct agent *a, long pid, char *path, size_t len, uint
 	return -ENOENT;
 }
 
+/* A verified image that is revoked (its digest, or the key that verified it) is NOT verified.
+ * The key that verified an image is remembered first, so that a later key revocation finds
+ * the containers of that image, also after a restart.  -EKEYREVOKED when revoked. */
+static int not_revoked(struct agent *a, struct tcl_verify_result *vr)
+{
+	const struct tcl_revocation *r;
+
+	if (a->attest && vr->keyid[0])
+		tcl_arev_remember_key(a->revs, vr->image_digest, vr->keyid);
+	r = tcl_revocation_match(tcl_arev_list(a->revs), vr->image_digest, vr->keyid);
+	if (!r)
+		return 0;
+	vr->verified = false;
+	snprintf(vr->reason, sizeof(vr->reason), "image revoked (revocation %llu, %s %s: %.200s)",
+		 (unsigned long long)r->id, tcl_revoke_kind_name(r->kind), r->value, r->reason);
+	return -EKEYREVOKED;
+}
+
 /*
  * tcl-hook asks whether a container being created may run. The image is verified against its
  * signed golden manifest (--registry/--trust-key), or, without those, must have a set in the
@@ -62,7 +80,7 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len,
 	json_object *req = NULL, *v;
 	char cgpath[PATH_MAX], config[PATH_MAX], line[TCL_EVENT_JSON_MAX], msg[1024];
 	const char *id = "", *bundle = "";
-	bool enforce = a->mode == TCL_MODE_ENFORCE;
+	bool enforce = a->mode == TCL_MODE_ENFORCE, revoked = false;
 	struct tcl_event_meta em = {};
 	uint64_t cgid = 0;
 	long pid = 0;
@@ -115,13 +133,15 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len,
 		}
 	} else if (tcl_scope_image_for(a->scope, m->image, m->image_digest)) {
 		vr.verified = true;
+		snprintf(vr.image_digest, sizeof(vr.image_digest), "%s", m->image_digest);
 	} else {
 		snprintf(vr.reason, sizeof(vr.reason),
 			 "image %.200s has no golden set (no --registry/--trust-key, not in the policy)",
 			 m->image[0] ? m->image : "(unnamed)");
 	}
-	ret = tcl_scope_admit(a->scope, cgid, cgpath, m, vr.verified ? vr.image_digest : NULL,
-			      vr.verified);
+	revoked = vr.verified && not_revoked(a, &vr) != 0;
+	ret = tcl_scope_admit(a->scope, cgid, cgpath, m,
+			      vr.verified || revoked ? vr.image_digest : NULL, vr.verified);
 	/* Fail closed: a container whose cgroup has no scope entry (the map is full) would run
 	 * unchecked. */
 	if ((ret || !tcl_scope_has(a->bpf, cgid)) && vr.verified) {
@@ -150,13 +170,15 @@ reply:
 	emit_line(a, line,
 		  tcl_event_format_simple("image_verify",
 					  vr.verified ? "allow" : enforce ? "deny" : "audit",
-					  vr.verified ? NULL : "not_verified", msg, -1, &em, line,
+					  vr.verified ? NULL : revoked ? "revoked" : "not_verified", msg,
+					  -1, &em, line,
 					  sizeof(line)));
 	measure_record(a, "image_verify",
 		       (const char *const[]){ "container_id", em.container_id, "image", em.image,
 					      "image_digest", em.image_digest, "golden_manifest",
 					      vr.manifest_sha256, "keyid", vr.keyid, "result",
-					      vr.verified ? "verified" : "not_verified", "reason",
+					      vr.verified ? "verified" : revoked ? "revoked" :
+							    "not_verified", "reason",
 					      vr.verified ? NULL : vr.reason, "resolved_by_name",
 					      vr.resolved_by_name ? "true" : NULL, NULL });
 	{

@@ -15,6 +15,7 @@
 #include "bpf_loader.h"
 #include "measure.h"
 #include "policy.h"
+#include "revocations.h"
 #include "scope.h"
 #include "verify.h"
 
@@ -36,9 +37,11 @@ struct agent {
 	bool log_max_set;		/* --log-max-bytes given */
 	struct tcl_attest_worker_opts aopts;
 	struct tcl_bpf_opts bopts;
+	const char *revoke_path;
 	/* state */
 	struct tcl_attest_worker *attest;
 	uint64_t attest_changes;
+	struct tcl_arev *revs;	/* revocations in force, keys that verified images */
 	struct tcl_measure *measure;
 	struct tcl_measure_report mrep;
 	struct tcl_verifier *verifier;

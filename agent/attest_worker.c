@@ -9,6 +9,7 @@
 
 #include "attest_worker.h"
 #include "diag.h"
+#include "revocation.h"
 #include "util.h"
 
 #define SUB "attest"
@@ -24,6 +25,8 @@ struct tcl_attest_worker {
 	pthread_cond_t wake;
 	bool kicked;
 	struct tcl_attest_worker_status st;
+	struct tcl_revocation_list revs;	/* from the last answer, until taken */
+	bool have_revs;
 };
 
 static struct timespec deadline_in(long ms)
@@ -110,6 +113,17 @@ static void *worker_main(void *arg)
 		rc = tcl_attest_push(w->client, &r);
 		if (rc == -ECANCELED)
 			break;
+		{
+			struct tcl_revocation_list l;
+
+			if (tcl_attest_take_revocations(w->client, &l)) {
+				pthread_mutex_lock(&w->lock);
+				tcl_revocation_list_free(&w->revs);
+				w->revs = l;
+				w->have_revs = true;
+				pthread_mutex_unlock(&w->lock);
+			}
+		}
 		if (rc)
 			pr_warn(SUB, "evidence not delivered: %s; next try in %u s",
 				r.reason[0] ? r.reason : strerror(-rc), w->interval_s);
@@ -190,6 +204,24 @@ void tcl_attest_worker_status(struct tcl_attest_worker *w, struct tcl_attest_wor
 	pthread_mutex_unlock(&w->lock);
 }
 
+bool tcl_attest_worker_take_revocations(struct tcl_attest_worker *w,
+					struct tcl_revocation_list *out)
+{
+	bool got;
+
+	if (!w)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	got = w->have_revs;
+	if (got) {
+		*out = w->revs;
+		memset(&w->revs, 0, sizeof(w->revs));
+		w->have_revs = false;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return got;
+}
+
 void tcl_attest_worker_stop(struct tcl_attest_worker *w)
 {
 	if (!w)
@@ -201,6 +233,7 @@ void tcl_attest_worker_stop(struct tcl_attest_worker *w)
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	tcl_attest_close(w->client);
+	tcl_revocation_list_free(&w->revs);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

@@ -6,7 +6,8 @@
  * has logged: the worker flushes it (log + PCR) before each push.
  *
  * The agent's loop reads the outcome with tcl_attest_worker_status(); `changes` grows whenever
- * the verdict or the error changes, so the loop can report each change once. */
+ * the verdict or the error changes, so the loop can report each change once.  The revocation
+ * list each answer carries is handed over with tcl_attest_worker_take_revocations(). */
 #ifndef TCL_ATTEST_WORKER_H
 #define TCL_ATTEST_WORKER_H
 
@@ -51,6 +52,11 @@ int tcl_attest_worker_run(struct tcl_attest_worker *w);
 /* Ask for a push soon (async-signal-unsafe; any thread). */
 void tcl_attest_worker_kick(struct tcl_attest_worker *w);
 void tcl_attest_worker_status(struct tcl_attest_worker *w, struct tcl_attest_worker_status *st);
+/* The revocation list of the attestor's last answer, when one came since the last call: moved
+ * to *out (the caller frees it), true.  Any thread. */
+struct tcl_revocation_list;
+bool tcl_attest_worker_take_revocations(struct tcl_attest_worker *w,
+					struct tcl_revocation_list *out);
 /* Cancel a push in progress (at its next retry or request timeout), join the thread, free. */
 void tcl_attest_worker_stop(struct tcl_attest_worker *w);
 

@@ -90,6 +90,8 @@ static void usage(FILE *f)
 		"  --attest-state FILE  what the attestor acknowledged (default %s)\n"
 		"  --metrics HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
 		"                       (e.g. 127.0.0.1:9464, [::1]:9464; default off)\n"
+		"  --revocation-state FILE  revocations the attestor sent, kept across restarts\n"
+		"                       (default %s)\n"
 		"  -v, --verbose        more messages (repeat for debug)\n"
 		"  -q, --quiet          errors only\n"
 		"  -h, --help           this text\n"
@@ -100,7 +102,7 @@ static void usage(FILE *f)
 		TCL_MEASURE_DEFAULT_LOG, (unsigned long long)TCL_MEASURE_DEFAULT_LOG_MAX,
 		TCL_MEASURE_DEFAULT_PCR,
 		TCL_DEFAULT_GOLDEN_CACHE, TCL_ATTEST_CERT, TCL_ATTEST_KEY,
-		TCL_ATTEST_DEFAULT_INTERVAL, TCL_ATTEST_STATE);
+		TCL_ATTEST_DEFAULT_INTERVAL, TCL_ATTEST_STATE, TCL_REVOKE_STATE);
 }
 
 static void emit_agent_event(struct agent *a, const char *reason, const char *fmt, ...)
@@ -365,6 +367,77 @@ static void check_attest(struct agent *a)
 				 as.node_id, as.verdict, as.reason[0] ? ": " : "", as.reason);
 }
 
+/* ---- revocations (agent/revocations.h): the attestor's list, applied to the containers ---- */
+
+static const struct tcl_revocation *revoked_of(void *ctx, const char *image_digest)
+{
+	struct agent *a = ctx;
+
+	return tcl_arev_match(a->revs, image_digest);
+}
+
+/* One container's revocation applied (r) or lifted (NULL): measured, and an event. */
+static void on_revocation_applied(void *ctx, const struct tcl_container_view *c,
+				  const struct tcl_revocation *r)
+{
+	struct agent *a = ctx;
+	const struct tcl_revocation_list *l = tcl_arev_list(a->revs);
+	const char *digest = c->meta.image_digest;
+	char line[TCL_EVENT_JSON_MAX], msg[600], id[24], ver[24];
+	bool enforce = a->mode == TCL_MODE_ENFORCE;
+
+	snprintf(id, sizeof(id), "%llu", r ? (unsigned long long)r->id : 0ULL);
+	snprintf(ver, sizeof(ver), "%llu", (unsigned long long)l->version);
+	if (r)
+		snprintf(msg, sizeof(msg), "image revoked (revocation %s, %s %s: %s): %s", id,
+			 tcl_revoke_kind_name(r->kind), r->value, r->reason,
+			 enforce ? "no new exec or executable mapping in this container" :
+				   "audit mode: its execs are reported, not denied");
+	else
+		snprintf(msg, sizeof(msg), "revocation withdrawn (list version %s): the image's "
+			 "golden set applies again", ver);
+	emit_line(a, line,
+		  tcl_event_format_simple("agent", r ? (enforce ? "deny" : "audit") : NULL,
+					  r ? "revoked" : "revocation_lifted", msg, -1, &c->meta, line,
+					  sizeof(line)));
+	measure_record(a, r ? "revocation_applied" : "revocation_lifted",
+		       (const char *const[]){ "container_id", c->meta.container_id, "image",
+					      c->meta.image, "image_digest", digest, "keyid",
+					      tcl_arev_key_of(a->revs, digest), "revocation",
+					      r ? id : NULL, "kind",
+					      r ? tcl_revoke_kind_name(r->kind) : NULL, "value",
+					      r ? r->value : NULL, "reason", r ? r->reason : NULL,
+					      "list_version", ver, "mode",
+					      enforce ? "enforce" : "audit", NULL });
+	pr_warn("revoke", "container %.64s (%.200s): %s", c->meta.container_id ?
+		c->meta.container_id : "?", c->meta.image ? c->meta.image : "?", msg);
+}
+
+/* A new list from the attestor: kept (state file), measured, applied to every container. */
+static void check_revocations(struct agent *a)
+{
+	struct tcl_revocation_list l;
+	char ver[24], n[24], sha[65] = "", *text = NULL;
+	size_t len, changed;
+
+	if (!tcl_attest_worker_take_revocations(a->attest, &l))
+		return;
+	if (tcl_arev_update(a->revs, &l) <= 0)
+		return;
+	l = *tcl_arev_list(a->revs);
+	snprintf(ver, sizeof(ver), "%llu", (unsigned long long)l.version);
+	snprintf(n, sizeof(n), "%zu", l.n);
+	if (!tcl_revocation_list_text(&l, &text, &len))
+		tcl_sha256_hex(text, len, false, sha);
+	free(text);
+	measure_record(a, "revocations",
+		       (const char *const[]){ "list_version", ver, "entries", n, "sha256", sha,
+					      NULL });
+	changed = tcl_scope_apply_revocations(a->scope);
+	emit_agent_event(a, "revocations", "revocation list version %s from the attestor: %s "
+			 "entries, %zu containers changed", ver, n, changed);
+}
+
 static void write_state(struct agent *a)
 {
 	char buf[4096];
@@ -415,6 +488,7 @@ static int run(struct agent *a)
 			ring_buffer__consume(a->rb);
 			check_drops(a);
 			check_attest(a);
+			check_revocations(a);
 			tcl_scope_tick(a->scope);
 		}
 		if (fds[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -495,6 +569,36 @@ static int check_attest_opts(struct agent *a)
 	return 0;
 }
 
+/* The revocations kept by the last run.  Fail closed: in enforce mode a state file that
+ * cannot be read stops the start (its revocations would silently not apply); in audit mode the
+ * agent starts with none and says so (nothing is denied in audit mode anyway), and the next
+ * answer from the attestor brings the list back. */
+static int open_revocations(struct agent *a)
+{
+	char err[300] = "";
+	int ret;
+
+	if (!a->revoke_path)
+		a->revoke_path = TCL_REVOKE_STATE;
+	ret = tcl_arev_open(a->revoke_path, &a->revs, err, sizeof(err));
+	if (!ret) {
+		if (tcl_arev_list(a->revs)->n)
+			pr_info("revoke", "%zu revocations in force (list version %llu, %s)",
+				tcl_arev_list(a->revs)->n,
+				(unsigned long long)tcl_arev_list(a->revs)->version, a->revoke_path);
+		return 0;
+	}
+	if (a->mode == TCL_MODE_ENFORCE) {
+		pr_err("revoke", "%s: %s; refusing to start in enforce mode without the "
+		       "revocations in force (move the file away: the attestor sends the list "
+		       "again with its next answer)", a->revoke_path, err);
+		return ret;
+	}
+	pr_warn("revoke", "%s: %s; audit mode: starting with no revocations until the "
+		"attestor's next answer", a->revoke_path, err);
+	return tcl_arev_new(a->revoke_path, &a->revs);
+}
+
 /* --check-config: the settings given (config file and command line merged), as config lines. */
 static void print_config(const struct agent *a)
 {
@@ -505,7 +609,8 @@ static void print_config(const struct agent *a)
 		"log", a->mopts.log_path, "tpm", a->mopts.tcti, "registry", a->vopts.registry_url,
 		"golden-cache", a->vopts.cache_dir, "attestor", o->url, "attestor-cert", o->cert,
 		"attestor-key", o->key, "attestor-ca", o->ca_file, "node-id", o->node_id,
-		"attest-state", o->state_path, "metrics", a->metrics_addr, NULL
+		"attest-state", o->state_path, "metrics", a->metrics_addr, "revocation-state",
+		a->revoke_path, NULL
 	};
 
 	printf("%s = true\n", a->mode == TCL_MODE_ENFORCE ? "enforce" : "audit");
@@ -548,6 +653,7 @@ int main(int argc, char **argv)
 		{ "attest-interval", required_argument, NULL, 'i' },
 		{ "attest-state", required_argument, NULL, 'z' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "revocation-state", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },	  { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "config", required_argument, NULL, 'F' },
@@ -669,6 +775,9 @@ int main(int argc, char **argv)
 		case 'z':
 			a.aopts.client.state_path = optarg;
 			break;
+		case 'r':
+			a.revoke_path = optarg;
+			break;
 		case 'i':
 			if (number_opt("attest-interval", optarg, 1, 86400, &num))
 				return 2;
@@ -748,6 +857,8 @@ int main(int argc, char **argv)
 		if (!strcmp(a.mopts.tcti, "none"))
 			pr_warn("measure", "no TPM at /dev/tpmrm0: the log is not anchored (--tpm)");
 	}
+	if (open_revocations(&a))
+		return 1;
 	if (tcl_measure_open(&a.mopts, &a.measure, &a.mrep))
 		return 1;
 	if (a.aopts.client.url && tcl_attest_worker_new(&a.aopts, tcl_measure_tpm(a.measure),
@@ -773,6 +884,7 @@ int main(int argc, char **argv)
 			tcl_allow_count(a.bpf, 0), (unsigned long long)cnt[TCL_CNT_DENIALS]);
 	}
 	tcl_scope_on_container(a.scope, on_container, &a);
+	tcl_scope_on_revoked(a.scope, revoked_of, on_revocation_applied, &a);
 	ret = tcl_scope_attach(a.scope, a.bpf, &cfg);
 	if (ret)
 		goto out;
@@ -828,6 +940,7 @@ out:
 	tcl_policy_free(a.policy);
 	tcl_verifier_free(a.verifier);
 	tcl_measure_close(a.measure);
+	tcl_arev_free(a.revs);
 	if (a.events_out && a.events_out != stdout)
 		fclose(a.events_out);
 	unlink(TCL_STATE_FILE);

@@ -34,6 +34,8 @@ struct container {
 	int meta_tries;
 	bool reported; /* container_start sent */
 	bool deny_image; /* its image failed verification: no image set */
+	bool revoked; /* its image (or the key that verified it) is revoked */
+	bool told; /* the revocation state was decided (and told) by this agent */
 	uint32_t image_idx;
 };
 
@@ -57,6 +59,9 @@ struct tcl_scope {
 	uint32_t next_idx;
 	tcl_container_fn on_container;
 	void *ctx;
+	tcl_revoked_fn revoked_of;
+	tcl_revoke_applied_fn on_applied;
+	void *revoke_ctx;
 };
 
 int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **out)
@@ -223,15 +228,53 @@ static int attribute(struct tcl_scope *s, struct container *c)
 	return ret;
 }
 
+/* The container's scope entry: its image set, and whether its image is revoked. */
+static int put_entry(struct tcl_scope *s, const struct container *c)
+{
+	return tcl_scope_add(s->bpf, c->cgid, c->image_idx,
+			     TCL_SCOPE_CONTAINER | (c->revoked ? TCL_SCOPE_REVOKED : 0));
+}
+
+static const struct tcl_revocation *revocation_of(struct tcl_scope *s, const struct container *c)
+{
+	return s->revoked_of && c->image_digest ? s->revoked_of(s->revoke_ctx, c->image_digest) :
+						  NULL;
+}
+
+/*
+ * Bring c->revoked in line with the revocations; true when it changed (the entry is then
+ * rewritten and the change told, with the revocation, or NULL when lifted).  A container
+ * found with a revoked entry (a previous agent's) starts revoked, and the first decision is
+ * told even when it confirms that; one whose image digest is unknown keeps what it has.
+ */
+static bool apply_revocation(struct tcl_scope *s, struct container *c)
+{
+	const struct tcl_revocation *r;
+	struct tcl_container_view v;
+
+	if (!c->image_digest)
+		return false;
+	r = revocation_of(s, c);
+	if (c->revoked == (r != NULL) && (c->told || !r))
+		return false;
+	c->revoked = r != NULL;
+	c->told = true;
+	put_entry(s, c);
+	view_of(c, &v);
+	if (s->on_applied)
+		s->on_applied(s->revoke_ctx, &v, r);
+	return true;
+}
+
 static void report_start(struct tcl_scope *s, struct container *c)
 {
 	struct tcl_container_view v;
 	uint32_t idx = image_idx_for(s, c);
+	bool put = idx != c->image_idx || !c->reported;
 
-	if (idx != c->image_idx || !c->reported) {
-		c->image_idx = idx;
-		tcl_scope_add(s->bpf, c->cgid, idx, TCL_SCOPE_CONTAINER);
-	}
+	c->image_idx = idx;
+	if (!apply_revocation(s, c) && put)
+		put_entry(s, c);
 	if (c->reported)
 		return;
 	c->reported = true;
@@ -243,6 +286,7 @@ static void report_start(struct tcl_scope *s, struct container *c)
 static int add_container_quiet(struct tcl_scope *s, uint64_t cgid, const char *path,
 			       const struct tcl_cgroup_info *info)
 {
+	struct tcl_scope_val old;
 	struct container *c;
 
 	if (s->n_containers == s->cap_containers) {
@@ -256,7 +300,9 @@ static int add_container_quiet(struct tcl_scope *s, uint64_t cgid, const char *p
 	}
 	c = &s->containers[s->n_containers++];
 	*c = (struct container){ .cgid = cgid, .info = *info, .cgroup_path = strdup(path) };
-	return tcl_scope_add(s->bpf, cgid, 0, TCL_SCOPE_CONTAINER);
+	/* a revoked entry (left by a previous agent) stays revoked until decided again */
+	c->revoked = !tcl_scope_get(s->bpf, cgid, &old) && (old.flags & TCL_SCOPE_REVOKED);
+	return put_entry(s, c);
 }
 
 /* Track a container cgroup; ret is tcl_cgroup_parse's verdict (0 or -EPROTO). */
@@ -512,7 +558,7 @@ int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size
 
 		if (c->reported && idx != c->image_idx) {
 			c->image_idx = idx;
-			tcl_scope_add(s->bpf, c->cgid, idx, TCL_SCOPE_CONTAINER);
+			put_entry(s, c);
 		}
 	}
 	/* Sets of images no longer in the policy are emptied after nobody points at them. */
@@ -600,9 +646,28 @@ int tcl_scope_admit(struct tcl_scope *s, uint64_t cgid, const char *cgroup_path,
 		free(c->image_digest);
 		c->image_digest = strdup(image_digest);
 	}
-	/* A container whose image was refused keeps the global allowlist only. */
+	/* A container whose image was refused keeps the global allowlist only; one already
+	 * marked revoked stays so until the revocation is withdrawn. */
 	c->deny_image = !allow_image;
 	c->reported = false;
 	report_start(s, c);
 	return 0;
+}
+
+void tcl_scope_on_revoked(struct tcl_scope *s, tcl_revoked_fn revoked_of,
+			  tcl_revoke_applied_fn on_applied, void *ctx)
+{
+	s->revoked_of = revoked_of;
+	s->on_applied = on_applied;
+	s->revoke_ctx = ctx;
+}
+
+size_t tcl_scope_apply_revocations(struct tcl_scope *s)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < s->n_containers; i++)
+		if (s->containers[i].reported && apply_revocation(s, &s->containers[i]))
+			changed++;
+	return changed;
 }

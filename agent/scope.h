@@ -18,6 +18,7 @@
 #include "bpf_loader.h"
 #include "events.h"
 #include "policy.h"
+#include "revocation.h"
 
 struct tcl_scope;
 
@@ -49,6 +50,19 @@ void tcl_scope_tick(struct tcl_scope *s);
 /* Container attribution of a scope entry (all fields NULL when not a known container). */
 void tcl_scope_meta(struct tcl_scope *s, uint64_t scope_cgid, struct tcl_event_meta *m);
 size_t tcl_scope_containers(struct tcl_scope *s);
+
+/* Revocations: @revoked_of says whether (by which entry) an image digest is revoked; a
+ * container of a revoked image gets TCL_SCOPE_REVOKED in its scope entry (the kernel then
+ * refuses every exec and executable mapping in it, enforce mode, or reports them, audit mode),
+ * and each change of that (r NULL: lifted) is told to @on_applied. */
+typedef const struct tcl_revocation *(*tcl_revoked_fn)(void *ctx, const char *image_digest);
+typedef void (*tcl_revoke_applied_fn)(void *ctx, const struct tcl_container_view *c,
+				      const struct tcl_revocation *r);
+void tcl_scope_on_revoked(struct tcl_scope *s, tcl_revoked_fn revoked_of,
+			  tcl_revoke_applied_fn on_applied, void *ctx);
+/* After the revocations changed: every known container re-checked.  Returns how many
+ * changed. */
+size_t tcl_scope_apply_revocations(struct tcl_scope *s);
 
 struct tcl_container_meta;
 /* A verified image's allow set under key (its digest); *idx gets its index. */

@@ -95,8 +95,11 @@ static __always_inline int check_file(struct file *file, enum tcl_hook hook, boo
 	/* Marked before the verdict: a write-open racing with this check already finds it. */
 	marked = mark_exec_mapped(ff.content);
 	err = file_digest(file, &ff, sleepable, sha);
-	/* What the content is comes first: an unsealed memfd is refused whether it hashes or not. */
-	if (ff.kind == CONTENT_UNSEALED)
+	/* A revoked image runs nothing new, whatever the file is (the global allowlist too).
+	 * Then what the content is: an unsealed memfd is refused whether it hashes or not. */
+	if (sv.flags & TCL_SCOPE_REVOKED)
+		reason = TCL_REASON_REVOKED;
+	else if (ff.kind == CONTENT_UNSEALED)
 		reason = TCL_REASON_UNSEALED;
 	else if (ff.kind == CONTENT_UNSTABLE)
 		reason = TCL_REASON_UNSTABLE_FS;

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TCL_ABI_VERSION 4
+#define TCL_ABI_VERSION 5
 
 #define TCL_SHA256_LEN 32
 #define TCL_COMM_LEN 16
@@ -54,6 +54,8 @@ enum tcl_reason {
 	TCL_REASON_SCOPE_FULL = 10,	/* a container cgroup got no scope entry: map full */
 	TCL_REASON_INJECT = 11,		/* enforce: a guarded task reached into another process's
 					 * memory (ptrace attach, /proc/PID/mem, process_vm_*) */
+	TCL_REASON_REVOKED = 12,	/* the container's image (or the key that signed its
+					 * golden manifest) is revoked: nothing new runs in it */
 };
 
 enum tcl_mode {
@@ -116,6 +118,8 @@ enum tcl_guard_op {
 /* Scope map: cgroup id -> what applies to tasks in that cgroup and below it. */
 #define TCL_SCOPE_CONTAINER 0x1	/* a container cgroup (vs a --scope cgroup:PATH root) */
 #define TCL_SCOPE_REQUIRE_IMAGE 0x2	/* enforce: deny all but global allowlist until image set */
+#define TCL_SCOPE_REVOKED 0x4	/* (ABI 5) its image is revoked: every exec and executable
+				 * mapping is refused (enforce) or reported (audit) */
 struct tcl_scope_val {
 	__u32 image_idx;	/* 0: no per-image set, global allowlist only */
 	__u32 flags;

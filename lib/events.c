@@ -86,6 +86,8 @@ const char *tcl_reason_name(unsigned int reason)
 		return "tamper";
 	case TCL_REASON_INJECT:
 		return "code_injection";
+	case TCL_REASON_REVOKED:
+		return "revoked";
 	}
 	return NULL; /* allow records carry no reason */
 }

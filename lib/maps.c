@@ -123,6 +123,11 @@ int tcl_scope_add(struct tcl_bpf *b, uint64_t cgid, uint32_t image_idx, uint32_t
 	return 0;
 }
 
+int tcl_scope_get(struct tcl_bpf *b, uint64_t cgid, struct tcl_scope_val *v)
+{
+	return bpf_map_lookup_elem(b->map_fd[TCL_MAP_SCOPE], &cgid, v) ? -errno : 0;
+}
+
 bool tcl_scope_has(struct tcl_bpf *b, uint64_t cgid)
 {
 	struct tcl_scope_val v;

@@ -23,6 +23,8 @@ int tcl_allow_sync_sets(struct tcl_bpf *b, const struct tcl_allow_set *sets, siz
 			size_t *added, size_t *removed);
 int tcl_scope_add(struct tcl_bpf *b, uint64_t cgid, uint32_t image_idx, uint32_t flags);
 int tcl_scope_del(struct tcl_bpf *b, uint64_t cgid);
+/* The cgroup's own scope entry: 0, or -ENOENT. */
+int tcl_scope_get(struct tcl_bpf *b, uint64_t cgid, struct tcl_scope_val *v);
 /* Does the cgroup have a scope entry of its own? */
 bool tcl_scope_has(struct tcl_bpf *b, uint64_t cgid);
 /* Number of entries in the scope map, and of the allow set of image_idx. */

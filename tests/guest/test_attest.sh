@@ -4,7 +4,8 @@
 # quote and log on a timer and after each container start, catches up after an outage, and an
 # exec outside the golden set (audit mode) turns the node untrusted at the attestor and in the
 # scheduler filter, while 100 refused attempts in enforce mode only untrust their container (the
-# node stays schedulable). swtpm is the TPM (/dev/tpmrm0), the registry is docker-registry.
+# node stays schedulable); an image revoked at the attestor stops the next exec in its running
+# container within a push interval, and new containers of it. swtpm is the TPM (/dev/tpmrm0), the registry is docker-registry.
 . "$TOP/tests/guest/lib.sh"
 T=/tmp/tclatt
 rm -rf $T; mkdir -p $T
@@ -32,8 +33,12 @@ D1=$(publish $T/root1 shop 1.0 $T/trusted.key)
 
 # The PKI of the service tests: a CA, the attestor's certificate for 127.0.0.1, a reader.
 # The node's certificate is what a kubelet has: CN system:node:NAME, key in the same file.
+# An admin CA of its own issues the certificate that may revoke (--admin-ca).
 bash -c '. "$0/tests/service/attestor/lib.sh"; att_pki "$1" &&
-	att_cert "$1" node "system:node:$2" && att_cert "$1" other "system:node:other-node"' \
+	att_cert "$1" node "system:node:$2" && att_cert "$1" other "system:node:other-node" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$1/admin-ca.key" -out "$1/admin-ca.crt" -subj /CN=tcl-admin-ca 2>/dev/null &&
+	att_cert "$1" admin ops admin-ca' \
 	"$TOP" $T/pki $NODE
 cat $T/pki/node.crt $T/pki/node.key >$T/pki/kubelet-client-current.pem
 [ -s $T/pki/kubelet-client-current.pem ] && pass "test PKI" || { fail "test PKI"; exit 0; }
@@ -58,7 +63,8 @@ att_up() {
 	"$B/tcl-attestor" --listen 127.0.0.1:$APORT --cert $T/pki/server.crt \
 		--key $T/pki/server.key --client-ca $T/pki/ca.crt --state $T/att-state.json \
 		--registry $REG --trust-key $T/trusted.pub --host-policy $T/host-policy.json \
-		--pcr $PCR --stale-after 600 ${EKCA:+--ek-ca $EKCA} >>$T/attestor.log 2>&1 &
+		--pcr $PCR --stale-after 600 ${EKCA:+--ek-ca $EKCA} --admin-ca $T/pki/admin-ca.crt \
+		>>$T/attestor.log 2>&1 &
 	ATT_PID=$!
 	for _ in $(seq 100); do
 		get /healthz >/dev/null && return 0
@@ -112,7 +118,7 @@ out=$("$B/tcl-agent" --attestor $URL --attestor-cert $T/nonexistent.pem --tpm de
 AGENT_ARGS="--scope containers --registry $REG --trust-key $T/trusted.pub --golden-cache $T/cache
 	--events $EVENTS --log $LOG --tpm device:/dev/tpmrm0 --pcr $PCR --attestor $URL
 	--attestor-cert $T/pki/kubelet-client-current.pem --attestor-ca $T/pki/ca.crt
-	--attest-state $T/attest.json"
+	--attest-state $T/attest.json --revocation-state $T/revocations.json"
 # shellcheck disable=SC2086
 check "agent starts in enforce mode with --attestor" start_agent --enforce $AGENT_ARGS \
 	--attest-interval 600
@@ -240,6 +246,113 @@ wait_for $EVENTS '"reason":"attest_verdict".*untrusted' 50 &&
 	fail "an agent event reports the untrusted verdict"
 check "the log the attestor saw replays to the PCR (tclctl log verify)" \
 	"$B/tclctl" log verify --log $LOG --pcr $PCR --tpm device:/dev/tpmrm0
+
+section "revocation: the image of a running container is revoked at the attestor"
+stop_agent
+IV=3	# --attest-interval
+# shellcheck disable=SC2086
+check "agent restarts in enforce mode, pushing every $IV s" start_agent --enforce $AGENT_ARGS \
+	--attest-interval $IV
+# admin ARGS...: curl as the admin (the certificate --admin-ca issued)
+admin() { curl -s --cacert $T/pki/ca.crt --cert $T/pki/admin.crt --key $T/pki/admin.key "$@"; }
+n=$((n + 1)); C6=$(printf "a%063d" $n)
+make_bundle $T/b$n 127.0.0.1:$PORT/shop:1.0 \
+	"/kubepods/besteffort/pod00000000-0000-0000-0000-00000000000$n/$C6" $C6 pod-$n \
+	00000000-0000-0000-0000-00000000000$n default c$n
+rm -rf $T/b$n/rootfs; cp -a $T/root1 $T/b$n/rootfs; mkfifo $T/b$n/rootfs/tmp/f
+# a long-running container that runs the golden /bin/tool-a once a second
+hook_bundle $T/b$n $D1 'exec 3<>/tmp/f; while :; do /bin/tool-a >>/tmp/out 2>&1;
+	echo "rc=$?" >>/tmp/out; read -t 1 x <&3; done'
+OUT6=$T/b$n/rootfs/tmp/out
+check "a container of shop:1.0 runs, its golden tool-a too" start_container $T/b$n $C6
+wait_for $OUT6 'tool-a ran' 100 && pass "... tool-a ran in it" || fail "... tool-a ran in it ($(tail -3 $OUT6))"
+check "the attestor lists container 6 as running the image" until_true 60 sh -c \
+	"[ \"\$(curl -sf --cacert $T/pki/ca.crt --cert $T/pki/reader.crt --key $T/pki/reader.key \
+	$URL/v1/containers/$C6 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"image_digest\"])')\" = $D1 ]"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert $T/pki/ca.crt --cert $T/pki/node.crt \
+	--key $T/pki/node.key -H 'Content-Type: application/json' \
+	--data '{"kind":"image","digest":"'$D1'","reason":"test: CVE in tool-a"}' $URL/v1/revocations)
+check "a node's certificate may not revoke (403)" [ "$code" = 403 ]
+t0=$(date +%s)
+r=$(admin -H 'Content-Type: application/json' -w ' %{http_code}' \
+	--data '{"kind":"image","digest":"'$D1'","reason":"test: CVE in tool-a"}' $URL/v1/revocations)
+case "$r" in
+*'"id":1'*'"affected_containers":1'*' 201') pass "the admin revokes the image: 1 running container affected" ;;
+*) fail "the admin revokes the image: 1 running container affected ($r)" ;;
+esac
+denied() { grep -q 'not permitted' $OUT6; }
+if until_true 80 denied; then
+	dt=$(($(date +%s) - t0))
+	pass "the container's next exec of the golden tool-a is refused: EPERM (${dt} s after the revocation, push interval $IV s)"
+	check "... within one push interval plus the apply tick and a TCG round trip (<= $((IV + 8)) s)" \
+		[ "$dt" -le $((IV + 8)) ]
+else
+	fail "the container's next exec of the golden tool-a is refused: EPERM ($(tail -4 $OUT6))"
+fi
+# events TYPE REASON [PATH]: events of container 6 with that type, verdict deny, reason (and path)
+events() {
+	python3 -c '
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    try:
+        e = json.loads(l)
+    except ValueError:
+        continue
+    n += (e.get("container_id") == sys.argv[2] and e.get("type") == sys.argv[3] and
+          e.get("verdict") == "deny" and e.get("reason") == sys.argv[4] and
+          (len(sys.argv) < 6 or e.get("path") == sys.argv[5]))
+print(n)' $EVENTS $C6 "$@"
+}
+check "the event stream: exec of /bin/tool-a denied, reason revoked" \
+	[ "$(events exec revoked /bin/tool-a)" -ge 1 ]
+check "the event stream: the revocation applied to container 6 (an agent event)" \
+	[ "$(events agent revoked)" = 1 ]
+# revlog NAME: the log's NAME (ima-buf) entries for container 6 that name revocation 1
+revlog() {
+	"$B/tclctl" log show --log $LOG | python3 -c '
+import sys
+n = 0
+for l in sys.stdin:
+    f = l.split()
+    if len(f) >= 6 and f[4] == sys.argv[1]:
+        b = bytes.fromhex(f[5]).decode()
+        n += sys.argv[2] in b and "\"revocation\":\"1\"" in b and "\"kind\":\"image\"" in b
+print(n)' "$1" "\"container_id\":\"$C6\""
+}
+check "the log: a revocation_applied entry for container 6 (revocation 1, image)" \
+	until_true 20 [ "$(revlog revocation_applied)" = 1 ]
+check "the log: the list the agent took (revocations entry)" sh -c \
+	"'$B/tclctl' log show --log $LOG | grep -q ' revocations '"
+check "the agent kept the list (state file)" grep -q "\"digest\":\"$D1\"" $T/revocations.json
+run_image $T/root1 127.0.0.1:$PORT/shop:1.0 $D1 "/bin/tool-a"
+case "$RC:$OUT" in
+0:*) fail "a new container of the revoked image is refused ($OUT)" ;;
+*'NOT verified: image revoked (revocation 1'*) pass "a new container of the revoked image: NOT verified: image revoked" ;;
+*) fail "a new container of the revoked image: NOT verified: image revoked ($RC: $OUT)" ;;
+esac
+check "the log replays to the PCR" "$B/tclctl" log verify --log $LOG --pcr $PCR \
+	--tpm device:/dev/tpmrm0
+
+section "revocation: kept across an agent restart, withdrawn at the attestor"
+stop_agent
+# shellcheck disable=SC2086
+check "agent restarts (enforce, pushing every 600 s)" start_agent --enforce $AGENT_ARGS \
+	--attest-interval 600
+check "the restart applied the kept revocation to the running container (measured again)" \
+	until_true 20 [ "$(revlog revocation_applied)" = 2 ]
+: >$OUT6
+check "its execs stay refused" until_true 20 denied
+stop_agent
+# shellcheck disable=SC2086
+check "agent restarts, pushing every $IV s" start_agent --enforce $AGENT_ARGS --attest-interval $IV
+r=$(admin -X DELETE -w '%{http_code}' -o /dev/null $URL/v1/revocations/1)
+check "the admin withdraws the revocation ($r)" [ "$r" = 200 ]
+wait_for $EVENTS "\"reason\":\"revocation_lifted\".*\"container_id\":\"$C6\"" 300 &&
+	pass "the agent lifts it at its next push" || fail "the agent lifts it at its next push"
+: >$OUT6
+check "tool-a runs in container 6 again" until_true 20 grep -q 'tool-a ran' $OUT6
+runc kill $C6 KILL 2>/dev/null; sleep 0.3; runc delete -f $C6 >/dev/null 2>&1
 
 stop_agent
 att_down

@@ -2,7 +2,8 @@
 /* Unit tests for revocations: the shared format (lib/revocation.c: parsing, the strict checks,
  * matching by image digest and by signing key), the attestor's list in its state
  * (attestor/state.c: ids, versions, persistence round trip, the loader's checks) and what a
- * revocation reaches (attestor/revoke.c). */
+ * revocation reaches (attestor/revoke.c); the agent's copy (agent/revocations.c: the keys that
+ * verified its images, its state file, updates). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "fileio.h"
 #include "revocation.h"
-#include "revoke.h"
+#include "revoke.h"	/* attestor/revoke.h: what a revocation reaches */
+#include "revocations.h"	/* agent/: the agent's revocations and image keys */
 #include "state.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -259,6 +263,66 @@ static void test_state(void **state)
 	att_state_free(&st);
 }
 
+static void test_agent(void **state)
+{
+	char dir[] = "/tmp/tcl-arev.XXXXXX", path[64], err[256];
+	struct tcl_revocation_list l = { .version = 2 };
+	struct tcl_revocation r = { .id = 2, .kind = TCL_REVOKE_KEY, .value = "sha256:" K1,
+				    .reason = "leak", .created = 5 };
+	struct tcl_arev *a, *b;
+	const struct tcl_revocation *m;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/rev.json", dir);
+	assert_int_equal(tcl_arev_open(path, &a, err, sizeof(err)), 0);	/* absent: empty */
+	assert_int_equal(tcl_arev_list(a)->n, 0);
+	assert_null(tcl_arev_match(a, D1));
+	/* D1 verified by K1, D2 by K2; the key revoked reaches D1 only */
+	assert_int_equal(tcl_arev_remember_key(a, D1, K1), 0);
+	assert_int_equal(tcl_arev_remember_key(a, D2, K2), 0);
+	assert_int_equal(tcl_arev_remember_key(a, "sha256:zz", K2), 0);	/* ignored */
+	assert_string_equal(tcl_arev_key_of(a, D1), K1);
+	assert_int_equal(tcl_revocation_list_add(&l, &r), 0);
+	assert_int_equal(tcl_arev_update(a, &l), 1);
+	assert_null(l.v);					/* taken */
+	m = tcl_arev_match(a, D1);
+	assert_non_null(m);
+	assert_int_equal(m->id, 2);
+	assert_null(tcl_arev_match(a, D2));
+	/* the same list again: no change */
+	l = (struct tcl_revocation_list){ .version = 2 };
+	assert_int_equal(tcl_revocation_list_add(&l, &r), 0);
+	assert_int_equal(tcl_arev_update(a, &l), 0);
+	/* kept across a restart: list and keys */
+	assert_int_equal(tcl_arev_open(path, &b, err, sizeof(err)), 0);
+	assert_int_equal(tcl_arev_list(b)->version, 2);
+	m = tcl_arev_match(b, D1);
+	assert_non_null(m);
+	assert_string_equal(m->reason, "leak");
+	assert_string_equal(tcl_arev_key_of(b, D2), K2);
+	tcl_arev_free(b);
+	/* withdrawn: an empty list of a later version lifts it */
+	l = (struct tcl_revocation_list){ .version = 3 };
+	assert_int_equal(tcl_arev_update(a, &l), 1);
+	assert_null(tcl_arev_match(a, D1));
+	tcl_arev_free(a);
+	/* a damaged file is an error with a reason, never an empty list */
+	{
+		static const char bad[] = "{\"version\":1,\"revocations\":{}}";
+
+		assert_int_equal(tcl_write_file_atomic(path, bad, strlen(bad), 0600), 0);
+	}
+	err[0] = '\0';
+	assert_int_equal(tcl_arev_open(path, &a, err, sizeof(err)), -EBADMSG);
+	assert_null(a);
+	assert_true(strlen(err) > 0);
+	assert_int_equal(tcl_write_file_atomic(path, "not json", 8, 0600), 0);
+	assert_int_equal(tcl_arev_open(path, &a, err, sizeof(err)), -EBADMSG);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_list_round_trip),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_agent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
