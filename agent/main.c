@@ -394,8 +394,9 @@ static void on_revocation_applied(void *ctx, const struct tcl_container_view *c,
 			 enforce ? "no new exec or executable mapping in this container" :
 				   "audit mode: its execs are reported, not denied");
 	else
-		snprintf(msg, sizeof(msg), "revocation withdrawn (list version %s): the image's "
-			 "golden set applies again", ver);
+		snprintf(msg, sizeof(msg), "revocation withdrawn (list version %s): %s", ver,
+			 c->image_idx ? "the image's golden set applies again" :
+					"no image set here: the global allowlist only");
 	emit_line(a, line,
 		  tcl_event_format_simple("agent", r ? (enforce ? "deny" : "audit") : NULL,
 					  r ? "revoked" : "revocation_lifted", msg, -1, &c->meta, line,
