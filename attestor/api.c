@@ -43,6 +43,20 @@ struct ctx {
 	size_t blen;
 	struct att_peer peer;
 	bool has_peer;
+	bool parked;		/* answered later (struct parked) */
+};
+
+/* Evidence whose appraisal waits for golden manifests being fetched: the request is kept (an
+ * evhttp request lives until it is answered, even when its connection closed) and answered
+ * when the fetches have finished. */
+struct parked {
+	struct att_gc_waiter w;		/* first */
+	struct att_api *a;
+	struct evhttp_request *req;
+	struct att_evidence_job *job;
+	char id[ATT_NODE_ID_MAX + 2];
+	double t0;
+	struct parked *next, **pprev;
 };
 
 /* ---- replies ---- */
@@ -75,6 +89,8 @@ static void send_text(struct ctx *c, int code, const char *type, const char *s, 
 	c->status = code;
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (code == 503)
+		evhttp_add_header(h, "Retry-After", ATT_RETRY_AFTER);
 	if (!b || evbuffer_add(b, s, len)) {
 		evbuffer_free(b);
 		c->status = 500;
@@ -509,8 +525,63 @@ static void challenge(struct ctx *c, const char *id)
 	reply(c, 200, o);
 }
 
-static void evidence(struct ctx *c, const char *id)
+static double secs(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void parked_free(struct parked *p)
+{
+	*p->pprev = p->next;
+	if (p->next)
+		p->next->pprev = p->pprev;
+	p->a->n_parked--;
+	att_evidence_job_free(p->job);
+	free(p);
+}
+
+/* The fetches a parked evidence waited for have finished (on the loop): its appraisal, in a
+ * transaction of its own (the first committed the nonce it used). */
+static void parked_ready(struct att_gc_waiter *w)
+{
+	struct parked *p = (struct parked *)w;
+	struct att_api *a = p->a;
+	struct ctx c = { .a = a, .req = p->req, .route = ATT_R_EVIDENCE };
+	struct json_object *o = NULL;
+	int code;
+
+	if (!tx_begin(&c, p->id, true))
+		goto done;
+	if (att_db_revocations_fresh(a->db, a->st, false)) {
+		tx_abort(&c, p->id);
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		db_unavailable(&c);
+		goto done;
+	}
+	code = att_evidence_resume(a, p->job, w, &o);
+	if (!tx_commit(&c, p->id, att_node_get(a->st, p->id))) {
+		if (!code)
+			att_goldcache_unwait(a->gc, w);
+		json_object_put(o);
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		db_unavailable(&c);
+		goto done;
+	}
+	if (!code)
+		return;		/* waits again */
+	reply(&c, code, o);
+done:
+	att_metrics_observe(&a->m, c.route, c.status, secs() - p->t0);
+	parked_free(p);
+}
+
+static void evidence(struct ctx *c, const char *id, double t0)
+{
+	struct att_api *a = c->a;
+	struct parked *p = NULL;
 	struct json_object *o;
 	struct att_node *n;
 	int code;
@@ -522,24 +593,52 @@ static void evidence(struct ctx *c, const char *id)
 	n = enrolled_node(c, id);
 	if (!n) {
 		tx_abort(c, id);
-		c->a->m.evidence_rejected[ATT_REJ_AUTH]++;
+		a->m.evidence_rejected[ATT_REJ_AUTH]++;
 		return;
 	}
 	/* the answer carries the revocation list: the one the database holds now */
-	if (att_db_revocations_fresh(c->a->db, c->a->st, false)) {
+	if (att_db_revocations_fresh(a->db, a->st, false)) {
 		tx_abort(c, id);
-		c->a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
 		db_unavailable(c);
 		return;
 	}
-	code = att_evidence_answer(c->a, n, id, c->peer.sha256, c->body, c->blen, &o);
-	/* the node as it now stands (a used nonce, a finding, the new offset) */
+	/* without room to wait, a manifest not cached answers 503 at once */
+	if (a->gc && att_goldcache_fd(a->gc) >= 0 && a->n_parked < ATT_MAX_PARKED)
+		p = calloc(1, sizeof(*p));
+	if (p) {
+		p->w.ready = parked_ready;
+		p->a = a;
+		p->req = c->req;
+		p->t0 = t0;
+		snprintf(p->id, sizeof(p->id), "%s", id);
+	}
+	code = att_evidence_answer(a, n, id, c->peer.sha256, c->body, c->blen, p ? &p->w : NULL,
+				   p ? &p->job : NULL, &o);
+	/* the node as it now stands (a used nonce, a finding, the new offset); an evidence that
+	 * waits for the registry is appraised in a transaction of its own */
 	if (!tx_commit(c, id, n)) {
+		if (!code) {
+			att_goldcache_unwait(a->gc, &p->w);
+			att_evidence_job_free(p->job);
+		}
+		free(p);
 		json_object_put(o);
-		c->a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
+		a->m.evidence_rejected[ATT_REJ_UNAVAILABLE]++;
 		db_unavailable(c);
 		return;
 	}
+	if (!code) {
+		p->next = a->parked;
+		if (p->next)
+			p->next->pprev = &p->next;
+		p->pprev = &a->parked;
+		a->parked = p;
+		a->n_parked++;
+		c->parked = true;
+		return;
+	}
+	free(p);
 	reply(c, code, o);
 }
 
@@ -961,14 +1060,6 @@ static bool path_id(const char *p, const char *prefix, char *id, size_t cap, con
 	return true;
 }
 
-static double secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void att_api_handle(struct evhttp_request *req, void *arg)
 {
 	struct ctx c = { .a = arg, .req = req, .route = ATT_R_OTHER };
@@ -1005,7 +1096,7 @@ void att_api_handle(struct evhttp_request *req, void *arg)
 			challenge(&c, id);
 		} else if (!strcmp(verb, "/evidence") && post) {
 			c.route = ATT_R_EVIDENCE;
-			evidence(&c, id);
+			evidence(&c, id, t0);
 		} else if (!strcmp(verb, "/activate") && post) {
 			c.route = ATT_R_ACTIVATE;
 			activate(&c, id);
@@ -1050,7 +1141,8 @@ void att_api_handle(struct evhttp_request *req, void *arg)
 		reply_err(&c, 404, "no such endpoint");
 	}
 done:
-	att_metrics_observe(&c.a->m, c.route, c.status, secs() - t0);
+	if (!c.parked)
+		att_metrics_observe(&c.a->m, c.route, c.status, secs() - t0);
 }
 
 /* ---- setup ---- */
@@ -1117,6 +1209,9 @@ int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_sta
 
 void att_api_free(struct att_api *a)
 {
+	/* their requests went with the connections (evhttp_free) */
+	while (a->parked)
+		parked_free(a->parked);
 	att_allow_free(&a->host_allow);
 	X509_STORE_free(a->ek_store);
 	a->ek_store = NULL;

@@ -29,6 +29,7 @@
 #include "store.h"
 
 struct evhttp_request;
+struct parked;
 typedef struct x509_store_st X509_STORE;
 
 struct att_api {
@@ -43,7 +44,17 @@ struct att_api {
 	struct att_metrics m;
 	struct tcl_map *verdicts;	/* during a filter call on a shared database: its rows */
 	int64_t purged;			/* monotonic seconds of the last att_db_purge */
+	struct parked *parked;		/* evidence waiting for golden manifest fetches */
+	size_t n_parked;
 };
+
+/* Evidence requests that may wait for golden manifest fetches at a time; beyond, one that
+ * needs a manifest not cached is answered 503 at once.  Every 503 says Retry-After. */
+#define ATT_MAX_PARKED		256
+/* Golden manifest fetches: worker threads, and fetches running or queued at a time. */
+#define ATT_FETCH_THREADS	4
+#define ATT_MAX_FETCHES		64
+#define ATT_RETRY_AFTER		"10"
 
 /* Loads --host-policy and --ek-ca. */
 int att_api_init(struct att_api *a, const struct att_config *cfg, struct att_state *st,

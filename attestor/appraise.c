@@ -628,11 +628,13 @@ struct ent {
 };
 
 /* Golden manifests the accepted prefix needs, fetched before anything changes, so that an
- * unreachable registry refuses the evidence as a whole. */
+ * unreachable registry refuses the evidence as a whole, and one that is still being fetched
+ * (-EINPROGRESS, every missing one asked for) leaves the node as it was for a later try. */
 static int prefetch(struct run *r, const struct ent *ents, size_t n)
 {
 	struct record rec;
 	const char *w;
+	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct tcl_log_entry *e = &ents[i].e;
@@ -654,10 +656,15 @@ static int prefetch(struct run *r, const struct ent *ents, size_t n)
 				record_free(&rec);
 				return -EAGAIN;
 			}
+			/* every fetch started before the answer: they run side by side */
+			if (cg->rc == -EINPROGRESS && !rc) {
+				say(r->res->error, sizeof(r->res->error), "%s", cg->err);
+				rc = -EINPROGRESS;
+			}
 		}
 		record_free(&rec);
 	}
-	return 0;
+	return rc;
 }
 
 int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const uint8_t *log,

@@ -61,6 +61,7 @@ void att_allow_free(struct att_allow *a);
 /* The golden manifest of @image_digest ("sha256:<hex>"; @image is the reference, for the
  * repository name).  0: *g (and *keyid, the signer) stay valid until the next evidence;
  * -EAGAIN: temporarily unavailable (registry down) — the evidence is refused and retried;
+ * -EINPROGRESS: being fetched — the caller appraises again when it is;
  * other -errno: no valid golden manifest, @err says why. */
 typedef int (*att_golden_fn)(void *arg, const char *image, const char *image_digest,
 			     const struct tcl_golden **g, const char **keyid, char *err,
@@ -99,6 +100,8 @@ struct att_appraise_res {
  *   -EILSEQ   no prefix replays to @quoted
  *   -E2BIG    more than max_entries entries
  *   -EAGAIN   a golden manifest is temporarily unavailable
+ *   -EINPROGRESS  golden manifests are being fetched (every one missing was asked for):
+ *             appraise the same evidence again when they are
  *   -EXDEV    cfg->bank is not the bank the node's log was replayed in so far
  */
 int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const uint8_t *log,

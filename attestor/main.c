@@ -24,6 +24,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
+static void on_fetched(evutil_socket_t fd, short what, void *arg)
+{
+	att_goldcache_reap(arg);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	att_api_tick(arg);
@@ -32,7 +37,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 int main(int argc, char **argv)
 {
 	struct att_goldcache_opts gopts = { 0 };
-	struct event *sigterm = NULL, *sigint = NULL, *tick = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *tick = NULL, *fetched = NULL;
 	struct timeval period = { 1, 0 };
 	struct att_goldcache *gc = NULL;
 	struct event_base *base = NULL;
@@ -68,6 +73,8 @@ int main(int argc, char **argv)
 	gopts.reg.timeout_s = cfg.registry_timeout;
 	gopts.trust_keys = (const char *const *)cfg.trust_keys;
 	gopts.n_trust = cfg.n_trust;
+	gopts.fetch_threads = ATT_FETCH_THREADS;
+	gopts.max_fetches = ATT_MAX_FETCHES;
 	if (!cfg.registry)
 		pr_warn("config", "no --registry: no container image can be appraised");
 	else if (!cfg.n_trust)
@@ -89,8 +96,9 @@ int main(int argc, char **argv)
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	tick = event_new(base, -1, EV_PERSIST, on_tick, &api);
-	if (!sigterm || !sigint || !tick || evsignal_add(sigterm, NULL) ||
-	    evsignal_add(sigint, NULL) || event_add(tick, &period)) {
+	fetched = event_new(base, att_goldcache_fd(gc), EV_READ | EV_PERSIST, on_fetched, gc);
+	if (!sigterm || !sigint || !tick || !fetched || evsignal_add(sigterm, NULL) ||
+	    evsignal_add(sigint, NULL) || event_add(tick, &period) || event_add(fetched, NULL)) {
 		pr_err("main", "cannot set up signals and timers");
 		goto out;
 	}
@@ -103,6 +111,8 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
+	if (fetched)
+		event_free(fetched);
 	if (tick)
 		event_free(tick);
 	if (sigterm)
@@ -114,9 +124,10 @@ out:
 	if (base)
 		event_base_free(base);
 	SSL_CTX_free(ctx);
+	/* running fetches end first (they tell no one now), then the evidence that waited */
+	att_goldcache_free(gc);
 	if (api_ok)
 		att_api_free(&api);
-	att_goldcache_free(gc);
 	att_state_free(&st);
 	att_db_close(db);
 	att_config_free(&cfg);

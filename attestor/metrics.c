@@ -113,9 +113,17 @@ int att_metrics_render(const struct att_metrics *m, const struct att_state *st,
 			"tcl_attestor_golden_fetches_total{result=\"unavailable\"} %" PRIu64 "\n"
 			"# HELP tcl_attestor_golden_cache_entries Golden manifests cached.\n"
 			"# TYPE tcl_attestor_golden_cache_entries gauge\n"
-			"tcl_attestor_golden_cache_entries %zu\n", gs->hits,
-			gs->fetches - gs->fetch_failures - gs->unavailable,
-			gs->fetch_failures, gs->unavailable, gs->entries);
+			"tcl_attestor_golden_cache_entries %zu\n"
+			"# HELP tcl_attestor_golden_fetches_running Golden manifest fetches running "
+			"or queued on the fetch threads.\n"
+			"# TYPE tcl_attestor_golden_fetches_running gauge\n"
+			"tcl_attestor_golden_fetches_running %zu\n"
+			"# HELP tcl_attestor_golden_fetches_refused_total Fetches not started: as "
+			"many as allowed were running.\n"
+			"# TYPE tcl_attestor_golden_fetches_refused_total counter\n"
+			"tcl_attestor_golden_fetches_refused_total %" PRIu64 "\n", gs->hits,
+			gs->fetches - gs->fetch_failures - gs->unavailable - gs->inflight,
+			gs->fetch_failures, gs->unavailable, gs->entries, gs->inflight, gs->busy);
 	fprintf(f, "# HELP tcl_attestor_requests_total HTTP requests by route and status class.\n"
 		"# TYPE tcl_attestor_requests_total counter\n");
 	for (int r = 0; r < ATT_R_N; r++)
