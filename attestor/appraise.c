@@ -627,44 +627,58 @@ struct ent {
 	size_t off;
 };
 
-/* Golden manifests the accepted prefix needs, fetched before anything changes, so that an
- * unreachable registry refuses the evidence as a whole, and one that is still being fetched
- * (-EINPROGRESS, every missing one asked for) leaves the node as it was for a later try. */
+/* One manifest prefetch needs: 0 (cached, or a lasting failure the appraisal reports), -ENOMEM,
+ * -EAGAIN (unreachable: the evidence is refused); being fetched sets *pending = -EINPROGRESS. */
+static int want_gold(struct run *r, const char *image, const char *digest, int *pending)
+{
+	struct cgold *cg = gold_of(r, image, digest);
+
+	if (!cg)
+		return -ENOMEM;
+	if (cg->rc == -EAGAIN) {
+		say(r->res->error, sizeof(r->res->error), "%s", cg->err);
+		return -EAGAIN;
+	}
+	if (cg->rc == -EINPROGRESS && !*pending) {
+		say(r->res->error, sizeof(r->res->error), "%s", cg->err);
+		*pending = -EINPROGRESS;
+	}
+	return 0;
+}
+
+/* Golden manifests the accepted prefix needs (images of the containers it starts, verifies or
+ * runs files in), fetched before anything changes, so that an unreachable registry refuses the
+ * evidence as a whole, and one that is still being fetched (-EINPROGRESS, every missing one
+ * asked for) leaves the node as it was for a later try. */
 static int prefetch(struct run *r, const struct ent *ents, size_t n)
 {
+	char cid[ATT_CID_MAX + 1];
+	const struct att_container *c;
+	const char *w, *path;
 	struct record rec;
-	const char *w;
-	int rc = 0;
+	int rc = 0, pending = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		const struct tcl_log_entry *e = &ents[i].e;
 
-		if (!e->buf || (strcmp(e->name, "container_start") &&
-				strcmp(e->name, "image_verify")))
+		if (!e->buf) {
+			/* a file of a container that an earlier evidence started */
+			if (!split_name(e->name, cid, &path) || !cid[0])
+				continue;
+			c = att_container_get(r->n, cid);
+			if (c && c->image_digest[0])
+				rc = want_gold(r, c->image, c->image_digest, &pending);
+			continue;
+		}
+		if (strcmp(e->name, "container_start") && strcmp(e->name, "image_verify"))
 			continue;
 		if (record_parse(e, &rec, &w))
 			continue;
-		if (rec.image_digest) {
-			struct cgold *cg = gold_of(r, rec.image, rec.image_digest);
-
-			if (!cg) {
-				record_free(&rec);
-				return -ENOMEM;
-			}
-			if (cg->rc == -EAGAIN) {
-				say(r->res->error, sizeof(r->res->error), "%s", cg->err);
-				record_free(&rec);
-				return -EAGAIN;
-			}
-			/* every fetch started before the answer: they run side by side */
-			if (cg->rc == -EINPROGRESS && !rc) {
-				say(r->res->error, sizeof(r->res->error), "%s", cg->err);
-				rc = -EINPROGRESS;
-			}
-		}
+		if (rec.image_digest)
+			rc = want_gold(r, rec.image, rec.image_digest, &pending);
 		record_free(&rec);
 	}
-	return rc;
+	return rc ? rc : pending;
 }
 
 int att_appraise(const struct att_appraise_cfg *cfg, struct att_node *n, const uint8_t *log,

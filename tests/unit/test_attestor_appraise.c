@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 static uint8_t hello[32], runc[32], evil[32];
 static struct tcl_golden *golden;
 static int golden_calls;
+static bool fetching;		/* every manifest is being fetched */
 
 /* Fake registry: D_APP has a golden manifest listing /bin/hello; D_DOWN is unreachable;
  * anything else has none. */
@@ -43,6 +45,10 @@ static int fake_golden(void *arg, const char *image, const char *digest,
 	golden_calls++;
 	*g = NULL;
 	*keyid = NULL;
+	if (fetching) {
+		snprintf(err, errlen, "golden manifest of %s is being fetched", digest);
+		return -EINPROGRESS;
+	}
 	if (!strcmp(digest, D_APP)) {
 		*g = golden;
 		*keyid = "k1";
@@ -427,6 +433,47 @@ static void test_registry_down(void **state)
 	assert_string_equal(res.error, "registry down");
 	assert_int_equal(n->log_offset, 0);
 	assert_int_equal(n->containers.n, 0);
+	tcl_log_buf_free(&l.b);
+	node_free_(n);
+}
+
+/* Manifests being fetched: every missing one is asked for, the node stays as it was, and the
+ * same evidence is appraised when they are there; also for a container an earlier evidence
+ * started (its files need its image's manifest too). */
+static void test_fetch_in_progress(void **state)
+{
+	struct att_node *n = node();
+	struct att_appraise_res res;
+	struct lg l = { 0 };
+	uint64_t off;
+
+	boot(&l);
+	start(&l, CID, D_APP);
+	start(&l, "c2", D_OTHER);
+	exec_(&l, CID, "/bin/hello", hello);
+	fetching = true;
+	golden_calls = 0;
+	assert_int_equal(appraise(n, &l, l.pcr, &res), -EINPROGRESS);
+	assert_int_equal(golden_calls, 2);
+	assert_non_null(strstr(res.error, "is being fetched"));
+	assert_int_equal(n->log_offset, 0);
+	assert_int_equal(n->containers.n, 0);
+	fetching = false;
+	assert_int_equal(appraise(n, &l, l.pcr, &res), 0);
+	assert_int_equal(res.accepted_entries, 4);
+	off = n->log_offset;
+	assert_int_equal(off, l.b.len);
+	/* the next evidence: a file of CID only, its manifest evicted and being fetched again */
+	exec_(&l, CID, "/bin/hello", hello);
+	fetching = true;
+	assert_int_equal(att_appraise(&cfg, n, l.b.p + off, l.b.len - off, l.pcr, zero10, 1000,
+				      &res), -EINPROGRESS);
+	assert_int_equal(n->log_offset, off);
+	fetching = false;
+	assert_int_equal(att_appraise(&cfg, n, l.b.p + off, l.b.len - off, l.pcr, zero10, 1000,
+				      &res), 0);
+	assert_int_equal(res.findings, 0);
+	assert_int_equal(att_container_get(n, CID)->findings.total, 0);
 	tcl_log_buf_free(&l.b);
 	node_free_(n);
 }
@@ -848,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_wrong_pcr_and_limits),
 		cmocka_unit_test(test_registry_down),
+		cmocka_unit_test(test_fetch_in_progress),
 		cmocka_unit_test(test_no_golden),
 		cmocka_unit_test(test_boot_aggregate),
 		cmocka_unit_test(test_host_files),
