@@ -14,13 +14,18 @@
 #include "agent_metrics.h"
 #include "canonjson.h"
 #include "cgroup.h"
+#include "cri.h"
+#include "diag.h"
 #include "events.h"
 #include "evstream.h"
 #include "fileio.h"
 #include "jsonb.h"
 #include "maps.h"
 #include "ocimeta.h"
+#include "podman.h"
 #include "status.h"
+
+#define CONTAINERD_TASKS "/run/containerd/io.containerd.runtime.v2.task"
 
 /* The cgroup of a process: its cgroup v2 path and id. */
 static int cgroup_of_pid(struct agent *a, long pid, char *path, size_t len, uint64_t *cgid)
@@ -111,6 +116,21 @@ static int admit(struct agent *a, const char *json, char *buf, size_t len,
 	}
 	if (!m->container_id[0])
 		snprintf(m->container_id, sizeof(m->container_id), "%.64s", id);
+	if (!strncmp(bundle, CONTAINERD_TASKS "/", sizeof(CONTAINERD_TASKS))) {
+		char err[512];
+
+		/* containerd's bundle names the image, not the digest it pulled: ask its CRI */
+		if (tcl_cri_fill_meta(NULL, m, err, sizeof(err)))
+			pr_warn("admit", "container %.12s: image digest unknown (%s): resolving %s in the registry",
+				m->container_id, err, m->image[0] ? m->image : "(unnamed)");
+	} else if (tcl_podman_bundle(bundle)) {
+		char err[512];
+
+		/* podman's bundle names no image: containers/storage does */
+		if (tcl_podman_fill_meta(bundle, m, err, sizeof(err)))
+			pr_warn("admit", "container %.12s: podman metadata: %s", m->container_id,
+				err);
+	}
 	ret = cgroup_of_pid(a, pid, cgpath, sizeof(cgpath), &cgid);
 	if (ret) {
 		snprintf(vr.reason, sizeof(vr.reason), "cannot find the cgroup of pid %ld: %s", pid,
@@ -214,6 +234,29 @@ static int admit_timed(struct agent *a, const char *json, char *buf, size_t len)
 	agent_metrics_hook_request(r, (double)(t1.tv_sec - t0.tv_sec) +
 					      (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return n;
+}
+
+int agent_reverify(void *ctx, const char *image, const char *digest, char *out, size_t outlen)
+{
+	struct agent *a = ctx;
+	struct tcl_verify_result vr = {};
+	uint32_t idx;
+	int r = 0;
+
+	if (!a->verifier)
+		return -1;
+	tcl_verify_image(a->verifier, image, digest, &vr);
+	if (vr.verified && tcl_scope_set_image(a->scope, vr.image_digest,
+					       (const uint8_t(*)[32])vr.golden->digests,
+					       vr.golden->ndigests, &idx) == 0) {
+		snprintf(out, outlen, "%s", vr.image_digest);
+		r = 1;
+	} else {
+		pr_warn("admit", "running container of %s: NOT verified: %s: global allowlist only",
+			image[0] ? image : digest, vr.verified ? "cannot load its set" : vr.reason);
+	}
+	tcl_verify_result_free(&vr);
+	return r;
 }
 
 int agent_handle_request(void *ctx, const char *req, char *buf, size_t len)

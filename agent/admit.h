@@ -10,5 +10,7 @@
 
 /* A tcl_request_fn; ctx is the struct agent. */
 int agent_handle_request(void *ctx, const char *req, char *buf, size_t len);
+/* A tcl_reverify_fn (agent/scope.h) for containers found running at start; ctx the agent. */
+int agent_reverify(void *ctx, const char *image, const char *digest, char *out, size_t outlen);
 
 #endif

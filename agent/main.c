@@ -886,6 +886,7 @@ int main(int argc, char **argv)
 	}
 	tcl_scope_on_container(a.scope, on_container, &a);
 	tcl_scope_on_revoked(a.scope, revoked_of, on_revocation_applied, &a);
+	tcl_scope_on_reverify(a.scope, agent_reverify, &a);
 	ret = tcl_scope_attach(a.scope, a.bpf, &cfg);
 	if (ret)
 		goto out;

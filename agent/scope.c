@@ -15,6 +15,8 @@
 #include "agent_metrics.h"
 #include "canonjson.h"
 #include "cgroup.h"
+#include "cri.h"
+#include "podman.h"
 #include "diag.h"
 #include "maps.h"
 #include "ocimeta.h"
@@ -62,6 +64,9 @@ struct tcl_scope {
 	tcl_revoked_fn revoked_of;
 	tcl_revoke_applied_fn on_applied;
 	void *revoke_ctx;
+	tcl_reverify_fn reverify;
+	void *reverify_ctx;
+	bool scanning; /* tcl_scope_attach's walk: containers found are verified again */
 };
 
 int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **out)
@@ -130,6 +135,12 @@ void tcl_scope_on_container(struct tcl_scope *s, tcl_container_fn fn, void *ctx)
 {
 	s->on_container = fn;
 	s->ctx = ctx;
+}
+
+void tcl_scope_on_reverify(struct tcl_scope *s, tcl_reverify_fn fn, void *ctx)
+{
+	s->reverify = fn;
+	s->reverify_ctx = ctx;
 }
 
 static struct container *find(struct tcl_scope *s, uint64_t cgid)
@@ -222,6 +233,22 @@ static int attribute(struct tcl_scope *s, struct container *c)
 	if (!m)
 		return -ENOMEM;
 	ret = tcl_ocimeta_load(NULL, c->info.container_id, m);
+	if (!ret && !strcmp(m->runtime, "containerd")) {
+		char err[512];
+
+		/* containerd's bundle names the image, not the digest it pulled: ask its CRI */
+		if (tcl_cri_fill_meta(NULL, m, err, sizeof(err)))
+			pr_warn("scope", "container %.12s: image digest unknown: %s",
+				c->info.container_id, err);
+	}
+	if (!ret && !strcmp(m->runtime, "podman")) {
+		char err[512];
+
+		/* podman's bundle names no image: containers/storage does */
+		if (tcl_podman_fill_meta(m->bundle, m, err, sizeof(err)))
+			pr_warn("scope", "container %.12s: podman metadata: %s",
+				c->info.container_id, err);
+	}
 	if (!ret)
 		fill_from_meta(c, m);
 	free(m);
@@ -305,6 +332,21 @@ static int add_container_quiet(struct tcl_scope *s, uint64_t cgid, const char *p
 	return put_entry(s, c);
 }
 
+/* A container that ran before this agent: its image is verified again before it is pointed at
+ * any set, so it gets its own image's set back, or the global allowlist only. */
+static void reverify(struct tcl_scope *s, struct container *c)
+{
+	char digest[80] = "";
+	int r = s->reverify(s->reverify_ctx, c->image ? c->image : "",
+			    c->image_digest ? c->image_digest : "", digest, sizeof(digest));
+
+	if (r < 0)
+		return;
+	c->deny_image = r == 0;
+	if (r == 1 && !c->image_digest && digest[0])
+		c->image_digest = strdup(digest);
+}
+
 /* Track a container cgroup; ret is tcl_cgroup_parse's verdict (0 or -EPROTO). */
 static int add_container(struct tcl_scope *s, uint64_t cgid, const char *path,
 			 const struct tcl_cgroup_info *info)
@@ -316,8 +358,11 @@ static int add_container(struct tcl_scope *s, uint64_t cgid, const char *path,
 	if (add_container_quiet(s, cgid, path, info))
 		return -ENOMEM;
 	c = find(s, cgid);
-	if (!info->container_id[0] || attribute(s, c) == 0)
+	if (!info->container_id[0] || attribute(s, c) == 0) {
+		if (s->scanning && s->reverify && (c->image || c->image_digest))
+			reverify(s, c);
 		report_start(s, c);
+	}
 	return 0;
 }
 
@@ -428,7 +473,9 @@ int tcl_scope_attach(struct tcl_scope *s, struct tcl_bpf *b, struct tcl_config *
 			return ret;
 		break;
 	case SCOPE_CONTAINERS:
+		s->scanning = true;
 		scan(s, "/", 0);
+		s->scanning = false;
 		pr_info("scope", "%zu running containers in scope", s->n_containers);
 		break;
 	}
@@ -642,6 +689,11 @@ int tcl_scope_admit(struct tcl_scope *s, uint64_t cgid, const char *cgroup_path,
 		c = find(s, cgid);
 	}
 	fill_from_meta(c, m);
+	/* a layout the cgroup parser does not attribute (podman's cgroupfs manager): the hook
+	 * names the container */
+	if (!c->info.container_id[0])
+		snprintf(c->info.container_id, sizeof(c->info.container_id), "%.64s",
+			 m->container_id);
 	if (image_digest && *image_digest) {
 		free(c->image_digest);
 		c->image_digest = strdup(image_digest);

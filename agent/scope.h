@@ -37,8 +37,17 @@ typedef void (*tcl_container_fn)(void *ctx, bool started, const struct tcl_conta
 int tcl_scope_new(const char *arg, const char *cgroup_root, struct tcl_scope **out);
 void tcl_scope_free(struct tcl_scope *s);
 void tcl_scope_on_container(struct tcl_scope *s, tcl_container_fn fn, void *ctx);
+/*
+ * Verification of the image of a container found already running (agent restart): 1 verified
+ * (its allow set is loaded under its digest, written to @digest when the container had none),
+ * 0 refused (it keeps the global allowlist only), -1 nothing to say (no verifier).
+ */
+typedef int (*tcl_reverify_fn)(void *ctx, const char *image, const char *digest, char *out,
+			       size_t outlen);
+void tcl_scope_on_reverify(struct tcl_scope *s, tcl_reverify_fn fn, void *ctx);
 /* Fill the scope map (removing entries a previous agent left that do not apply now) and set
- * cfg->scope_all / scope_containers. Containers already running are reported as started. */
+ * cfg->scope_all / scope_containers. Containers already running are attributed from their
+ * runtime's state, their images verified again (tcl_scope_on_reverify) and reported started. */
 int tcl_scope_attach(struct tcl_scope *s, struct tcl_bpf *b, struct tcl_config *cfg);
 /* Load the policy's per-image allow sets and point container scope entries at them. */
 int tcl_scope_apply_images(struct tcl_scope *s, const struct tcl_policy *p, size_t *added,

@@ -29,6 +29,7 @@ const struct tcl_ocimeta_roots tcl_ocimeta_default_roots = {
 	.containerd_tasks = "/run/containerd/io.containerd.runtime.v2.task",
 	.crio_containers = "/run/containers/storage/overlay-containers",
 	.runc_root = "/run/runc",
+	.podman_containers = "/var/lib/containers/storage/overlay-containers",
 	.containerd_runc = "/run/containerd/runc",
 };
 
@@ -802,6 +803,10 @@ static int find(const struct tcl_ocimeta_roots *r, const char *id, char *out, si
 	if (r->runc_root && r->runc_root[0] &&
 	    !fmt_path(p, sizeof(p), "%s/%s/state.json", r->runc_root, id) && is_file(p))
 		TRY(state_bundle(p, id, out, len), "runc");
+	if (r->podman_containers && r->podman_containers[0] &&
+	    !fmt_path(p, sizeof(p), "%s/%s/userdata/config.json", r->podman_containers, id) &&
+	    is_file(p))
+		TRY(strlen(p) < len ? (strcpy(out, p), 0) : -ENAMETOOLONG, "podman");
 	if (r->containerd_runc && r->containerd_runc[0])
 		TRY(each_namespace(r->containerd_runc, id, "state.json", out, len, true),
 		    "containerd");

@@ -28,7 +28,8 @@
  *                tcl_ocimeta_load() with the id it looked up (which must agree).
  *   bundle       the directory holding the config.json.
  *   runtime      set by tcl_ocimeta_load() from the root the bundle was found under
- *                ("containerd", "cri-o", "runc"); tcl_ocimeta_from_config() leaves it "".
+ *                ("containerd", "cri-o", "runc", "podman"); tcl_ocimeta_from_config() leaves
+ *                it "".
  *
  * Digests (lower-case hex SHA-256), computed only when config.json has a "process":
  *   env_sha256    over process.env sorted bytewise (strcmp), each entry followed by one NUL;
@@ -103,6 +104,7 @@ int tcl_ocimeta_from_buf(const char *what, const char *buf, size_t len,
  * Where bundles are looked for. A NULL or "" member is not searched.
  *   containerd_tasks  <dir>/<namespace>/<id>/config.json, every namespace tried
  *   crio_containers   <dir>/<id>/userdata/config.json
+ *   podman_containers <dir>/<id>/userdata/config.json  (podman: containers/storage's graph root)
  *   runc_root         <dir>/<id>/state.json            (plain `runc run`, runc --root)
  *   containerd_runc   <dir>/<namespace>/<id>/state.json (containerd's runc root)
  * runc's state.json names the bundle directory in "bundle" (`runc state` output) or in the
@@ -112,11 +114,12 @@ struct tcl_ocimeta_roots {
 	const char *containerd_tasks;
 	const char *crio_containers;
 	const char *runc_root;
+	const char *podman_containers;
 	const char *containerd_runc;
 };
 
 /* /run/containerd/io.containerd.runtime.v2.task, /run/containers/storage/overlay-containers,
- * /run/runc, /run/containerd/runc */
+ * /run/runc, /var/lib/containers/storage/overlay-containers, /run/containerd/runc */
 extern const struct tcl_ocimeta_roots tcl_ocimeta_default_roots;
 
 /*

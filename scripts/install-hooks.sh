@@ -1,14 +1,15 @@
 #!/bin/sh
-# Install tcl-hook as an OCI createRuntime hook for containerd and CRI-O.  Idempotent: a second
-# run changes nothing and says so.  Used by `make install` (on the host) and by the agent
+# Install tcl-hook as an OCI createRuntime hook for containerd, CRI-O and podman.  Idempotent: a
+# second run changes nothing and says so.  Used by `make install` (on the host) and by the agent
 # DaemonSet's init container (host filesystem at --root /host, with --bundle).  POSIX sh.
 #
-# usage: install-hooks.sh [--root DIR] [--hook PATH] [--runtime auto|containerd|crio|all]
+# usage: install-hooks.sh [--root DIR] [--hook PATH] [--runtime auto|containerd|crio|podman|all]
 #                         [--containerd-config FILE] [--timeout S] [--bundle] [--restart]
 #                         [--tclctl PATH] [--uninstall]
 #   --root DIR       the host's root filesystem (default /)
 #   --hook PATH      the hook as the runtime sees it on the host (default /usr/local/sbin/tcl-hook)
-#   --runtime R      auto (default: every runtime found under ROOT), containerd, crio or all
+#   --runtime R      auto (default: every runtime found under ROOT), containerd, crio, podman
+#                    or all
 #   --containerd-config FILE   host path of containerd's config (default /etc/containerd/config.toml)
 #   --timeout S      hook timeout in seconds (default 30)
 #   --bundle         copy tcl-hook and the libraries it needs from this filesystem to
@@ -28,6 +29,9 @@
 # CRI-O: /etc/containers/oci/hooks.d/tcl-hook.json (read without a restart when that directory is
 #   in hooks_dir; /usr/share/containers/oci/hooks.d, CRI-O's default, gets a copy when writable)
 #   and /etc/crio/crio.conf.d/50-tcl-hooks.conf adding /etc/containers/oci/hooks.d to hooks_dir.
+# podman: the same hooks.d file, and /etc/containers/containers.conf.d/50-tcl-hooks.conf adding
+#   /etc/containers/oci/hooks.d to hooks_dir (podman 4 reads only /usr/share/... by default);
+#   podman reads both at every container it creates (nothing to restart).
 set -eu
 
 root=/ hook=/usr/local/sbin/tcl-hook runtime=auto timeout=30 bundle=0 restart=0 uninstall=0
@@ -50,7 +54,8 @@ while [ $# -gt 0 ]; do
 done
 die() { echo "install-hooks: $*" >&2; exit 1; }
 say() { echo "install-hooks: $*"; }
-case $runtime in auto|containerd|crio|all) ;; *) die "--runtime is auto, containerd, crio or all" ;; esac
+case $runtime in auto|containerd|crio|podman|all) ;;
+*) die "--runtime is auto, containerd, crio, podman or all" ;; esac
 case $timeout in ''|*[!0-9]*) die "--timeout wants seconds" ;; esac
 case $hook in /*) ;; *) die "--hook must be an absolute path" ;; esac
 case $cd_conf in /*) ;; *) die "--containerd-config must be an absolute path" ;; esac
@@ -62,7 +67,8 @@ if [ -z "$tclctl" ]; then
 fi
 [ -x "$tclctl" ] || die "tclctl not found (give --tclctl PATH)"
 
-changed_containerd=0 changed_crio=0
+changed_containerd=0 changed_crio=0 changed_podman=0
+rt_line='  runtime_type = "io.containerd.runc.v2"  # tcl: containerd'"'"'s default, restated'
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcl-hooks.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -194,6 +200,9 @@ install_containerd() {
 			if [ -f "$conf" ]; then cat "$conf"; else echo "version = 2"; fi
 			printf '\n# tcl: every container starts from a spec with tcl-hook in it\n'
 			printf '[%s]\n' "$table"
+			# A table of our own replaces containerd's built-in runc entry: restate its
+			# runtime_type, else CRI fails with "container.Runtime.Name must be set".
+			printf '%s\n' "$rt_line"
 			printf '%s\n' "$line"
 		} > "$tmp/conf"
 	fi
@@ -214,7 +223,7 @@ uninstall_containerd() {
 		[ $changed = 1 ] && changed_containerd=1
 	fi
 	if [ "$cur" = "$ours" ]; then
-		grep -v "^  base_runtime_spec = \"$ours\"\$" "$conf" |
+		grep -v "^  base_runtime_spec = \"$ours\"\$" "$conf" | grep -vxF "$rt_line" |
 			grep -v '^# tcl: every container starts from a spec with tcl-hook in it$' \
 			> "$tmp/conf" || true
 		install_file "$tmp/conf" "$cd_conf" 0644
@@ -230,7 +239,8 @@ crio_present() {
 	[ -d "$root/etc/crio" ] || [ -x "$root/usr/bin/crio" ] || [ -x "$root/usr/local/bin/crio" ]
 }
 
-install_crio() {
+# The OCI hooks.d entry CRI-O and podman read.
+install_hooksd() {
 	cat > "$tmp/hook.json" <<EOF
 {
   "version": "1.0.0",
@@ -249,6 +259,30 @@ EOF
 		install_file "$tmp/hook.json" /usr/share/containers/oci/hooks.d/tcl-hook.json 0644 \
 			2>/dev/null || say "note: /usr/share/containers/oci/hooks.d is read-only"
 	fi
+}
+
+podman_present() {
+	[ -x "$root/usr/bin/podman" ] || [ -x "$root/usr/local/bin/podman" ]
+}
+
+install_podman() {
+	install_hooksd
+	[ $changed = 1 ] && changed_podman=1
+	cat > "$tmp/podman.conf" <<'EOF'
+# tcl: read OCI hooks from /etc/containers/oci/hooks.d too (tcl-hook.json lives there)
+[engine]
+hooks_dir = [
+  "/usr/share/containers/oci/hooks.d",
+  "/etc/containers/oci/hooks.d",
+]
+EOF
+	install_file "$tmp/podman.conf" /etc/containers/containers.conf.d/50-tcl-hooks.conf 0644
+	[ $changed = 1 ] && changed_podman=1
+	return 0
+}
+
+install_crio() {
+	install_hooksd
 	cat > "$tmp/crio.conf" <<'EOF'
 # tcl: read OCI hooks from /etc/containers/oci/hooks.d too (tcl-hook.json lives there)
 [crio.runtime]
@@ -263,9 +297,16 @@ EOF
 	return 0
 }
 
-uninstall_crio() {
+uninstall_hooksd() { # sets $changed when either file went
 	remove_file /etc/containers/oci/hooks.d/tcl-hook.json
+	c=$changed
 	remove_file /usr/share/containers/oci/hooks.d/tcl-hook.json
+	[ $c = 1 ] && changed=1
+	return 0
+}
+
+uninstall_crio() {
+	uninstall_hooksd
 	remove_file /etc/crio/crio.conf.d/50-tcl-hooks.conf
 	[ $changed = 1 ] && changed_crio=1
 	return 0
@@ -286,21 +327,30 @@ restart_unit() { # UNIT
 	say "restarted $1"
 }
 
-do_containerd=0 do_crio=0
+do_containerd=0 do_crio=0 do_podman=0
 case $runtime in
 containerd) do_containerd=1 ;;
 crio) do_crio=1 ;;
-all) do_containerd=1 do_crio=1 ;;
+podman) do_podman=1 ;;
+all) do_containerd=1 do_crio=1 do_podman=1 ;;
 auto)
 	containerd_present && do_containerd=1
 	crio_present && do_crio=1
-	[ $do_containerd = 1 ] || [ $do_crio = 1 ] || die "found neither containerd nor CRI-O under ${root:-/}"
+	podman_present && do_podman=1
+	[ $do_containerd = 1 ] || [ $do_crio = 1 ] || [ $do_podman = 1 ] ||
+		die "found none of containerd, CRI-O, podman under ${root:-/}"
 	;;
 esac
 
 if [ $uninstall = 1 ]; then
 	[ $do_containerd = 1 ] && uninstall_containerd
 	[ $do_crio = 1 ] && uninstall_crio
+	if [ $do_podman = 1 ]; then
+		uninstall_hooksd
+		[ $changed = 1 ] && changed_podman=1
+		remove_file /etc/containers/containers.conf.d/50-tcl-hooks.conf
+		[ $changed = 1 ] && changed_podman=1
+	fi
 	if [ -f "$root/opt/tcl/bin/tcl-hook" ]; then
 		rm -rf "$root/opt/tcl"
 		remove_file "$hook"
@@ -311,8 +361,10 @@ else
 	[ -x "$root$hook" ] || say "warning: $hook does not exist on the host yet"
 	[ $do_containerd = 1 ] && install_containerd
 	[ $do_crio = 1 ] && install_crio
+	[ $do_podman = 1 ] && install_podman
 fi
 [ $changed_containerd = 1 ] && restart_unit containerd
 [ $changed_crio = 1 ] && restart_unit crio
-[ $changed_containerd = 0 ] && [ $changed_crio = 0 ] && say "nothing to change"
+[ $changed_containerd = 0 ] && [ $changed_crio = 0 ] && [ $changed_podman = 0 ] &&
+	say "nothing to change"
 exit 0

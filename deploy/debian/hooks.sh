@@ -9,6 +9,7 @@ hook_files() {
 	echo /etc/containers/oci/hooks.d/tcl-hook.json
 	echo /usr/share/containers/oci/hooks.d/tcl-hook.json
 	echo /etc/crio/crio.conf.d/50-tcl-hooks.conf
+	echo /etc/containers/containers.conf.d/50-tcl-hooks.conf
 	# a base_runtime_spec set before tcl is edited in place
 	if [ -f "$root/etc/containerd/config.toml" ]; then
 		sed -n 's/^[[:space:]]*base_runtime_spec[[:space:]]*=[[:space:]]*["'\'']\([^"'\'']*\)["'\''].*/\1/p' \
