@@ -147,6 +147,9 @@ $(O)/fixtures/preload.so: tests/fixtures/preload.c
 $(O)/fixtures/tool-%: tests/fixtures/hello.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -DVARIANT='"tool-$*"' $< -o $@
+$(O)/fixtures/pause: tests/fixtures/pause.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -Wall -Wextra -Werror $< -o $@
 fixtures: $(FIXTURES) $(O)/fixtures/tool-a $(O)/fixtures/tool-b $(O)/fixtures/tool-c
 
 # The BPF build of the cgroup grammar and its BPF_PROG_TEST_RUN loader (tests/guest/test_grammar.sh).

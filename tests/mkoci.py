@@ -2,8 +2,9 @@
 """mkoci.py: deterministic OCI image layouts for the tests (sorted entries, mtime 0, uid/gid 0,
 gzip without name or time, canonical JSON), so the same input always gives the same digests.
 
-mkoci.py rootfs ROOTFS LAYOUT TAG
-    one image of one gzip layer holding the tree ROOTFS; prints the manifest digest
+mkoci.py rootfs ROOTFS LAYOUT TAG [ENTRYPOINT ARG...]
+    one image of one gzip layer holding the tree ROOTFS; prints the manifest digest. The
+    image's entrypoint is ENTRYPOINT ARG... (default /bin/sh)
 mkoci.py tags LAYOUT TAG[=TEXT] [TAG[=TEXT] ...]
     one image per TAG, each one layer holding bin/hello, a shell script that echoes TEXT
     (default: the tag)
@@ -68,7 +69,7 @@ def image(d, tag, fill, entrypoint):
     raw, gz = layer(fill)
     diff_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     cfg = json.dumps({"architecture": "amd64", "os": "linux",
-                      "config": {"Entrypoint": [entrypoint]},
+                      "config": {"Entrypoint": list(entrypoint)},
                       "rootfs": {"type": "layers", "diff_ids": [diff_id]}},
                      sort_keys=True).encode()
     m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -90,7 +91,7 @@ def write_layout(d, descs):
 def main(argv):
     if len(argv) >= 4 and argv[0] == "rootfs":
         root, d, tag = argv[1:4]
-        desc = image(d, tag, lambda t: tar_tree(t, root), "/bin/sh")
+        desc = image(d, tag, lambda t: tar_tree(t, root), argv[4:] or ["/bin/sh"])
         write_layout(d, [desc])
         print(desc["digest"])
         return 0
@@ -98,7 +99,7 @@ def main(argv):
         d, descs = argv[1], []
         for spec in argv[2:]:
             tag, _, text = spec.partition("=")
-            descs.append(image(d, tag, lambda t, x=text or tag: tar_hello(t, x), "/bin/hello"))
+            descs.append(image(d, tag, lambda t, x=text or tag: tar_hello(t, x), ["/bin/hello"]))
         write_layout(d, descs)
         return 0
     sys.stderr.write(__doc__)

@@ -81,12 +81,14 @@ stop_container() { runc kill "$1" KILL 2>/dev/null; sleep 0.3; runc delete -f "$
 # --- images: OCI layouts in a registry on 127.0.0.1, signed golden manifests ---
 # registry_start DIR: prints "PORT PID"
 registry_start() { bash -c '. "$0/tests/service/registry.sh"; reg_start "$1" >/dev/null && echo "$REG_PORT $REG_PID"' "$TOP" "$1"; }
-# publish ROOTFS NAME TAG KEY: build the image, push it, generate + sign + push its golden
-# manifest (KEY empty: no golden manifest). Prints the image digest.
+# publish ROOTFS NAME TAG KEY [ENTRYPOINT ARG...]: build the image (entrypoint default /bin/sh),
+# push it, generate + sign + push its golden manifest (KEY empty: no golden manifest). Prints the
+# image digest.
 publish() {
 	_root=$1 _name=$2 _tag=$3 _key=$4 _d=$T/img-$2-$3
+	shift 4
 	rm -rf $_d; mkdir -p $_d
-	python3 "$TOP/tests/mkoci.py" rootfs "$_root" $_d/layout "$_tag" >/dev/null || return 1
+	python3 "$TOP/tests/mkoci.py" rootfs "$_root" $_d/layout "$_tag" "$@" >/dev/null || return 1
 	_ref=$("$B/tclctl" image push --oci $_d/layout:$_tag --registry $REG $_name:$_tag 2>/dev/null) || return 1
 	_dig=${_ref#*@}
 	if [ -n "$_key" ]; then
@@ -111,4 +113,45 @@ if args:
     c["process"]["args"] = ["/bin/sh", "-c", args]
 json.dump(c, open(p, "w"), indent=1)
 PY
+}
+
+# --- containerd 1.6 with its CRI plugin, configured by scripts/install-hooks.sh as on a node ---
+CRI="/usr/bin/python3 $TOP/tests/guest/cri/cri.py"
+CD_TASKS=/run/containerd/io.containerd.runtime.v2.task/k8s.io
+CD_PID=
+# containerd_start REGISTRY SANDBOX_IMAGE LOG: a tmpfs for its root (the guest's root is 9p + an
+# overlay: overlayfs snapshots need a file system of their own), a config pulling from REGISTRY
+# (host:port, plain http) with SANDBOX_IMAGE as pause image, tcl-hook put in by install-hooks.sh,
+# containerd started; waits until CRI answers.
+containerd_start() {
+	mkdir -p /var/lib/containerd /etc/containerd
+	mountpoint -q /var/lib/containerd || mount -t tmpfs tmpfs /var/lib/containerd || return 1
+	cat > /etc/containerd/config.toml <<TOML
+version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$2"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$1"]
+    endpoint = ["http://$1"]
+TOML
+	sh "$TOP/scripts/install-hooks.sh" --runtime containerd --hook "$B/tcl-hook" \
+		--tclctl "$B/tclctl" >/dev/null || return 1
+	containerd >"$3" 2>&1 &
+	CD_PID=$!
+	for _ in $(seq 150); do
+		$CRI --timeout 2 version >/dev/null 2>&1 && return 0
+		kill -0 $CD_PID 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+# containerd_stop: containerd and the shims and containers it left, its root
+containerd_stop() {
+	[ -n "$CD_PID" ] && kill $CD_PID 2>/dev/null && wait $CD_PID 2>/dev/null
+	CD_PID=
+	for _d in $(ls $CD_TASKS 2>/dev/null); do
+		runc --root /run/containerd/runc/k8s.io delete -f $_d >/dev/null 2>&1
+	done
+	umount -l /var/lib/containerd 2>/dev/null
 }
