@@ -123,7 +123,7 @@ kdrivers() {
 openssl_sha256() {
 	case " $CPUFLAGS" in
 	*" sha_ni "*) c=shaext ;;
-	*" avx2 "*" bmi2 "* | *" bmi2 "*" avx2 "*) c=avx2 ;;
+	*" avx2 "*) case " $CPUFLAGS" in *" bmi2 "*) c=avx2 ;; *) c=avx ;; esac ;;
 	*" avx "*) c=avx ;;
 	*" ssse3 "*) c=ssse3 ;;
 	*) c=x86_64 ;;

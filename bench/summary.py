@@ -56,6 +56,9 @@ h = {}
 for size in ("1MB", "10MB", "100MB"):
     k = "size_%smb_kernel_vs_openssl" % size[:-2]
     h[size] = cold.get(k)
+    if h[size] is not None and h[size] <= 0:
+        notes["hash_kernel_vs_openssl"] = "cold.json's kernel hash time is not positive: invalid"
+        h[size] = None
     if h[size] is None:
         notes.setdefault("hash_kernel_vs_openssl", "cold benchmark not run (%s)" % k)
 s["hash_kernel_vs_openssl"] = h
