@@ -7,7 +7,7 @@ for t in "$TOP"/tests/guest/test_*.sh; do
 	# Arguments select suites by name (e.g. "containers"); none runs them all.
 	if [ $# -gt 0 ]; then
 		sel=0
-		for a in "$@"; do case "$t" in *"$a"*) sel=1 ;; esac; done
+		for a in "$@"; do case "$(basename "$t")" in *"$a"*) sel=1 ;; esac; done
 		[ $sel = 1 ] || continue
 	fi
 	echo "### $(basename "$t")"
