@@ -59,7 +59,7 @@ else
 		-D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/lib" -I"$ROOT/ctl" -O1 -g \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
 		$(pkg-config --cflags json-c) "$HERE/regtool.c" \
-		"$ROOT"/ctl/{image,golden,cmds,registry_opts}.c \
+		"$ROOT"/ctl/{image,golden,cmds,registry_opts,learn,evview}.c "$ROOT"/lib/{evstream,events,hashmap}.c \
 		"$ROOT"/lib/{registry,http,imageref,golden_oci,golden,ocilayout,layer,rootfs}.c \
 		"$ROOT"/lib/{verify,canonjson,escape,hexb64,jsonb,fileio,util,diag}.c \
 		$(pkg-config --libs libcurl json-c openssl libarchive) -o "$TOOL"; then
