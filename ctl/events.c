@@ -15,8 +15,6 @@
 #include "evstream.h"
 #include "evview.h"
 
-enum { OPT_POD = 0x100, OPT_NAMESPACE, OPT_IMAGE, OPT_COLOR };
-
 static const char help[] =
 	"Usage: tclctl events [--follow] [--verdict allow|deny|audit] [--type T]\n"
 	"                     [--container ID] [--pod NAME] [--namespace NS] [--image REF]\n"
@@ -37,13 +35,9 @@ int tcl_cmd_events(int argc, char **argv)
 	static const struct option opts[] = { { "follow", no_argument, NULL, 'f' },
 					      { "verdict", required_argument, NULL, 'V' },
 					      { "type", required_argument, NULL, 't' },
-					      { "container", required_argument, NULL, 'c' },
-					      { "pod", required_argument, NULL, OPT_POD },
-					      { "namespace", required_argument, NULL, OPT_NAMESPACE },
-					      { "image", required_argument, NULL, OPT_IMAGE },
 					      { "output", required_argument, NULL, 'o' },
-					      { "color", required_argument, NULL, OPT_COLOR },
 					      { "help", no_argument, NULL, 'h' },
+					      CTL_VIEW_OPTIONS,
 					      {} };
 	struct ctl_evfilter f = { 0 };
 	int c, fd, text = -1, color = CTL_COLOR_AUTO;
@@ -63,18 +57,6 @@ int tcl_cmd_events(int argc, char **argv)
 		case 't':
 			f.type = optarg;
 			break;
-		case 'c':
-			f.container = optarg;
-			break;
-		case OPT_POD:
-			f.pod = optarg;
-			break;
-		case OPT_NAMESPACE:
-			f.namespace_ = optarg;
-			break;
-		case OPT_IMAGE:
-			f.image = optarg;
-			break;
 		case 'o':
 			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
 				fprintf(stderr, "%s: -o wants text or json, not \"%s\"\n", tcl_prog,
@@ -83,18 +65,12 @@ int tcl_cmd_events(int argc, char **argv)
 			}
 			text = !strcmp(optarg, "text");
 			break;
-		case OPT_COLOR:
-			if (ctl_parse_color(optarg, &color)) {
-				fprintf(stderr, "%s: --color wants auto, always or never, not \"%s\"\n",
-					tcl_prog, optarg);
-				return EXIT_USAGE;
-			}
-			break;
 		case 'h':
 			fputs(help, stdout);
 			return 0;
 		default:
-			return EXIT_USAGE;
+			if (ctl_view_option(c, optarg, &f, &color) != 1)
+				return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {

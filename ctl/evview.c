@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "diag.h"
 #include "escape.h"
 #include "evview.h"
 
@@ -216,6 +217,32 @@ int ctl_parse_color(const char *s, int *mode)
 		*mode = CTL_COLOR_NEVER;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+int ctl_view_option(int c, const char *arg, struct ctl_evfilter *f, int *color)
+{
+	switch (c) {
+	case 'c':
+		f->container = arg;
+		return 1;
+	case CTL_VIEW_OPT_POD:
+		f->pod = arg;
+		return 1;
+	case CTL_VIEW_OPT_NAMESPACE:
+		f->namespace_ = arg;
+		return 1;
+	case CTL_VIEW_OPT_IMAGE:
+		f->image = arg;
+		return 1;
+	case CTL_VIEW_OPT_COLOR:
+		if (ctl_parse_color(arg, color)) {
+			fprintf(stderr, "%s: --color wants auto, always or never, not \"%s\"\n",
+				tcl_prog, arg);
+			return -EINVAL;
+		}
+		return 1;
+	}
 	return 0;
 }
 

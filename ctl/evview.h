@@ -57,4 +57,20 @@ int ctl_parse_color(const char *s, int *mode);
  * not "dumb". */
 bool ctl_use_color(int mode, int fd);
 
+/* The options tclctl events and tclctl top share: --container (c), --pod, --namespace, --image
+ * and --color. A command's own long-only options start at CTL_VIEW_OPT_END. */
+enum { CTL_VIEW_OPT_POD = 0x100, CTL_VIEW_OPT_NAMESPACE, CTL_VIEW_OPT_IMAGE, CTL_VIEW_OPT_COLOR,
+       CTL_VIEW_OPT_END };
+/* clang-format off */
+#define CTL_VIEW_OPTIONS                                                    \
+	{ "container", required_argument, NULL, 'c' },                      \
+	{ "pod", required_argument, NULL, CTL_VIEW_OPT_POD },               \
+	{ "namespace", required_argument, NULL, CTL_VIEW_OPT_NAMESPACE },   \
+	{ "image", required_argument, NULL, CTL_VIEW_OPT_IMAGE },           \
+	{ "color", required_argument, NULL, CTL_VIEW_OPT_COLOR }
+/* clang-format on */
+/* Applies getopt's @c with @arg: 1 when it was a shared option, 0 when not, -EINVAL (after a
+ * message) for a bad --color value. */
+int ctl_view_option(int c, const char *arg, struct ctl_evfilter *f, int *color);
+
 #endif

@@ -24,7 +24,7 @@
 #include "evstream.h"
 #include "evview.h"
 
-enum { OPT_POD = 0x100, OPT_NAMESPACE, OPT_IMAGE, OPT_INTERVAL, OPT_ONCE, OPT_COLOR };
+enum { OPT_INTERVAL = CTL_VIEW_OPT_END, OPT_ONCE };
 
 #define TOP_MAX_ROWS 65536
 #define TOP_BUF (64u << 10)
@@ -209,12 +209,8 @@ int tcl_cmd_top(int argc, char **argv)
 {
 	static const struct option opts[] = { { "interval", required_argument, NULL, OPT_INTERVAL },
 					      { "once", no_argument, NULL, OPT_ONCE },
-					      { "container", required_argument, NULL, 'c' },
-					      { "pod", required_argument, NULL, OPT_POD },
-					      { "namespace", required_argument, NULL, OPT_NAMESPACE },
-					      { "image", required_argument, NULL, OPT_IMAGE },
-					      { "color", required_argument, NULL, OPT_COLOR },
 					      { "help", no_argument, NULL, 'h' },
+					      CTL_VIEW_OPTIONS,
 					      {} };
 	struct ctl_evfilter f = { 0 };
 	int c, fd, color = CTL_COLOR_AUTO, rc = 0;
@@ -234,30 +230,12 @@ int tcl_cmd_top(int argc, char **argv)
 		case OPT_ONCE:
 			once = true;
 			break;
-		case 'c':
-			f.container = optarg;
-			break;
-		case OPT_POD:
-			f.pod = optarg;
-			break;
-		case OPT_NAMESPACE:
-			f.namespace_ = optarg;
-			break;
-		case OPT_IMAGE:
-			f.image = optarg;
-			break;
-		case OPT_COLOR:
-			if (ctl_parse_color(optarg, &color)) {
-				fprintf(stderr, "%s: --color wants auto, always or never, not \"%s\"\n",
-					tcl_prog, optarg);
-				return EXIT_USAGE;
-			}
-			break;
 		case 'h':
 			fputs(help, stdout);
 			return 0;
 		default:
-			return EXIT_USAGE;
+			if (ctl_view_option(c, optarg, &f, &color) != 1)
+				return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
